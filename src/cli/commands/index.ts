@@ -1,0 +1,8 @@
+import type { Command } from 'commander'
+import type { SetExitCode } from '../output'
+
+/** A subcommand adds itself to the program and reports its outcome through setExitCode. */
+export type RegisterCommand = (program: Command, setExitCode: SetExitCode) => void
+
+// One line per subcommand file.
+export const commands: RegisterCommand[] = []

@@ -1,0 +1,57 @@
+/**
+ * The `shardscope` command line. Each subcommand lives in ./commands/<name>.ts and
+ * registers itself on the program; this file only assembles them and maps the
+ * outcome to the exit codes every command shares:
+ *   0 clean · 1 problems found (findings, failed health check) · 2 usage or I/O error.
+ */
+import { Command, CommanderError } from 'commander'
+import { commands } from './commands'
+import { ExitCode, CliError } from './output'
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+  program
+    .name('shardscope')
+    .description('Inspect, verify, browse and train on WebDataset shards.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+  let exitCode: number = ExitCode.Clean
+  for (const register of commands) {
+    register(program, (code) => {
+      exitCode = code
+    })
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return exitCode
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with code 0.
+      return err.exitCode === 0 ? ExitCode.Clean : ExitCode.Usage
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`shardscope: ${err.message}\n`)
+      return err.exitCode
+    }
+    const e = err as NodeJS.ErrnoException
+    if (e?.code && e.path) {
+      process.stderr.write(`shardscope: ${e.code} ${e.path}: ${e.message}\n`)
+      return ExitCode.Usage
+    }
+    throw err
+  }
+}
+
+// Run when executed as the CLI bundle (not when imported by tests).
+if (process.env.SHARDSCOPE_CLI_MAIN === '1') {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (err: unknown) => {
+      process.stderr.write(`shardscope: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+      process.exitCode = ExitCode.Usage
+    }
+  )
+}

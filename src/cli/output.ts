@@ -1,0 +1,25 @@
+/** Exit codes shared by every subcommand. */
+export const ExitCode = { Clean: 0, Problems: 1, Usage: 2 } as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+/** A failure to report to the user as one line, with the exit code it maps to. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = ExitCode.Usage
+  ) {
+    super(message)
+  }
+}
+
+/** Set by a command to the exit code its result deserves. */
+export type SetExitCode = (code: ExitCode) => void
+
+/** Progress bars and live lines only on a terminal; quiet when piped or with --json. */
+export function isInteractive(json: boolean | undefined): boolean {
+  return !json && Boolean(process.stderr.isTTY)
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+}

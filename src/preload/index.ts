@@ -1,0 +1,2 @@
+// Exposes the contract's typed client to the renderer (issue 5); never ipcRenderer itself.
+export {}
