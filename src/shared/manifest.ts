@@ -24,7 +24,9 @@ export const SplitManifestSchema = z.object({
    * A copy of the split elsewhere (a bucket, a mirror) that should hold the same samples.
    * Pattern relative to the dataset folder, or an absolute URL (`https://`, `gs://`).
    */
-  remote: z.object({ pattern: z.string().min(1) }).optional()
+  remote: z.object({ pattern: z.string().min(1) }).optional(),
+  /** This split's image field when it differs from the dataset's `imageField` (e.g. val stored as `npy`). */
+  imageField: z.string().min(1).optional()
 })
 export type SplitManifest = z.infer<typeof SplitManifestSchema>
 
