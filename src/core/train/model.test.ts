@@ -41,7 +41,7 @@ async function sgd(model: Model, xs: Float32Array, labels: Int32Array, steps: nu
     const { loss, gradients } = await computeGradients(model, xs, labels)
     losses.push(loss)
     const w = getWeights(model)
-    for (let j = 0; j < w.length; j++) w[j] -= lr * gradients[j]
+    for (let j = 0; j < w.length; j++) w[j]! -= lr * gradients[j]!
     setWeights(model, w)
   }
   return losses
@@ -87,14 +87,15 @@ describe('model', () => {
     const eps = 1e-2
     for (const slot of model.layout) {
       let idx = slot.offset
-      for (let j = slot.offset; j < slot.offset + slot.size; j++) if (Math.abs(gradients[j]) > Math.abs(gradients[idx])) idx = j
+      for (let j = slot.offset; j < slot.offset + slot.size; j++) if (Math.abs(gradients[j]!) > Math.abs(gradients[idx]!)) idx = j
       const plus = w0.slice()
-      plus[idx] += eps
+      plus[idx]! += eps
       const minus = w0.slice()
-      minus[idx] -= eps
+      minus[idx]! -= eps
       const numeric = ((await lossAt(plus)) - (await lossAt(minus))) / (2 * eps)
-      expect(Math.abs(numeric - gradients[idx]), `${slot.name}[${idx - slot.offset}]: analytic ${gradients[idx]} numeric ${numeric}`).toBeLessThan(
-        2e-3 + 0.05 * Math.abs(gradients[idx])
+      const analytic = gradients[idx]!
+      expect(Math.abs(numeric - analytic), `${slot.name}[${idx - slot.offset}]: analytic ${analytic} numeric ${numeric}`).toBeLessThan(
+        2e-3 + 0.05 * Math.abs(analytic)
       )
     }
     dispose(model)
@@ -104,7 +105,7 @@ describe('model', () => {
     const model = createModel(tiny)
     const { xs, labels } = colourBatch(12, 8, 3)
     const losses = await sgd(model, xs, labels, 8, 0.1)
-    expect(losses.at(-1)!).toBeLessThan(losses[0] * 0.7)
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.7)
     dispose(model)
   })
 
@@ -112,7 +113,7 @@ describe('model', () => {
     const model = createModel({ ...tiny, kind: 'resnet-small', inputShape: [8, 8, 3] })
     const { xs, labels } = colourBatch(12, 8, 3)
     const losses = await sgd(model, xs, labels, 8, 0.1)
-    expect(losses.at(-1)!).toBeLessThan(losses[0] * 0.7)
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.7)
     dispose(model)
   })
 

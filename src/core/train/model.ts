@@ -113,9 +113,10 @@ function planWeights(spec: ModelSpec): { weights: WeightPlan[]; batchNorms: stri
       channels = width
     })
   } else {
-    conv('stem.conv', 3, channels, widths[0])
-    bn('stem.bn', widths[0])
-    channels = widths[0]
+    const stemWidth = 16
+    conv('stem.conv', 3, channels, stemWidth)
+    bn('stem.bn', stemWidth)
+    channels = stemWidth
     widths.forEach((width, i) => {
       const name = `res${i + 1}`
       conv(`${name}.conv1`, 3, channels, width)
@@ -170,7 +171,7 @@ export function createModel(spec: ModelSpec): Model {
   const plan = planWeights(spec)
   const { slots: layout, count: weightCount } = toSlots(plan.weights)
   const bnItems = plan.batchNorms.flatMap((name) => {
-    const channels = layout.find((s) => s.name === `${name}.gamma`)!.shape[0]
+    const channels = layout.find((s) => s.name === `${name}.gamma`)!.shape[0]!
     return [
       { name: `${name}.mean`, shape: [channels] },
       { name: `${name}.var`, shape: [channels] }
@@ -181,7 +182,7 @@ export function createModel(spec: ModelSpec): Model {
   const weights = new Float32Array(weightCount)
   const normal = seededNormal(spec.seed)
   plan.weights.forEach((p, i) => {
-    const slot = layout[i]
+    const slot = layout[i]!
     const view = weights.subarray(slot.offset, slot.offset + slot.size)
     if (p.init === 'ones') view.fill(1)
     else if (p.init === 'zeros') view.fill(0)
@@ -244,7 +245,7 @@ export function setBatchNormStats(model: Model, stats: Float32Array): void {
  */
 export function mergeBatchNormStats(running: Float32Array, batch: Float32Array, momentum = BATCH_NORM_MOMENTUM): void {
   if (running.length !== batch.length) throw new Error(`mergeBatchNormStats: ${running.length} running vs ${batch.length} batch values`)
-  for (let i = 0; i < running.length; i++) running[i] = momentum * running[i] + (1 - momentum) * batch[i]
+  for (let i = 0; i < running.length; i++) running[i] = momentum * running[i]! + (1 - momentum) * batch[i]!
 }
 
 function uploadWeights(model: Model): void {
@@ -275,7 +276,7 @@ type BatchNormMode = { training: true; collected: tf.Tensor[] } | { training: fa
 
 function forward(model: Model, weights: tf.Tensor[], x: tf.Tensor4D, mode: BatchNormMode): tf.Tensor2D {
   const byName = new Map<string, tf.Tensor>()
-  model.layout.forEach((slot, i) => byName.set(slot.name, weights[i]))
+  model.layout.forEach((slot, i) => byName.set(slot.name, weights[i]!))
   const p = (name: string): tf.Tensor => byName.get(name)!
   const conv = (name: string, input: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D =>
     tf.conv2d(input, p(`${name}.w`) as tf.Tensor4D, stride, 'same')
@@ -362,7 +363,7 @@ export async function computeGradients(
   try {
     const [loss, gradients, batchNormStats] = await Promise.all([lossTensor.data(), flat.data(), stats.data()])
     const result = {
-      loss: loss[0],
+      loss: loss[0]!,
       gradients: gradients as Float32Array,
       batchNormStats: batchNormStats as Float32Array
     }
@@ -380,7 +381,7 @@ export async function computeGradients(
 export async function evaluate(model: Model, xs: Float32Array, labels: Int32Array): Promise<Evaluation> {
   const running = new Map<string, tf.Tensor>()
   const stats = statTensors(model)
-  model.batchNormLayout.forEach((slot, i) => running.set(slot.name, stats[i]))
+  model.batchNormLayout.forEach((slot, i) => running.set(slot.name, stats[i]!))
   const { logits, losses } = tf.tidy(() => {
     const x = inputTensor(model, xs, labels)
     const oneHot = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), model.spec.classes), 'float32') as tf.Tensor2D
@@ -388,18 +389,18 @@ export async function evaluate(model: Model, xs: Float32Array, labels: Int32Arra
     return { logits: out, losses: perSampleLoss(out, oneHot) }
   })
   try {
-    const [logitValues, lossValues] = (await Promise.all([logits.data(), losses.data()])) as Float32Array[]
+    const [logitValues, lossValues] = (await Promise.all([logits.data(), losses.data()])) as [Float32Array, Float32Array]
     const classes = model.spec.classes
     let lossSum = 0
     let top1Correct = 0
     let top5Correct = 0
     for (let i = 0; i < labels.length; i++) {
-      lossSum += lossValues[i]
+      lossSum += lossValues[i]!
       const row = logitValues.subarray(i * classes, (i + 1) * classes)
-      const truth = row[labels[i]]
+      const truth = row[labels[i]!]!
       // Rank of the true class: how many classes score strictly higher.
       let higher = 0
-      for (let j = 0; j < classes; j++) if (row[j] > truth) higher++
+      for (let j = 0; j < classes; j++) if (row[j]! > truth) higher++
       if (higher === 0) top1Correct++
       if (higher < 5) top5Correct++
     }
