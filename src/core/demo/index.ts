@@ -1,0 +1,14 @@
+/**
+ * The demo dataset: synthetic Tiny-ImageNet-style shards (64×64 JPEG + cls, wnids,
+ * words) that a small CNN learns in minutes, deterministic from a seed, with the
+ * post-mortem's faults planted on request and recorded in faults.json.
+ *
+ * It does not read shards, verify or train; it only makes data for those who do.
+ */
+export { generateDemo, isFaultName, FAULT_NAMES, DEFAULT_DEMO_OPTIONS } from './generate'
+export type { DemoOptions, DemoResult, FaultName, PlantedFault } from './generate'
+export { ensureDemoDataset, BUILT_IN_DEMO_RECIPE, DemoRecipeSchema } from './ensure'
+export type { DemoRecipe } from './ensure'
+export { describeClasses, renderSample } from './images'
+export type { DemoClass } from './images'
+export { encodeNpyFloat32 } from './npy'
