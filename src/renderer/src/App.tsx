@@ -1,3 +1,80 @@
+/**
+ * The app shell: a left nav over the five views (Datasets, Inventory, Verify,
+ * Browse, Train). Each view lives in its feature folder with its own store; the
+ * shell only switches between them and starts the event listeners once.
+ */
+import { useEffect } from 'react'
+import { useNavigation, views, type ViewName } from './app/navigation'
+import { formatCount } from './app/errors'
+import { DatasetsView } from './features/datasets/DatasetsView'
+import { useDatasets } from './features/datasets/store'
+import { InventoryView } from './features/inventory/InventoryView'
+import { VerifyView } from './features/verify/VerifyView'
+import { useVerify } from './features/verify/store'
+import { BrowserView } from './features/browser/BrowserView'
+import { TrainView } from './features/train/TrainView'
+import { useTrain } from './features/train/store'
+import { useInventory } from './features/inventory/store'
+
+const viewComponents: Record<ViewName, () => React.JSX.Element> = {
+  datasets: DatasetsView,
+  inventory: InventoryView,
+  verify: VerifyView,
+  browse: BrowserView,
+  train: TrainView
+}
+
 export function App(): React.JSX.Element {
-  return <h1>ShardScope</h1>
+  const view = useNavigation((s) => s.view)
+  useEffect(() => {
+    const offs = [useDatasets.getState().listen(), useVerify.getState().listen(), useTrain.getState().listen()]
+    return () => offs.forEach((off) => off())
+  }, [])
+  const View = viewComponents[view]
+  return (
+    <div className="app">
+      <Nav />
+      <main className="main">
+        <View />
+      </main>
+    </div>
+  )
+}
+
+function Nav(): React.JSX.Element {
+  const view = useNavigation((s) => s.view)
+  const show = useNavigation((s) => s.show)
+  const dataset = useDatasets((s) => s.current)
+  const samples = useInventory((s) => s.inventory?.splits.reduce((n, sp) => n + sp.samples, 0) ?? null)
+  const verifyPhase = useVerify((s) => s.phase)
+  const findings = useVerify((s) => s.report?.counts)
+  const running = useTrain((s) => s.activeRunId !== null)
+  return (
+    <nav className="nav" aria-label="Views">
+      <div className="brand">
+        Shard<span>Scope</span>
+      </div>
+      {views.map((v) => (
+        <button key={v.name} className={`nav-item${view === v.name ? ' active' : ''}`} aria-current={view === v.name ? 'page' : undefined} onClick={() => show(v.name)}>
+          {v.label}
+          {v.name === 'verify' && verifyPhase === 'running' && <span className="dot running" title="running" />}
+          {v.name === 'verify' && findings && findings.errors + findings.warnings > 0 && <span className="count">{findings.errors + findings.warnings}</span>}
+          {v.name === 'train' && running && <span className="dot running" title="training" />}
+        </button>
+      ))}
+      <div className="nav-footer small">
+        {dataset ? (
+          <>
+            <div className="muted">Dataset</div>
+            <div className="dataset-name" title={dataset.folder ?? undefined}>
+              {dataset.name}
+            </div>
+            {samples !== null && <div className="muted">{formatCount(samples)} samples</div>}
+          </>
+        ) : (
+          <div className="muted">No dataset open</div>
+        )}
+      </div>
+    </nav>
+  )
 }

@@ -1,0 +1,34 @@
+/** Turns a rejected call into the one line a user reads (the contract's RemoteError message, plus its detail). */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const detail = (err as Error & { detail?: string }).detail
+    return detail && !err.message.includes(detail) ? `${err.message} (${detail})` : err.message
+  }
+  return String(err)
+}
+
+/** Formats counts the way the findings do: 10,000. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US')
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = bytes / 1024
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '—'
+  if (seconds < 60) return `${Math.round(seconds)} s`
+  const m = Math.floor(seconds / 60)
+  const s = Math.round(seconds % 60)
+  if (m < 60) return `${m} min ${s} s`
+  return `${Math.floor(m / 60)} h ${m % 60} min`
+}

@@ -1,0 +1,271 @@
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
+import { useVirtualizer } from '@tanstack/react-virtual'
+import type { SampleRow } from '@shared/contract/datasets'
+import { getClient } from '../../api/client'
+import { formatCount } from '../../app/errors'
+import { useDatasets, useDatasetId } from '../datasets/store'
+import { useInventory } from '../inventory/store'
+import { NoDataset } from '../inventory/InventoryView'
+import { columnsFor, describeFilter, moveSelection } from './pages'
+import { useBrowser } from './store'
+import { SampleDetailPanel } from './SampleDetailPanel'
+
+const CELL_WIDTH = 116
+const CELL_HEIGHT = 136
+
+export function BrowserView(): React.JSX.Element {
+  const datasetId = useDatasetId()
+  const setDataset = useBrowser((s) => s.setDataset)
+  const detailOpen = useBrowser((s) => s.detailOpen)
+  useEffect(() => {
+    setDataset(datasetId)
+  }, [datasetId, setDataset])
+  if (!datasetId) return <NoDataset />
+  return (
+    <div className="view browser-view">
+      <FilterBar datasetId={datasetId} />
+      <div className="browser-body">
+        <SampleGrid datasetId={datasetId} />
+        {detailOpen && <SampleDetailPanel datasetId={datasetId} />}
+      </div>
+    </div>
+  )
+}
+
+const problemChoices: Array<[string, string]> = [
+  ['', 'any or none'],
+  ['any', 'any read problem'],
+  ['no-label', 'no readable label'],
+  ['non-adjacent-key', 'non-adjacent key'],
+  ['duplicate-field', 'duplicate field'],
+  ['truncated', 'truncated shard']
+]
+
+function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
+  const filter = useBrowser((s) => s.filter)
+  const origin = useBrowser((s) => s.origin)
+  const total = useBrowser((s) => s.total)
+  const error = useBrowser((s) => s.error)
+  const setFilter = useBrowser((s) => s.setFilter)
+  const showSamples = useBrowser((s) => s.showSamples)
+  const jump = useBrowser((s) => s.jump)
+  const splits = useDatasets((s) => s.current?.splits ?? emptySplits)
+  const classNames = useDatasets((s) => s.current?.classNames ?? emptyNames)
+  const inventory = useInventory((s) => s.inventory)
+  const loadInventory = useInventory((s) => s.load)
+  const [jumpText, setJumpText] = useState('')
+  useEffect(() => {
+    void loadInventory(datasetId)
+  }, [datasetId, loadInventory])
+
+  const shards = useMemo(
+    () => (inventory?.splits ?? []).filter((s) => !filter.split || s.name === filter.split).flatMap((s) => s.shards.map((sh) => sh.name)),
+    [inventory, filter.split]
+  )
+  const classCount = Math.max(classNames.length, ...(inventory?.splits.map((s) => s.classHistogram.length) ?? [0]))
+
+  return (
+    <div className="filter-bar">
+      <label>
+        Split
+        <select aria-label="Split filter" value={filter.split ?? ''} onChange={(e) => setFilter({ split: e.target.value || undefined })} disabled={!!filter.keys}>
+          <option value="">all</option>
+          {splits.map((s) => (
+            <option key={s.name}>{s.name}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Shard
+        <select aria-label="Shard filter" value={filter.shard ?? ''} onChange={(e) => setFilter({ shard: e.target.value || undefined })} disabled={!!filter.keys}>
+          <option value="">all</option>
+          {shards.map((name) => (
+            <option key={name}>{name}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Class
+        <select
+          aria-label="Class filter"
+          value={filter.classId ?? ''}
+          onChange={(e) => setFilter({ classId: e.target.value === '' ? undefined : Number(e.target.value) })}
+          disabled={!!filter.keys}
+        >
+          <option value="">all</option>
+          {Array.from({ length: classCount }, (_, id) => (
+            <option key={id} value={id}>
+              {id} {classNames[id] ?? ''}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Problem
+        <select aria-label="Problem filter" value={filter.problem ?? ''} onChange={(e) => setFilter({ problem: e.target.value || undefined })} disabled={!!filter.keys}>
+          {problemChoices.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <form
+        className="jump"
+        onSubmit={(e) => {
+          e.preventDefault()
+          void jump(jumpText)
+        }}
+      >
+        <input aria-label="Jump to key or index" placeholder="Jump to key or index" value={jumpText} onChange={(e) => setJumpText(e.target.value)} />
+        <button type="submit">Go</button>
+      </form>
+      <div className="filter-summary">
+        <span data-testid="grid-total">{total === null ? '…' : formatCount(total)}</span> samples · {origin ?? describeFilter(filter, classNames)}
+        {(origin || Object.keys(filter).length > 0) && (
+          <button className="link" onClick={() => showSamples({}, null)}>
+            clear
+          </button>
+        )}
+      </div>
+      {error && (
+        <div className="banner error small" role="alert">
+          {error}
+        </div>
+      )}
+    </div>
+  )
+}
+
+function SampleGrid({ datasetId }: { datasetId: string }): React.JSX.Element {
+  const total = useBrowser((s) => s.total) ?? 0
+  useBrowser((s) => s.pagesVersion)
+  const selected = useBrowser((s) => s.selected)
+  const scrollRequest = useBrowser((s) => s.scrollRequest)
+  const { ensureRange, row, select, openDetail, closeDetail } = useBrowser.getState()
+  const parentRef = useRef<HTMLDivElement>(null)
+  const [width, setWidth] = useState(800)
+
+  useLayoutEffect(() => {
+    const el = parentRef.current
+    if (!el) return
+    setWidth(el.clientWidth)
+    const ro = new ResizeObserver(() => setWidth(el.clientWidth))
+    ro.observe(el)
+    return () => ro.disconnect()
+  }, [])
+
+  const columns = columnsFor(width - 8, CELL_WIDTH)
+  const rowCount = Math.ceil(total / columns)
+  // TanStack Virtual re-renders through its own state; the React Compiler just skips this component.
+  // eslint-disable-next-line react-hooks/incompatible-library
+  const virtualizer = useVirtualizer({
+    count: rowCount,
+    getScrollElement: () => parentRef.current,
+    estimateSize: () => CELL_HEIGHT,
+    overscan: 3
+  })
+  const items = virtualizer.getVirtualItems()
+  const firstRow = items[0]?.index ?? 0
+  const lastRow = items[items.length - 1]?.index ?? 0
+
+  useEffect(() => {
+    if (total > 0) ensureRange(firstRow * columns, (lastRow + 1) * columns - 1)
+  }, [firstRow, lastRow, columns, total, ensureRange])
+
+  useEffect(() => {
+    if (scrollRequest) virtualizer.scrollToIndex(Math.floor(scrollRequest.position / columns), { align: 'auto' })
+  }, [scrollRequest, columns, virtualizer])
+
+  const client = getClient()
+  return (
+    <div
+      ref={parentRef}
+      className="sample-grid"
+      tabIndex={0}
+      role="grid"
+      aria-label="Samples"
+      aria-rowcount={rowCount}
+      data-testid="sample-grid"
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault()
+          openDetail()
+        } else if (e.key === 'Escape') closeDetail()
+        else {
+          const next = moveSelection(selected ?? 0, e.key, columns, total, Math.max(1, Math.floor((parentRef.current?.clientHeight ?? 600) / CELL_HEIGHT)))
+          if (next !== (selected ?? 0) || selected === null) {
+            if (e.key.startsWith('Arrow') || e.key.startsWith('Page') || e.key === 'Home' || e.key === 'End') {
+              e.preventDefault()
+              select(next)
+            }
+          }
+        }
+      }}
+    >
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
+        {items.map((vr) => (
+          <div key={vr.key} className="grid-row" role="row" style={{ position: 'absolute', top: 0, left: 0, height: CELL_HEIGHT, transform: `translateY(${vr.start}px)` }}>
+            {Array.from({ length: columns }, (_, c) => {
+              const position = vr.index * columns + c
+              if (position >= total) return null
+              const sample = row(position)
+              return (
+                <SampleCell
+                  key={c}
+                  position={position}
+                  sample={sample}
+                  selected={position === selected}
+                  src={sample?.imageField ? client.mediaUrl(datasetId, sample.split, sample.index, sample.imageField, 'thumb') : null}
+                  onSelect={select}
+                  onOpen={openDetail}
+                />
+              )
+            })}
+          </div>
+        ))}
+      </div>
+      {total === 0 && <div className="muted grid-empty">No sample matches this filter.</div>}
+    </div>
+  )
+}
+
+interface CellProps {
+  position: number
+  sample: SampleRow | undefined
+  selected: boolean
+  src: string | null
+  onSelect(position: number, scroll?: boolean): void
+  onOpen(position: number): void
+}
+
+function SampleCell({ position, sample, selected, src, onSelect, onOpen }: CellProps): React.JSX.Element {
+  return (
+    <div
+      className={`sample-cell${selected ? ' selected' : ''}`}
+      role="gridcell"
+      aria-selected={selected}
+      data-position={position}
+      data-key={sample?.key}
+      data-split={sample?.split}
+      data-index={sample?.index}
+      data-label={sample?.label ?? ''}
+      onClick={() => onSelect(position, false)}
+      onDoubleClick={() => onOpen(position)}
+    >
+      <div className="thumb">{src ? <img src={src} alt={sample?.key} loading="eager" decoding="async" draggable={false} /> : <span className="muted small">{sample ? 'no image' : ''}</span>}</div>
+      <div className="cell-label" title={sample ? `${sample.key} · ${sample.shard}` : undefined}>
+        {sample ? (
+          <>
+            <span className="label-id">{sample.label ?? '—'}</span> <span className="class-name">{sample.className ?? ''}</span>
+          </>
+        ) : (
+          '…'
+        )}
+      </div>
+    </div>
+  )
+}
+
+const emptySplits: never[] = []
+const emptyNames: string[] = []

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest'
+import type { SampleRow } from '@shared/contract/datasets'
+import { PageCache, columnsFor, describeFilter, moveSelection, pagesForRange, parseJumpTarget } from './pages'
+
+const rows = (page: number, size: number): SampleRow[] =>
+  Array.from({ length: size }, (_, i) => ({
+    split: 'train',
+    shard: 'train-000000.tar',
+    index: page * size + i,
+    key: `k${page * size + i}`,
+    label: 0,
+    className: null,
+    imageField: 'jpg'
+  }))
+
+describe('pagesForRange', () => {
+  it.each([
+    [0, 10, 1000, 200, [0]],
+    [150, 450, 1000, 200, [0, 1, 2]],
+    [990, 2000, 1000, 200, [4]],
+    [99_950, 99_999, 100_000, 200, [499]],
+    [5, 4, 1000, 200, []],
+    [0, 10, 0, 200, []]
+  ])('positions %i..%i of %i with page size %i need pages %j', (first, last, total, size, expected) => {
+    expect(pagesForRange(first, last, total, size)).toEqual(expected)
+  })
+})
+
+describe('PageCache', () => {
+  it('finds a row by listing position across pages', () => {
+    const cache = new PageCache(4, 10)
+    cache.put(3, rows(3, 10))
+    expect(cache.row(35)?.key).toBe('k35')
+    expect(cache.row(45)).toBeUndefined()
+  })
+  it('keeps at most its capacity and drops the least recently read page first', () => {
+    const cache = new PageCache(2, 10)
+    cache.put(0, rows(0, 10))
+    cache.put(1, rows(1, 10))
+    cache.row(5) // page 0 read: page 1 is now the oldest
+    cache.put(2, rows(2, 10))
+    expect(cache.size).toBe(2)
+    expect(cache.has(0)).toBe(true)
+    expect(cache.has(1)).toBe(false)
+    expect(cache.has(2)).toBe(true)
+  })
+})
+
+describe('grid geometry and keyboard', () => {
+  it('fits at least one column', () => {
+    expect(columnsFor(50, 120)).toBe(1)
+    expect(columnsFor(1000, 120)).toBe(8)
+  })
+  it.each([
+    [10, 'ArrowRight', 11],
+    [10, 'ArrowLeft', 9],
+    [10, 'ArrowDown', 18],
+    [10, 'ArrowUp', 2],
+    [2, 'ArrowUp', 0],
+    [95, 'ArrowDown', 99],
+    [50, 'Home', 0],
+    [50, 'End', 99],
+    [50, 'x', 50]
+  ])('from %i, %s moves to %i in an 8-column grid of 100', (from, key, to) => {
+    expect(moveSelection(from, key, 8, 100)).toBe(to)
+  })
+})
+
+describe('parseJumpTarget', () => {
+  it.each([
+    ['99999', 'train', { split: 'train', index: 99_999 }],
+    ['#12', 'val', { split: 'val', index: 12 }],
+    ['val:7', 'train', { split: 'val', index: 7 }],
+    ['train_000123', 'train', { key: 'train_000123' }],
+    ['  n0144_3 ', undefined, { key: 'n0144_3' }],
+    ['', 'train', null]
+  ])('%j (default split %s) means %j', (text, split, expected) => {
+    expect(parseJumpTarget(text, split)).toEqual(expected)
+  })
+})
+
+describe('describeFilter', () => {
+  it('names each condition in the user\'s words', () => {
+    expect(describeFilter({}, [])).toBe('all samples')
+    expect(describeFilter({ split: 'val', shard: 'val-000001.tar', classId: 2, problem: 'any' }, ['a', 'b', 'dog'])).toBe(
+      'val · shard val-000001.tar · class 2 dog · with problems'
+    )
+    expect(describeFilter({ keys: [{ split: 'val', key: 'a' }] }, [])).toBe('1 chosen samples')
+  })
+})

@@ -1,0 +1,104 @@
+/**
+ * The grid's window onto a filtered listing of up to millions of samples: which
+ * pages a visible range needs, a bounded cache of fetched pages (least recently used
+ * pages go first), and grid geometry. Pure, so it is tested without a browser.
+ */
+import type { SampleFilter, SampleRow } from '@shared/contract/datasets'
+
+export const PAGE_SIZE = 200
+
+/** Page numbers covering positions [first, last] (inclusive), clamped to the listing. */
+export function pagesForRange(first: number, last: number, total: number, pageSize = PAGE_SIZE): number[] {
+  if (total <= 0 || last < first) return []
+  const lo = Math.max(0, first)
+  const hi = Math.min(total - 1, last)
+  if (hi < lo) return []
+  const pages: number[] = []
+  for (let p = Math.floor(lo / pageSize); p <= Math.floor(hi / pageSize); p++) pages.push(p)
+  return pages
+}
+
+/** Fetched pages of one listing; at most `capacity` pages are kept so memory stays flat while scrolling 100,000 samples. */
+export class PageCache {
+  private pages = new Map<number, SampleRow[]>()
+  constructor(
+    readonly capacity = 40,
+    readonly pageSize = PAGE_SIZE
+  ) {}
+
+  has(page: number): boolean {
+    return this.pages.has(page)
+  }
+
+  put(page: number, rows: SampleRow[]): void {
+    this.pages.delete(page)
+    this.pages.set(page, rows)
+    while (this.pages.size > this.capacity) {
+      const oldest = this.pages.keys().next().value as number
+      this.pages.delete(oldest)
+    }
+  }
+
+  /** The row at a listing position, or undefined while its page is not fetched; reading a page marks it recently used. */
+  row(position: number): SampleRow | undefined {
+    const page = Math.floor(position / this.pageSize)
+    const rows = this.pages.get(page)
+    if (!rows) return undefined
+    this.pages.delete(page)
+    this.pages.set(page, rows)
+    return rows[position - page * this.pageSize]
+  }
+
+  get size(): number {
+    return this.pages.size
+  }
+}
+
+/** Columns that fit a width, at least one. */
+export function columnsFor(widthPx: number, cellWidthPx: number): number {
+  return Math.max(1, Math.floor(widthPx / cellWidthPx))
+}
+
+/** Where keyboard navigation moves the selection in a grid of `columns` columns. */
+export function moveSelection(position: number, key: string, columns: number, total: number, rowsPerPage = 5): number {
+  if (total <= 0) return 0
+  const delta: Record<string, number> = {
+    ArrowLeft: -1,
+    ArrowRight: 1,
+    ArrowUp: -columns,
+    ArrowDown: columns,
+    PageUp: -columns * rowsPerPage,
+    PageDown: columns * rowsPerPage
+  }
+  if (key === 'Home') return 0
+  if (key === 'End') return total - 1
+  const d = delta[key]
+  if (d === undefined) return position
+  return Math.min(total - 1, Math.max(0, position + d))
+}
+
+/**
+ * What the user typed in "jump to": a bare number is a sample index in the split
+ * being shown (or the first split); `split:123` names the split; anything else is a key.
+ */
+export function parseJumpTarget(text: string, defaultSplit: string | undefined): { key: string } | { split: string; index: number } | null {
+  const t = text.trim()
+  if (!t) return null
+  const m = /^(?:([\w.-]+):)?#?(\d+)$/.exec(t)
+  if (m) {
+    const split = m[1] ?? defaultSplit
+    if (split) return { split, index: Number(m[2]) }
+  }
+  return { key: t }
+}
+
+/** One line describing a filter, shown above the grid ("val · shard val-000001.tar · class 3 dog"). */
+export function describeFilter(filter: SampleFilter, classNames: readonly string[]): string {
+  const parts: string[] = []
+  if (filter.split) parts.push(filter.split)
+  if (filter.shard) parts.push(`shard ${filter.shard}`)
+  if (filter.classId !== undefined) parts.push(`class ${filter.classId}${classNames[filter.classId] ? ` ${classNames[filter.classId]}` : ''}`)
+  if (filter.problem) parts.push(filter.problem === 'any' ? 'with problems' : `problem ${filter.problem}`)
+  if (filter.keys) parts.push(`${filter.keys.length} chosen samples`)
+  return parts.length ? parts.join(' · ') : 'all samples'
+}

@@ -1,0 +1,159 @@
+/**
+ * The sample browser: the filter, the paged listing behind the virtualized grid,
+ * the selected sample and its detail. Pages live in a bounded cache outside React
+ * state; `pagesVersion` ticks when one arrives so only the grid re-renders.
+ */
+import { create } from 'zustand'
+import type { SampleDetail, SampleFilter, SampleRow } from '@shared/contract/datasets'
+import { getClient } from '../../api/client'
+import { describeError } from '../../app/errors'
+import { PAGE_SIZE, PageCache, pagesForRange, parseJumpTarget } from './pages'
+
+interface BrowserState {
+  datasetId: string | null
+  filter: SampleFilter
+  /** Why this filter is shown when it came from elsewhere ("Finding: …", "Shard …"). */
+  origin: string | null
+  /** Samples matching the filter; null until the first page answers. */
+  total: number | null
+  pagesVersion: number
+  selected: number | null
+  detailOpen: boolean
+  detail: SampleDetail | null
+  detailError: string | null
+  error: string | null
+  /** Ask the grid to bring a position into view; seq changes on every request. */
+  scrollRequest: { position: number; seq: number } | null
+  setDataset(datasetId: string | null): void
+  showSamples(filter: SampleFilter, origin?: string | null): void
+  setFilter(patch: Partial<SampleFilter>): void
+  ensureRange(first: number, last: number): void
+  row(position: number): SampleRow | undefined
+  select(position: number, scroll?: boolean): void
+  openDetail(position?: number): void
+  closeDetail(): void
+  jump(text: string): Promise<boolean>
+}
+
+export const useBrowser = create<BrowserState>((set, get) => {
+  let cache = new PageCache()
+  let inFlight = new Set<number>()
+  /** Bumped on every filter or dataset change so answers to stale requests are dropped. */
+  let generation = 0
+  let scrollSeq = 0
+  let detailSeq = 0
+
+  function reset(patch: Partial<BrowserState>): void {
+    cache = new PageCache()
+    inFlight = new Set()
+    generation++
+    set({ total: null, selected: null, detail: null, detailOpen: false, error: null, pagesVersion: 0, scrollRequest: null, ...patch })
+    get().ensureRange(0, PAGE_SIZE - 1)
+  }
+
+  function fetchPage(page: number): void {
+    const { datasetId, filter } = get()
+    if (!datasetId || inFlight.has(page) || cache.has(page)) return
+    inFlight.add(page)
+    const gen = generation
+    getClient()
+      .call('datasets.samples', { datasetId, filter, offset: page * PAGE_SIZE, limit: PAGE_SIZE })
+      .then((result) => {
+        if (gen !== generation) return
+        inFlight.delete(page)
+        cache.put(page, result.items)
+        set((s) => ({ total: result.total, pagesVersion: s.pagesVersion + 1 }))
+        // A detail asked for before its page arrived (a jump far down) loads now.
+        const { detailOpen, detail, selected } = get()
+        if (detailOpen && !detail && selected !== null && Math.floor(selected / PAGE_SIZE) === page) void loadDetail(selected)
+      })
+      .catch((err) => {
+        if (gen !== generation) return
+        inFlight.delete(page)
+        set({ error: describeError(err), total: get().total ?? 0 })
+      })
+  }
+
+  async function loadDetail(position: number): Promise<void> {
+    const { datasetId } = get()
+    const row = cache.row(position)
+    if (!datasetId || !row) return
+    const seq = ++detailSeq
+    set({ detailError: null })
+    try {
+      const detail = await getClient().call('datasets.sample', { datasetId, split: row.split, index: row.index })
+      if (seq === detailSeq) set({ detail })
+    } catch (err) {
+      if (seq === detailSeq) set({ detail: null, detailError: describeError(err) })
+    }
+  }
+
+  return {
+    datasetId: null,
+    filter: {},
+    origin: null,
+    total: null,
+    pagesVersion: 0,
+    selected: null,
+    detailOpen: false,
+    detail: null,
+    detailError: null,
+    error: null,
+    scrollRequest: null,
+    setDataset(datasetId) {
+      if (datasetId === get().datasetId) return
+      reset({ datasetId, filter: {}, origin: null })
+    },
+    showSamples(filter, origin = null) {
+      reset({ filter, origin })
+    },
+    setFilter(patch) {
+      const filter: SampleFilter = { ...get().filter, ...patch }
+      for (const k of Object.keys(filter) as Array<keyof SampleFilter>) if (filter[k] === undefined || filter[k] === '') delete filter[k]
+      // Changing the split invalidates a shard chosen in another split.
+      if ('split' in patch && filter.shard && patch.split !== get().filter.split) delete filter.shard
+      reset({ filter, origin: filter.keys ? get().origin : null })
+    },
+    ensureRange(first, last) {
+      const total = get().total
+      const pages = total === null ? [Math.floor(Math.max(0, first) / PAGE_SIZE)] : pagesForRange(first, last, total)
+      for (const p of pages) fetchPage(p)
+    },
+    row: (position) => cache.row(position),
+    select(position, scroll = true) {
+      const total = get().total ?? 0
+      if (total === 0) return
+      const p = Math.min(total - 1, Math.max(0, position))
+      set({ selected: p, ...(scroll ? { scrollRequest: { position: p, seq: ++scrollSeq } } : {}) })
+      get().ensureRange(p, p)
+      if (get().detailOpen) void loadDetail(p)
+    },
+    openDetail(position) {
+      const p = position ?? get().selected
+      if (p === null || p === undefined) return
+      set({ selected: p, detailOpen: true, detail: null })
+      void loadDetail(p)
+    },
+    closeDetail: () => set({ detailOpen: false }),
+    async jump(text) {
+      const { datasetId, filter } = get()
+      if (!datasetId) return false
+      const target = parseJumpTarget(text, filter.split ?? cache.row(0)?.split)
+      if (!target) return false
+      try {
+        const { position } = await getClient().call('datasets.locate', { datasetId, filter, ...target })
+        if (position === null) {
+          set({ error: `No sample ${text.trim()} in ${filter.split ?? 'this dataset'}${Object.keys(filter).length ? ' with this filter' : ''}.` })
+          return false
+        }
+        set({ error: null })
+        get().ensureRange(position, position)
+        get().select(position)
+        return true
+      } catch (err) {
+        set({ error: describeError(err) })
+        return false
+      }
+    }
+  }
+})

@@ -1,0 +1,98 @@
+/**
+ * The opened dataset and how the user got to it: open a folder or URL patterns, the
+ * demo, the recent list, and indexing progress while a split is indexed on first
+ * open. Other features read `current` and load their own data for its id.
+ */
+import { create } from 'zustand'
+import type { DatasetSource, DatasetSummary, RecentDataset } from '@shared/contract/datasets'
+import { getClient } from '../../api/client'
+import { describeError } from '../../app/errors'
+
+export interface IndexProgress {
+  split: string
+  shardsDone: number
+  shardsTotal: number
+  samples: number
+  shard?: string
+  done: boolean
+}
+
+interface DatasetsState {
+  current: DatasetSummary | null
+  recent: RecentDataset[]
+  /** What is being opened, for the busy line ("Opening demo…"); null when idle. */
+  opening: string | null
+  error: string | null
+  /** Per split, while the open call indexes shards. */
+  indexProgress: Record<string, IndexProgress>
+  open(source: DatasetSource, label?: string): Promise<boolean>
+  openDemo(): Promise<boolean>
+  loadRecent(): Promise<void>
+  /** Starts listening to indexing events; returns the unsubscribe. */
+  listen(): () => void
+}
+
+export const useDatasets = create<DatasetsState>((set, get) => {
+  async function run(label: string, call: () => Promise<DatasetSummary>): Promise<boolean> {
+    set({ opening: label, error: null, indexProgress: {} })
+    try {
+      const current = await call()
+      set({ current, opening: null })
+      void get().loadRecent()
+      return true
+    } catch (err) {
+      set({ opening: null, error: describeError(err) })
+      return false
+    }
+  }
+  return {
+    current: null,
+    recent: [],
+    opening: null,
+    error: null,
+    indexProgress: {},
+    open: (source, label) => run(label ?? source.name ?? source.folder ?? 'dataset', () => getClient().call('datasets.open', source)),
+    openDemo: () => run('the demo dataset', () => getClient().call('datasets.openDemo', {})),
+    async loadRecent() {
+      try {
+        const { items } = await getClient().call('datasets.recent', {})
+        set({ recent: items })
+      } catch (err) {
+        set({ error: describeError(err) })
+      }
+    },
+    listen() {
+      return getClient().on('datasets.indexProgress', (p) => {
+        set((s) => ({ indexProgress: { ...s.indexProgress, [p.split]: p } }))
+      })
+    }
+  }
+})
+
+/** The opened dataset's id, or null: what other features key their loads on. */
+export const useDatasetId = (): string | null => useDatasets((s) => s.current?.datasetId ?? null)
+
+/**
+ * Splits the user typed in the patterns form, ready for `datasets.open`. Empty rows
+ * are dropped; a row's patterns are separated by new lines (`::` is left to the engine).
+ */
+export function splitsFromForm(rows: ReadonlyArray<{ name: string; patterns: string; remotePatterns: string }>) {
+  const lines = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+  return rows
+    .map((r) => ({ name: r.name.trim(), patterns: lines(r.patterns), remotePatterns: lines(r.remotePatterns) }))
+    .filter((r) => r.name && r.patterns.length > 0)
+}
+
+/** A path dropped on the window: Electron gives File.path for files and folders; a browser can only give dropped text. */
+export function pathFromDrop(dt: DataTransfer): string | null {
+  const file = dt.files?.[0] as (File & { path?: string }) | undefined
+  if (file?.path) return file.path
+  const text = dt.getData('text/plain') || dt.getData('text/uri-list')
+  const first = text.split('\n')[0]?.trim()
+  if (!first) return null
+  return first.startsWith('file://') ? decodeURIComponent(first.slice('file://'.length)) : first
+}

@@ -1,0 +1,204 @@
+import { useEffect, useMemo } from 'react'
+import type { InventoryShard } from '@shared/contract/datasets'
+import { useNavigation } from '../../app/navigation'
+import { formatBytes, formatCount } from '../../app/errors'
+import { useDatasets, useDatasetId } from '../datasets/store'
+import { useBrowser } from '../browser/store'
+import { sortShards, summarizeHistogram, type ShardColumn } from './sort'
+import { useInventory } from './store'
+
+export function InventoryView(): React.JSX.Element {
+  const datasetId = useDatasetId()
+  const load = useInventory((s) => s.load)
+  const inventory = useInventory((s) => s.inventory)
+  const loading = useInventory((s) => s.loading)
+  const error = useInventory((s) => s.error)
+  useEffect(() => {
+    if (datasetId) void load(datasetId)
+  }, [datasetId, load])
+
+  if (!datasetId) return <NoDataset />
+  return (
+    <div className="view inventory-view">
+      <header className="view-header">
+        <h2>Inventory</h2>
+        <button onClick={() => void load(datasetId, true)} disabled={loading}>
+          Reload
+        </button>
+      </header>
+      {loading && <div className="banner info">Reading shards…</div>}
+      {error && (
+        <div className="banner error" role="alert">
+          {error}
+        </div>
+      )}
+      {inventory && (
+        <>
+          {inventory.warnings.length > 0 && (
+            <ul className="warnings" aria-label="Coverage warnings">
+              {inventory.warnings.map((w, i) => (
+                <li key={i} className="banner warn" data-testid="coverage-warning">
+                  <strong>{w.split}:</strong> {w.message}
+                  {w.uncovered.length > 0 && <span className="muted"> — not covered: {w.uncovered.join(', ')}</span>}
+                </li>
+              ))}
+            </ul>
+          )}
+          <div className="split-cards">
+            {inventory.splits.map((s) => (
+              <div className="stat-card" key={s.name} data-testid={`split-${s.name}`}>
+                <div className="stat-title">{s.name}</div>
+                <div className="stat-value" data-testid={`split-${s.name}-samples`}>
+                  {formatCount(s.samples)}
+                </div>
+                <div className="muted small">
+                  samples · <span data-testid={`split-${s.name}-shards`}>{s.shards.length}</span> shards · {formatBytes(s.bytes)}
+                </div>
+              </div>
+            ))}
+          </div>
+          <div className="inventory-body">
+            <ShardTable />
+            <ClassHistogram />
+          </div>
+        </>
+      )}
+    </div>
+  )
+}
+
+export function NoDataset(): React.JSX.Element {
+  const show = useNavigation((s) => s.show)
+  const openDemo = useDatasets((s) => s.openDemo)
+  return (
+    <div className="view empty-view">
+      <p>No dataset is open.</p>
+      <div className="row">
+        <button className="primary" onClick={() => void openDemo()}>
+          Open the demo dataset
+        </button>
+        <button onClick={() => show('datasets')}>Open a folder…</button>
+      </div>
+    </div>
+  )
+}
+
+const columns: Array<{ column: ShardColumn; label: string; numeric?: boolean }> = [
+  { column: 'split', label: 'Split' },
+  { column: 'name', label: 'Shard' },
+  { column: 'bytes', label: 'Size', numeric: true },
+  { column: 'samples', label: 'Samples', numeric: true },
+  { column: 'fields', label: 'Fields' },
+  { column: 'status', label: 'Status' }
+]
+
+function ShardTable(): React.JSX.Element {
+  const inventory = useInventory((s) => s.inventory)
+  const sort = useInventory((s) => s.sort)
+  const sortBy = useInventory((s) => s.sortBy)
+  const showSamples = useBrowser((s) => s.showSamples)
+  const show = useNavigation((s) => s.show)
+  const rows = useMemo(() => sortShards(inventory?.splits.flatMap((s) => s.shards) ?? [], sort), [inventory, sort])
+  const browseShard = (shard: InventoryShard) => {
+    showSamples({ split: shard.split, shard: shard.name }, `Shard ${shard.name}`)
+    show('browse')
+  }
+  return (
+    <table className="data-table shard-table" aria-label="Shards">
+      <thead>
+        <tr>
+          {columns.map((c) => (
+            <th
+              key={c.column}
+              className={c.numeric ? 'num sortable' : 'sortable'}
+              aria-sort={sort.column === c.column ? (sort.descending ? 'descending' : 'ascending') : 'none'}
+              onClick={() => sortBy(c.column)}
+            >
+              {c.label}
+              {sort.column === c.column ? (sort.descending ? ' ▼' : ' ▲') : ''}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((s) => (
+          <tr key={s.url} data-testid="shard-row" onDoubleClick={() => browseShard(s)} title="Double-click to browse this shard's samples">
+            <td>{s.split}</td>
+            <td className="mono">{s.name}</td>
+            <td className="num">{formatBytes(s.bytes)}</td>
+            <td className="num" data-testid="shard-samples">
+              {formatCount(s.samples)}
+            </td>
+            <td className="mono">{s.fields.join(' ')}</td>
+            <td>
+              <span className={`badge status-${s.status}`}>{s.status}</span>
+              {s.problems.length > 0 && <div className="small problem-text">{s.problems.join('; ')}</div>}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+function ClassHistogram(): React.JSX.Element | null {
+  const inventory = useInventory((s) => s.inventory)
+  const split = useInventory((s) => s.histogramSplit)
+  const showHistogramOf = useInventory((s) => s.showHistogramOf)
+  const classNames = useDatasets((s) => s.current?.classNames ?? emptyNames)
+  const showSamples = useBrowser((s) => s.showSamples)
+  const show = useNavigation((s) => s.show)
+  const data = inventory?.splits.find((s) => s.name === split)
+  const summary = useMemo(() => summarizeHistogram(data?.classHistogram ?? [], classNames), [data, classNames])
+  if (!inventory || !data) return null
+  const width = 420
+  const height = 160
+  const barWidth = summary.classes > 0 ? width / summary.classes : 0
+  return (
+    <section className="card histogram-card">
+      <div className="row">
+        <h3>Class histogram</h3>
+        <select aria-label="Histogram split" value={split ?? ''} onChange={(e) => showHistogramOf(e.target.value)}>
+          {inventory.splits.map((s) => (
+            <option key={s.name}>{s.name}</option>
+          ))}
+        </select>
+      </div>
+      {summary.classes === 0 ? (
+        <p className="muted">No labels in this split.</p>
+      ) : (
+        <>
+          <svg className="histogram" width={width} height={height} role="img" aria-label={`Class histogram of ${split}`}>
+            {summary.bars.map((b) => {
+              const h = summary.max > 0 ? (b.count / summary.max) * (height - 4) : 0
+              return (
+                <rect
+                  key={b.classId}
+                  x={b.classId * barWidth}
+                  y={height - h}
+                  width={Math.max(1, barWidth - (barWidth > 3 ? 1 : 0))}
+                  height={h}
+                  className={b.count === 0 ? 'bar empty' : 'bar'}
+                  onClick={() => {
+                    showSamples({ split: data.name, classId: b.classId }, `Class ${b.classId} ${b.name}`)
+                    show('browse')
+                  }}
+                >
+                  <title>
+                    {b.classId} {b.name}: {formatCount(b.count)}
+                  </title>
+                </rect>
+              )
+            })}
+          </svg>
+          <p className="muted small">
+            {summary.classes} classes · {formatCount(summary.min)}–{formatCount(summary.max)} samples per class
+            {summary.empty > 0 && <strong className="warn-text"> · {summary.empty} classes have no sample</strong>}. Click a bar to browse that class.
+          </p>
+        </>
+      )}
+    </section>
+  )
+}
+
+const emptyNames: string[] = []

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import type { InventoryShard } from '@shared/contract/datasets'
+import { nextSort, sortShards, summarizeHistogram } from './sort'
+
+const shard = (split: string, name: string, bytes: number, samples: number, status: InventoryShard['status'] = 'ok'): InventoryShard => ({
+  split,
+  name,
+  url: `/d/${split}/${name}`,
+  bytes,
+  samples,
+  fields: ['cls', 'jpg'],
+  status,
+  problems: [],
+  classHistogram: []
+})
+
+const shards = [
+  shard('val', 'val-000001.tar', 300, 30),
+  shard('train', 'train-000010.tar', 100, 50, 'problems'),
+  shard('train', 'train-000002.tar', 200, 50),
+  shard('val', 'val-000000.tar', 50, 5, 'unreadable')
+]
+
+describe('sortShards', () => {
+  it('sorts names numerically, so shard 2 comes before shard 10', () => {
+    expect(sortShards(shards, { column: 'name', descending: false }).map((s) => s.name)).toEqual([
+      'train-000002.tar',
+      'train-000010.tar',
+      'val-000000.tar',
+      'val-000001.tar'
+    ])
+  })
+  it('sorts sizes descending with the biggest shard first', () => {
+    expect(sortShards(shards, { column: 'bytes', descending: true }).map((s) => s.bytes)).toEqual([300, 200, 100, 50])
+  })
+  it('puts the worst status first and breaks ties by split then name', () => {
+    expect(sortShards(shards, { column: 'status', descending: false }).map((s) => s.name)).toEqual([
+      'val-000000.tar',
+      'train-000010.tar',
+      'train-000002.tar',
+      'val-000001.tar'
+    ])
+  })
+  it('equal sample counts keep split and name order', () => {
+    const sorted = sortShards(shards, { column: 'samples', descending: false }).map((s) => s.name)
+    expect(sorted).toEqual(['val-000000.tar', 'val-000001.tar', 'train-000002.tar', 'train-000010.tar'])
+  })
+  it('does not reorder the input array', () => {
+    const copy = [...shards]
+    sortShards(shards, { column: 'bytes', descending: false })
+    expect(shards).toEqual(copy)
+  })
+})
+
+describe('nextSort', () => {
+  it('flips direction on the same column and starts ascending on a new one', () => {
+    expect(nextSort({ column: 'name', descending: false }, 'name')).toEqual({ column: 'name', descending: true })
+    expect(nextSort({ column: 'name', descending: true }, 'bytes')).toEqual({ column: 'bytes', descending: false })
+  })
+})
+
+describe('summarizeHistogram', () => {
+  it('names classes and counts the ones with no samples', () => {
+    const h = summarizeHistogram([3, 0, 5], ['cat', 'dog', 'eel'])
+    expect(h.bars.map((b) => `${b.classId}:${b.name}:${b.count}`)).toEqual(['0:cat:3', '1:dog:0', '2:eel:5'])
+    expect([h.max, h.min, h.empty, h.classes]).toEqual([5, 0, 1, 3])
+  })
+})

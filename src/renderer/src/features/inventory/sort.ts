@@ -1,0 +1,52 @@
+import type { InventoryShard } from '@shared/contract/datasets'
+
+export type ShardColumn = 'split' | 'name' | 'bytes' | 'samples' | 'fields' | 'status'
+export interface ShardSort {
+  column: ShardColumn
+  descending: boolean
+}
+
+/** Worst first when sorting by status ascending: the shards a user must look at come on top. */
+const statusRank: Record<InventoryShard['status'], number> = { unreadable: 0, missing: 1, problems: 2, ok: 3 }
+
+/** Shards in table order; ties keep split then name order so the table never jumps. */
+export function sortShards(shards: readonly InventoryShard[], sort: ShardSort): InventoryShard[] {
+  const key = (s: InventoryShard): number | string => {
+    switch (sort.column) {
+      case 'split':
+        return s.split
+      case 'name':
+        return s.name
+      case 'bytes':
+        return s.bytes
+      case 'samples':
+        return s.samples
+      case 'fields':
+        return s.fields.join(',')
+      case 'status':
+        return statusRank[s.status]
+    }
+  }
+  const dir = sort.descending ? -1 : 1
+  return [...shards].sort((a, b) => {
+    const ka = key(a)
+    const kb = key(b)
+    const primary = typeof ka === 'number' && typeof kb === 'number' ? ka - kb : String(ka).localeCompare(String(kb), 'en', { numeric: true })
+    if (primary !== 0) return primary * dir
+    return a.split.localeCompare(b.split) || a.name.localeCompare(b.name, 'en', { numeric: true })
+  })
+}
+
+/** Clicking a header: the same column flips direction, a new one starts ascending. */
+export function nextSort(current: ShardSort, column: ShardColumn): ShardSort {
+  return current.column === column ? { column, descending: !current.descending } : { column, descending: false }
+}
+
+/** Class histogram bars with class names, the range of counts, and how many classes have no sample. */
+export function summarizeHistogram(histogram: readonly number[], classNames: readonly string[]) {
+  const bars = histogram.map((count, classId) => ({ classId, count, name: classNames[classId] ?? String(classId) }))
+  const empty = bars.filter((b) => b.count === 0).length
+  const max = bars.reduce((m, b) => Math.max(m, b.count), 0)
+  const min = bars.length ? bars.reduce((m, b) => Math.min(m, b.count), Infinity) : 0
+  return { bars, max, min, empty, classes: bars.length }
+}

@@ -1,0 +1,3 @@
+export function TrainView(): React.JSX.Element {
+  return <div className="view" />
+}

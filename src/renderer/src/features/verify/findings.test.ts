@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest'
+import type { DatasetSummary } from '@shared/contract/datasets'
+import type { Finding } from '@shared/contract/verify'
+import { describeProgress, filterForFinding, shardName, verifyRequestFor } from './findings'
+
+const finding = (offenders: Finding['offenders'], split?: string): Finding => ({
+  check: 'labels',
+  code: 'label-out-of-range',
+  severity: 'error',
+  ...(split ? { split } : {}),
+  title: 'labels out of range',
+  evidence: [],
+  fix: '',
+  impactSamples: offenders.length,
+  offenders,
+  offenderCount: offenders.length
+})
+
+const splits: Record<string, string> = {
+  '/d/train/train-000000.tar': 'train',
+  '/d/val/val-000000.tar': 'val',
+  '/d/val/val-000001.tar': 'val'
+}
+const splitOf = (url: string) => splits[url]
+
+describe('filterForFinding', () => {
+  it('lists the offending samples by split and key, in order, once each', () => {
+    const f = finding([
+      { url: '/d/val/val-000001.tar', key: 'v9' },
+      { url: '/d/train/train-000000.tar', key: 't1' },
+      { url: '/d/val/val-000001.tar', key: 'v9', field: 'jpg' }
+    ])
+    expect(filterForFinding(f, splitOf)).toEqual({
+      keys: [
+        { split: 'val', key: 'v9' },
+        { split: 'train', key: 't1' }
+      ]
+    })
+  })
+  it("uses the finding's split when the shard is not in the inventory", () => {
+    expect(filterForFinding(finding([{ url: 'https://bucket/val-000003.tar', key: 'x' }], 'val'), splitOf)).toEqual({ keys: [{ split: 'val', key: 'x' }] })
+  })
+  it('a finding about one shard shows that shard', () => {
+    expect(filterForFinding(finding([{ url: '/d/val/val-000001.tar' }]), splitOf)).toEqual({ split: 'val', shard: 'val-000001.tar' })
+  })
+  it('a finding with nothing to show gives no filter', () => {
+    expect(filterForFinding(finding([]), splitOf)).toBeNull()
+    expect(filterForFinding(finding([{ url: '/elsewhere/a.tar' }, { url: '/elsewhere/b.tar' }]), splitOf)).toBeNull()
+  })
+})
+
+describe('verifyRequestFor', () => {
+  const base: DatasetSummary = { datasetId: 'd', name: 'demo', folder: null, splits: [], classNames: ['a', 'b'], manifest: null }
+  it('a folder is verified through its dataset.json', () => {
+    expect(verifyRequestFor({ ...base, folder: '/data/demo' })).toEqual({ datasetDir: '/data/demo' })
+  })
+  it('patterns are joined with :: and remote copies passed along', () => {
+    expect(
+      verifyRequestFor({
+        ...base,
+        splits: [
+          { name: 'train', patterns: ['/d/a-{0..1}.tar', '/d/b.tar'], remotePatterns: [] },
+          { name: 'val', patterns: ['/d/v.tar'], remotePatterns: ['gs://b/v.tar'] }
+        ]
+      })
+    ).toEqual({
+      splits: [
+        { name: 'train', pattern: '/d/a-{0..1}.tar::/d/b.tar' },
+        { name: 'val', pattern: '/d/v.tar', remotePattern: 'gs://b/v.tar' }
+      ],
+      classes: 2
+    })
+  })
+})
+
+describe('shardName and describeProgress', () => {
+  it('takes the file name of paths and URLs', () => {
+    expect(shardName('/d/val/val-000001.tar')).toBe('val-000001.tar')
+    expect(shardName('https://h/b/val-000001.tar?x=1')).toBe('val-000001.tar')
+  })
+  it('says rate and ETA in words', () => {
+    expect(describeProgress({ samplesDone: 12345, samplesPerSecond: 2400.4, etaSeconds: 12.6 })).toBe('12,345 samples · 2,400 samples/s · ETA 13 s')
+    expect(describeProgress({ samplesDone: 0, samplesPerSecond: 0, etaSeconds: null })).toBe('0 samples · 0 samples/s · ETA unknown')
+  })
+})

@@ -1,0 +1,59 @@
+/**
+ * From the verifier's words to the browser's filters: which samples a finding
+ * points at, and the request that verifies the dataset the user opened. Pure.
+ */
+import type { DatasetSummary, SampleFilter, SampleRef } from '@shared/contract/datasets'
+import type { Finding, VerifyRequestInput } from '@shared/contract/verify'
+
+/** The last path segment of a shard URL or path: how the inventory and the filters name shards. */
+export function shardName(url: string): string {
+  const clean = url.split(/[?#]/)[0] ?? url
+  return clean.slice(clean.replace(/\/+$/, '').lastIndexOf('/') + 1)
+}
+
+/**
+ * The browser filter showing exactly the samples a finding lists: its offenders with
+ * a key, by split and key; or, when it names shards only, the one shard. `splitOfShard`
+ * maps a shard URL (or file name) to its split, from the inventory. Null when the finding
+ * names no sample or shard the browser can show (e.g. a missing shard).
+ */
+export function filterForFinding(finding: Finding, splitOfShard: (url: string) => string | undefined): SampleFilter | null {
+  const keys: SampleRef[] = []
+  const seen = new Set<string>()
+  for (const o of finding.offenders) {
+    if (!o.key) continue
+    const split = splitOfShard(o.url) ?? finding.split
+    if (!split) continue
+    const id = `${split}\u0000${o.key}`
+    if (seen.has(id)) continue
+    seen.add(id)
+    keys.push({ split, key: o.key })
+  }
+  if (keys.length > 0) return { keys }
+  const shards = [...new Set(finding.offenders.map((o) => o.url))]
+  if (shards.length === 1 && shards[0]) {
+    const split = splitOfShard(shards[0]) ?? finding.split
+    if (split) return { split, shard: shardName(shards[0]) }
+  }
+  return null
+}
+
+/** What `verify.start` needs for an opened dataset: its folder (whose dataset.json says the rest), or its patterns. */
+export function verifyRequestFor(dataset: DatasetSummary): VerifyRequestInput {
+  if (dataset.folder) return { datasetDir: dataset.folder }
+  return {
+    splits: dataset.splits.map((s) => ({
+      name: s.name,
+      pattern: s.patterns.join('::'),
+      ...(s.remotePatterns.length > 0 ? { remotePattern: s.remotePatterns.join('::') } : {})
+    })),
+    ...(dataset.classNames.length > 0 ? { classes: dataset.classNames.length } : {})
+  }
+}
+
+/** Samples per second and ETA as the progress line shows them. */
+export function describeProgress(p: { samplesDone: number; samplesPerSecond: number; etaSeconds: number | null }): string {
+  const rate = `${Math.round(p.samplesPerSecond).toLocaleString('en-US')} samples/s`
+  const eta = p.etaSeconds === null ? 'ETA unknown' : `ETA ${p.etaSeconds < 1 ? '<1' : Math.round(p.etaSeconds)} s`
+  return `${p.samplesDone.toLocaleString('en-US')} samples · ${rate} · ${eta}`
+}
