@@ -121,8 +121,11 @@ export const DatasetInventory = z.object({
 })
 export type DatasetInventory = z.infer<typeof DatasetInventory>
 
-/** A sample named by its split and `__key__`, as verifier findings carry them. */
-export const SampleRef = z.object({ split: z.string(), key: z.string() })
+/**
+ * A sample named by its `__key__` and where it lives: its split, or its shard's URL
+ * (as verifier findings' offenders carry them), or both. With neither, every split is searched.
+ */
+export const SampleRef = z.object({ key: z.string(), split: z.string().optional(), url: z.string().optional() })
 export type SampleRef = z.infer<typeof SampleRef>
 
 /**
