@@ -1,0 +1,227 @@
+/**
+ * Compute backends for the trainer: which TensorFlow.js backend runs the model, chosen
+ * at run time, with the reason a faster one is not in use.
+ *
+ *   cuda    @tensorflow/tfjs-node-gpu (optional dependency; needs libtensorflow + CUDA)
+ *   webgpu  @tensorflow/tfjs-backend-webgpu on Dawn for Node (the `webgpu` package)
+ *   wasm    @tensorflow/tfjs-backend-wasm, with our gradient kernels (../kernels)
+ *   cpu     @tensorflow/tfjs-backend-cpu, plain JS: the last resort
+ *
+ * `auto` takes the first that works of cuda, webgpu on a hardware GPU, wasm, cpu. WebGPU
+ * on a software Vulkan device (Mesa's lavapipe/llvmpipe, SwiftShader) is ranked below
+ * wasm because it is slower here (see SOFTWARE_WEBGPU_NOTE). Each backend is probed
+ * once per process; a probe that fails leaves the reason, never a stack trace.
+ *
+ * It does not build models or move data (../model.ts does).
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir, userInfo } from 'node:os'
+import { dirname, join } from 'node:path'
+import { registerWasmGradientKernels } from '../kernels'
+
+export type BackendName = 'cuda' | 'webgpu' | 'wasm' | 'cpu'
+export type BackendChoice = BackendName | 'auto'
+export const BACKEND_NAMES: readonly BackendName[] = ['cuda', 'webgpu', 'wasm', 'cpu']
+
+export interface BackendStatus {
+  name: BackendName
+  available: boolean
+  /** Why it is (not) available, in one line: the load error, the adapter found, ... */
+  reason: string
+  /** Facts about it when available: adapter, threads, SIMD, software or hardware. */
+  detail?: Record<string, string | number | boolean>
+}
+
+export interface ActiveBackend {
+  name: BackendName
+  /** Why this one: for `auto`, why each faster one was passed over. */
+  reason: string
+  detail?: Record<string, string | number | boolean>
+}
+
+/** Measured on the 2-core CI box (bench/compute.bench.ts): small CNN, batch 64, 64×64×3. */
+export const SOFTWARE_WEBGPU_NOTE = 'WebGPU on a software Vulkan device (lavapipe) trains slower than WASM on the same CPU cores'
+
+/** tfjs's own name for each of ours. */
+const TF_NAME: Record<BackendName, string> = { cuda: 'tensorflow', webgpu: 'webgpu', wasm: 'wasm', cpu: 'cpu' }
+
+const probes = new Map<BackendName, Promise<BackendStatus>>()
+
+function message(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  // First line only: loader errors append require stacks.
+  return text.split('\n')[0]!.trim()
+}
+
+/** Loads a module by a name the bundler cannot see, so optional packages stay optional. */
+async function importOptional(name: string): Promise<unknown> {
+  return import(/* @vite-ignore */ name)
+}
+
+async function activate(name: BackendName): Promise<void> {
+  const ok = await tf.setBackend(TF_NAME[name])
+  if (!ok) throw new Error(`tf.setBackend('${TF_NAME[name]}') failed`)
+  await tf.ready()
+}
+
+async function probeCuda(): Promise<BackendStatus> {
+  try {
+    await importOptional('@tensorflow/tfjs-node-gpu')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const reason =
+      code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+        ? `@tensorflow/tfjs-node-gpu is not installed (optional dependency; it needs libtensorflow with CUDA): ${message(err)}`
+        : `@tensorflow/tfjs-node-gpu failed to load (libtensorflow/CUDA): ${message(err)}`
+    return { name: 'cuda', available: false, reason }
+  }
+  if (!tf.findBackendFactory(TF_NAME.cuda)) {
+    return { name: 'cuda', available: false, reason: '@tensorflow/tfjs-node-gpu loaded but registered no "tensorflow" backend' }
+  }
+  return { name: 'cuda', available: true, reason: 'libtensorflow with CUDA loaded' }
+}
+
+/** Dawn needs XDG_RUNTIME_DIR to be an existing 0700 directory. */
+function ensureRuntimeDir(): string {
+  const existing = process.env.XDG_RUNTIME_DIR
+  if (existing) return existing
+  const dir = join(tmpdir(), `shardscope-xdg-${userInfo().uid}`)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  process.env.XDG_RUNTIME_DIR = dir
+  return dir
+}
+
+interface AdapterFacts {
+  vendor?: string
+  architecture?: string
+  device?: string
+  description?: string
+}
+
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i
+
+async function probeWebgpu(): Promise<BackendStatus> {
+  let adapterFacts: AdapterFacts
+  try {
+    ensureRuntimeDir()
+    const g = globalThis as { navigator?: { gpu?: unknown } }
+    if (!g.navigator?.gpu) {
+      const { create, globals } = (await importOptional('webgpu')) as { create: (flags: string[]) => unknown; globals: object }
+      Object.assign(globalThis, globals)
+      const gpu = create([])
+      if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true })
+      else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true })
+    }
+    const gpu = g.navigator!.gpu as { requestAdapter(o?: object): Promise<{ info?: AdapterFacts } | null> }
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' })
+    if (!adapter) return { name: 'webgpu', available: false, reason: 'Dawn found no WebGPU adapter (no Vulkan device; on Linux install Mesa ≥ 25 for lavapipe)' }
+    const info = adapter.info ?? {}
+    adapterFacts = { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description }
+    // Registers the 'webgpu' backend now that navigator.gpu exists.
+    await importOptional('@tensorflow/tfjs-backend-webgpu')
+    await activate('webgpu')
+  } catch (err) {
+    return { name: 'webgpu', available: false, reason: `WebGPU (Dawn) failed: ${message(err)}` }
+  }
+  const adapterText = [adapterFacts.vendor, adapterFacts.architecture, adapterFacts.device, adapterFacts.description].filter(Boolean).join(' ')
+  const software = SOFTWARE_ADAPTER.test(adapterText)
+  return {
+    name: 'webgpu',
+    available: true,
+    reason: `adapter: ${adapterText || 'unnamed'}${software ? ' (software Vulkan)' : ''}`,
+    detail: { adapter: adapterText, software }
+  }
+}
+
+async function probeWasm(): Promise<BackendStatus> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm')
+    // In Node the .wasm files are read from the package's dist folder.
+    const dist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'))
+    wasm.setWasmPaths(dist + '/')
+    registerWasmGradientKernels()
+    await activate('wasm')
+    const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))
+    const threads = wasm.getThreadsCount()
+    return {
+      name: 'wasm',
+      available: true,
+      // tfjs-backend-wasm turns WASM threads off under Node (tensorflow/tfjs#3830).
+      reason: `XNNPACK${simd ? ' with SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'} (tfjs disables WASM threads under Node)`,
+      detail: { simd, threads }
+    }
+  } catch (err) {
+    return { name: 'wasm', available: false, reason: `WASM backend failed: ${message(err)}` }
+  }
+}
+
+async function probeCpu(): Promise<BackendStatus> {
+  try {
+    await import('@tensorflow/tfjs-backend-cpu')
+    await activate('cpu')
+    return { name: 'cpu', available: true, reason: 'plain JavaScript kernels (slowest)' }
+  } catch (err) {
+    return { name: 'cpu', available: false, reason: `CPU backend failed: ${message(err)}` }
+  }
+}
+
+const PROBE: Record<BackendName, () => Promise<BackendStatus>> = { cuda: probeCuda, webgpu: probeWebgpu, wasm: probeWasm, cpu: probeCpu }
+
+/** Probes one backend (once per process). May leave it as tfjs's active backend. */
+function probe(name: BackendName): Promise<BackendStatus> {
+  let p = probes.get(name)
+  if (!p) {
+    p = PROBE[name]()
+    probes.set(name, p)
+  }
+  return p
+}
+
+/** Every backend, available or the exact reason not. Keeps the active backend as it was. */
+export async function listBackends(): Promise<BackendStatus[]> {
+  const before = activeBackendName()
+  const statuses: BackendStatus[] = []
+  for (const name of BACKEND_NAMES) statuses.push(await probe(name))
+  if (before) await activate(before)
+  return statuses
+}
+
+/** Our name of tfjs's active backend, if one was initialised. */
+function activeBackendName(): BackendName | null {
+  const current = tf.engine().backendName as string | null | undefined
+  return BACKEND_NAMES.find((n) => TF_NAME[n] === current) ?? null
+}
+
+/**
+ * Makes one backend active for this process. A named backend that is not available is
+ * an error naming why; `auto` picks the fastest that works and says why in `reason`.
+ */
+export async function initBackend(choice: BackendChoice): Promise<ActiveBackend> {
+  if (choice !== 'auto') {
+    const status = await probe(choice)
+    if (!status.available) throw new Error(`backend '${choice}' is not available: ${status.reason}`)
+    await activate(choice)
+    return { name: choice, reason: `requested: ${status.reason}`, detail: status.detail }
+  }
+  const passedOver: string[] = []
+  for (const name of BACKEND_NAMES) {
+    const status = await probe(name)
+    if (!status.available) {
+      passedOver.push(`${name}: ${status.reason}`)
+      continue
+    }
+    if (name === 'webgpu' && status.detail?.software) {
+      const wasm = await probe('wasm')
+      if (wasm.available) {
+        passedOver.push(`webgpu: ${status.reason}; ${SOFTWARE_WEBGPU_NOTE}`)
+        continue
+      }
+    }
+    await activate(name)
+    const why = passedOver.length > 0 ? ` (passed over: ${passedOver.join('; ')})` : ''
+    return { name, reason: `fastest available: ${status.reason}${why}`, detail: status.detail }
+  }
+  throw new Error(`no TensorFlow.js backend works here: ${passedOver.join('; ')}`)
+}

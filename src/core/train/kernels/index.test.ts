@@ -1,0 +1,108 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import * as tf from '@tensorflow/tfjs-core'
+import '@tensorflow/tfjs-backend-cpu'
+import { initBackend } from '../backends'
+
+beforeAll(async () => {
+  // Loads tfjs-backend-wasm and registers our gradient kernels on it.
+  await initBackend('wasm')
+})
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    out[i] = s / 2 ** 31 - 1
+  }
+  return out
+}
+
+/** Runs one kernel on a backend and reads its output back. */
+async function runOn(backend: 'cpu' | 'wasm', kernel: string, inputs: Record<string, { data: Float32Array; shape: number[] }>, attrs: object) {
+  await tf.setBackend(backend)
+  const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data, v.shape, 'float32')]))
+  const out = tf.engine().runKernel(kernel, tensors, attrs as unknown as tf.NamedAttrMap) as tf.Tensor
+  const result = { shape: out.shape, data: (await out.data()) as Float32Array }
+  tf.dispose([out, ...Object.values(tensors)])
+  return result
+}
+
+function expectClose(actual: { shape: number[]; data: Float32Array }, expected: { shape: number[]; data: Float32Array }): void {
+  expect(actual.shape).toEqual(expected.shape)
+  let worst = 0
+  let scale = 1e-6
+  for (let i = 0; i < expected.data.length; i++) {
+    worst = Math.max(worst, Math.abs(actual.data[i]! - expected.data[i]!))
+    scale = Math.max(scale, Math.abs(expected.data[i]!))
+  }
+  expect(worst / scale, `max abs error ${worst} vs max |value| ${scale}`).toBeLessThan(1e-4)
+}
+
+// [batch, height, width, inChannels], [kh, kw, outChannels], stride, padding
+const convCases: [string, number[], number[], number, 'same' | 'valid'][] = [
+  ['3×3 stride 1 same', [2, 8, 8, 3], [3, 3, 4], 1, 'same'],
+  ['3×3 stride 1 valid, odd sizes', [3, 7, 9, 5], [3, 3, 6], 1, 'valid'],
+  ['3×3 stride 2 same, odd sizes', [2, 9, 7, 4], [3, 3, 5], 2, 'same'],
+  ['3×3 stride 2 valid', [2, 10, 11, 3], [3, 3, 2], 2, 'valid'],
+  ['1×1 stride 2 same (ResNet shortcut)', [2, 8, 8, 4], [1, 1, 8], 2, 'same'],
+  ['5×3 stride 1 same', [1, 6, 7, 2], [5, 3, 3], 1, 'same']
+]
+
+describe('WASM gradient kernels match the CPU backend', () => {
+  for (const [name, [n, h, w, cin], [kh, kw, cout], stride, pad] of convCases) {
+    const ho = pad === 'same' ? Math.ceil(h! / stride) : Math.ceil((h! - kh! + 1) / stride)
+    const wo = pad === 'same' ? Math.ceil(w! / stride) : Math.ceil((w! - kw! + 1) / stride)
+    const xShape = [n!, h!, w!, cin!]
+    const filterShape = [kh!, kw!, cin!, cout!]
+    const dyShape = [n!, ho, wo, cout!]
+    const x = { data: values(n! * h! * w! * cin!, 1), shape: xShape }
+    const filter = { data: values(kh! * kw! * cin! * cout!, 2), shape: filterShape }
+    const dy = { data: values(n! * ho * wo * cout!, 3), shape: dyShape }
+    const common = { strides: [stride, stride], pad, dataFormat: 'NHWC', dimRoundingMode: undefined }
+
+    it(`Conv2DBackpropFilter, ${name}`, async () => {
+      const attrs = { ...common, filterShape }
+      expectClose(await runOn('wasm', 'Conv2DBackpropFilter', { x, dy }, attrs), await runOn('cpu', 'Conv2DBackpropFilter', { x, dy }, attrs))
+    })
+
+    it(`Conv2DBackpropInput, ${name}`, async () => {
+      const attrs = { ...common, inputShape: xShape }
+      expectClose(await runOn('wasm', 'Conv2DBackpropInput', { dy, filter }, attrs), await runOn('cpu', 'Conv2DBackpropInput', { dy, filter }, attrs))
+    })
+  }
+
+  const matMulCases: [string, number[], number[], boolean, boolean][] = [
+    ['Aᵀ·B', [1, 7, 5], [1, 7, 3], true, false],
+    ['A·Bᵀ', [1, 5, 7], [1, 3, 7], false, true],
+    ['Aᵀ·Bᵀ batched', [2, 33, 5], [2, 3, 33], true, true],
+    ['A·B (untouched path)', [1, 4, 6], [1, 6, 2], false, false]
+  ]
+  for (const [name, aShape, bShape, transposeA, transposeB] of matMulCases) {
+    it(`BatchMatMul ${name}`, async () => {
+      const a = { data: values(aShape.reduce((p, q) => p * q, 1), 4), shape: aShape }
+      const b = { data: values(bShape.reduce((p, q) => p * q, 1), 5), shape: bShape }
+      const attrs = { transposeA, transposeB }
+      expectClose(await runOn('wasm', 'BatchMatMul', { a, b }, attrs), await runOn('cpu', 'BatchMatMul', { a, b }, attrs))
+    })
+  }
+
+  it('a whole training step of resnet-small (stride-2 convs, shortcuts) gives the same gradients on wasm as on cpu', async () => {
+    const { createModel, computeGradients, dispose } = await import('../model')
+    const spec = { kind: 'resnet-small' as const, inputShape: [12, 12, 3] as [number, number, number], classes: 5, seed: 4 }
+    const xs = values(4 * 12 * 12 * 3, 6)
+    const labels = new Int32Array([0, 1, 2, 3])
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend)
+      const model = createModel(spec)
+      const result = await computeGradients(model, xs, labels)
+      dispose(model)
+      return result
+    }
+    const cpu = await run('cpu')
+    const wasm = await run('wasm')
+    expect(wasm.loss).toBeCloseTo(cpu.loss, 4)
+    expectClose({ shape: [wasm.gradients.length], data: wasm.gradients }, { shape: [cpu.gradients.length], data: cpu.gradients })
+  })
+})
