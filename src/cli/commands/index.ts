@@ -1,8 +1,9 @@
 import type { Command } from 'commander'
 import type { SetExitCode } from '../output'
+import { registerBackends } from './backends'
 
 /** A subcommand adds itself to the program and reports its outcome through setExitCode. */
 export type RegisterCommand = (program: Command, setExitCode: SetExitCode) => void
 
 // One line per subcommand file.
-export const commands: RegisterCommand[] = []
+export const commands: RegisterCommand[] = [registerBackends]
