@@ -51,6 +51,8 @@ export interface ReadProblem {
     | 'bad-header'
     | 'empty-shard'
     | 'unreadable'
+    | 'no-field'
+    | 'member-too-large'
   message: string
   key?: string
   member?: string

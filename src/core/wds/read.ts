@@ -1,0 +1,177 @@
+/**
+ * Stream a shard's samples: bytes (file or http, gzip detected by its magic bytes) →
+ * tar members (tar-stream, which handles the PAX and GNU long-name headers Python writes)
+ * → samples by the webdataset rule. Each member is drained before the next is parsed, so
+ * memory stays bounded by the largest member we agree to buffer (`maxMemberBytes`).
+ */
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip } from 'node:zlib'
+import { extract as tarExtract, type Header } from 'tar-stream'
+import { SampleGrouper, type GroupedSample } from './grouping'
+import { openShard } from './sources'
+import type { ReadProblem, Sample, ShardLocation, TarMember } from './types'
+
+export const DEFAULT_MAX_MEMBER_BYTES = 64 * 1024 * 1024
+
+export interface ReadSamplesOptions {
+  onProblem?: (problem: ReadProblem) => void
+  signal?: AbortSignal
+  /** Members larger than this are reported and skipped rather than buffered (default 64 MiB). */
+  maxMemberBytes?: number
+}
+
+const GZIP_MAGIC_0 = 0x1f
+const GZIP_MAGIC_1 = 0x8b
+
+/** The decompressed bytes of a shard, plus what was seen of its start (for telling "not a tar" from "truncated"). */
+export interface ShardBytes {
+  chunks: AsyncGenerator<Buffer>
+  /** Filled once the first bytes have been read. */
+  start: { compressed: boolean; firstBlock: Buffer | null }
+}
+
+/** Decompress when the first two bytes are gzip's magic, whatever the file is called. */
+export function shardBytes(source: AsyncIterable<Buffer>): ShardBytes {
+  const start: ShardBytes['start'] = { compressed: false, firstBlock: null }
+  async function* raw(): AsyncGenerator<Buffer> {
+    const iterator = source[Symbol.asyncIterator]()
+    let head = Buffer.alloc(0)
+    while (head.length < 2) {
+      const next = await iterator.next()
+      if (next.done) break
+      head = Buffer.concat([head, next.value])
+    }
+    start.compressed = head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1
+    async function* all(): AsyncGenerator<Buffer> {
+      if (head.length) yield head
+      for (;;) {
+        const next = await iterator.next()
+        if (next.done) return
+        yield next.value
+      }
+    }
+    let first: Buffer = Buffer.alloc(0)
+    const plain = start.compressed ? (Readable.from(all()).pipe(createGunzip({ chunkSize: 1 << 16 })) as AsyncIterable<Buffer>) : all()
+    for await (const chunk of plain) {
+      if (first.length < 512) {
+        first = Buffer.concat([first, chunk.subarray(0, 512 - first.length)])
+        start.firstBlock = first
+      }
+      yield chunk
+    }
+  }
+  return { chunks: raw(), start }
+}
+
+/** True when a 512-byte block carries a valid tar header checksum. */
+export function isTarHeader(block: Buffer | null): boolean {
+  if (!block || block.length < 512) return false
+  let sum = 0
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : block[i]!
+  const stored = Number.parseInt(block.subarray(148, 156).toString('latin1').replace(/[\0 ]+/g, ' ').trim(), 8)
+  return sum !== 8 * 32 && stored === sum
+}
+
+/** Classify a failure to read a shard's bytes as a problem the user can act on. */
+export function describeReadFailure(url: string, error: unknown, start: ShardBytes['start'], membersSeen: number): ReadProblem {
+  const err = error as NodeJS.ErrnoException
+  const message = String(err?.message ?? error)
+  if (typeof err?.code === 'string' && err.code.startsWith('Z_')) {
+    if (err.code === 'Z_BUF_ERROR') {
+      return { url, kind: 'truncated', message: `${url}: gzip stream ends early after ${membersSeen} members (truncated .gz)` }
+    }
+    return { url, kind: 'gzip-error', message: `${url}: gzip data is corrupt after ${membersSeen} members (${message})` }
+  }
+  if (membersSeen === 0 && !isTarHeader(start.firstBlock)) {
+    const what = start.firstBlock && /^\s*<(!doctype|html)/i.test(start.firstBlock.toString('latin1')) ? ' (it looks like an HTML page, e.g. an error page saved as .tar)' : ''
+    return { url, kind: 'not-a-tar', message: `${url}: not a tar archive${what}` }
+  }
+  if (/unexpected end of data/i.test(message)) {
+    return { url, kind: 'truncated', message: `${url}: the tar ends in the middle of a member after ${membersSeen} complete members (truncated shard)` }
+  }
+  if (/invalid tar header/i.test(message)) {
+    return { url, kind: 'bad-header', message: `${url}: invalid tar header after ${membersSeen} members (${message})` }
+  }
+  return { url, kind: 'unreadable', message: `${url}: ${message}` }
+}
+
+function memberType(type: Header['type']): TarMember['type'] {
+  switch (type) {
+    case 'file':
+    case 'contiguous-file':
+      return 'file'
+    case 'directory':
+      return 'directory'
+    case 'symlink':
+      return 'symlink'
+    case 'link':
+      return 'link'
+    default:
+      return 'other'
+  }
+}
+
+/**
+ * Read a shard's samples in order. Problems (skipped members, truncation, not a tar, ...)
+ * go to `onProblem`; reading stops at the first unreadable byte but every complete sample
+ * before it is yielded. Throws only when the shard cannot be opened at all (ShardSourceError).
+ */
+export async function* readSamples(location: ShardLocation, options: ReadSamplesOptions = {}): AsyncGenerator<Sample> {
+  const maxMemberBytes = options.maxMemberBytes ?? DEFAULT_MAX_MEMBER_BYTES
+  const onProblem = options.onProblem ?? (() => {})
+  const source = await openShard(location, { signal: options.signal })
+  const bytes = shardBytes(source as AsyncIterable<Buffer>)
+  const extract = tarExtract()
+  const ready: GroupedSample<Uint8Array>[] = []
+  const grouper = new SampleGrouper<Uint8Array>(location.url, (s) => ready.push(s), onProblem)
+  let membersSeen = 0
+  let failure: unknown = null
+  const feeding = pipeline(Readable.from(bytes.chunks), extract).catch((error: unknown) => {
+    failure = error
+  })
+  const toSample = (s: GroupedSample<Uint8Array>): Sample => ({ key: s.key, url: location.url, indexInShard: s.indexInShard, fields: s.fields })
+  try {
+    for await (const entry of extract) {
+      const header = entry.header
+      const accepted = grouper.accept({ name: header.name, type: memberType(header.type) })
+      const size = header.size ?? 0
+      if (!accepted || size > maxMemberBytes) {
+        if (accepted) {
+          const problem: ReadProblem = { url: location.url, kind: 'member-too-large', member: header.name, key: accepted.key, message: `member "${header.name}" is ${size} bytes, over the ${maxMemberBytes}-byte limit: skipped` }
+          grouper.problems.push(problem)
+          onProblem(problem)
+        }
+        entry.resume()
+        await new Promise<void>((done) => entry.on('end', done).on('error', () => done()))
+      } else {
+        grouper.begin(accepted.key, accepted.field, header.name)
+        while (ready.length) yield toSample(ready.shift()!)
+        const data = Buffer.allocUnsafe(size)
+        let filled = 0
+        for await (const chunk of entry as AsyncIterable<Buffer>) {
+          chunk.copy(data, filled)
+          filled += chunk.length
+        }
+        grouper.put(accepted.field, data.subarray(0, filled))
+      }
+      membersSeen++
+      while (ready.length) yield toSample(ready.shift()!)
+    }
+  } catch (error) {
+    failure ??= error
+  }
+  await feeding
+  if (failure && (failure as Error).name !== 'AbortError') {
+    const problem = describeReadFailure(location.url, failure, bytes.start, membersSeen)
+    // The sample being built when the bytes ran out is incomplete: not handed out.
+    onProblem(problem)
+  } else {
+    grouper.finish()
+    while (ready.length) yield toSample(ready.shift()!)
+    if (membersSeen === 0 && !options.signal?.aborted) {
+      onProblem({ url: location.url, kind: 'empty-shard', message: `${location.url}: the shard holds no members` })
+    }
+  }
+  if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted')
+}
