@@ -1,0 +1,192 @@
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DatasetManifestSchema } from '../../shared/manifest'
+import { importImageFolder, ImportRefused } from './import'
+
+const root = mkdtempSync(join(tmpdir(), 'shardscope-import-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+// Order on purpose not sorted: wnids.txt's order defines the class ids.
+const WNIDS = ['n02124075', 'n01443537', 'n01629819']
+const COLOURS: [number, number, number][] = [
+  [200, 30, 30],
+  [30, 200, 30],
+  [30, 30, 200]
+]
+
+async function jpeg(colour: [number, number, number], n: number, channels: 1 | 3 = 3): Promise<Buffer> {
+  const pixels = Buffer.alloc(64 * 64 * channels)
+  for (let i = 0; i < 64 * 64; i++) for (let c = 0; c < channels; c++) pixels[i * channels + c] = (colour[c]! + ((i * 7 + n * 13) % 40)) & 0xff
+  const img = sharp(pixels, { raw: { width: 64, height: 64, channels } })
+  // Tiny ImageNet holds some greyscale JPEGs; sharp writes sRGB unless told otherwise.
+  return (channels === 1 ? img.toColourspace('b-w') : img).jpeg({ quality: 85 }).toBuffer()
+}
+
+/** A tiny raw Tiny ImageNet: 3 classes × 6 train images, 6 val images, plus a few broken files. */
+async function makeRawTinyImageNet(dir: string): Promise<void> {
+  writeFileSync(join(dir, 'wnids.txt'), WNIDS.join('\n') + '\n')
+  writeFileSync(
+    join(dir, 'words.txt'),
+    ['n00001740\tentity', 'n01443537\tgoldfish, Carassius auratus', 'n01629819\tEuropean fire salamander, Salamandra salamandra', 'n02124075\tEgyptian cat'].join('\n') + '\n'
+  )
+  for (const [c, wnid] of WNIDS.entries()) {
+    const images = join(dir, 'train', wnid, 'images')
+    mkdirSync(images, { recursive: true })
+    writeFileSync(join(dir, 'train', wnid, `${wnid}_boxes.txt`), `${wnid}_0.JPEG\t0\t0\t63\t63\n`)
+    for (let i = 0; i < 6; i++) writeFileSync(join(images, `${wnid}_${i}.JPEG`), await jpeg(COLOURS[c]!, i, c === 2 && i === 5 ? 1 : 3))
+  }
+  // A train image cut short, as a failed download leaves it.
+  const cut = await jpeg(COLOURS[0]!, 99)
+  writeFileSync(join(dir, 'train', WNIDS[0]!, 'images', `${WNIDS[0]}_99.JPEG`), cut.subarray(0, cut.length >> 1))
+  mkdirSync(join(dir, 'val', 'images'), { recursive: true })
+  const annotations: string[] = []
+  for (let i = 0; i < 6; i++) {
+    const c = (i * 2) % 3
+    writeFileSync(join(dir, 'val', 'images', `val_${i}.JPEG`), await jpeg(COLOURS[c]!, 50 + i))
+    annotations.push(`val_${i}.JPEG\t${WNIDS[c]}\t0\t0\t63\t63`)
+  }
+  writeFileSync(join(dir, 'val', 'images', 'val_6.JPEG'), await jpeg(COLOURS[0]!, 60))
+  writeFileSync(join(dir, 'val', 'val_annotations.txt'), annotations.join('\n') + '\n')
+}
+
+function listTree(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).map((p) => relative(dir, join(dir, p))).sort()
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+
+/** Python tarfile: per shard, samples in order with each field's sha256. */
+function readShards(dir: string): Record<string, { key: string; fields: Record<string, string> }[]> {
+  const script = `
+import tarfile, json, sys, os, re, hashlib
+out = {}
+for f in sorted(os.listdir(sys.argv[1])):
+    samples = []
+    with tarfile.open(os.path.join(sys.argv[1], f)) as tf:
+        for m in tf:
+            key, ext = re.match(r"^((?:.*/|)[^.]+)[.]([^/]*)$", m.name).groups()
+            data = tf.extractfile(m).read()
+            if not samples or samples[-1]["key"] != key: samples.append({"key": key, "fields": {}})
+            samples[-1]["fields"][ext] = data.decode() if ext == "cls" else hashlib.sha256(data).hexdigest()
+    out[f] = samples
+print(json.dumps(out))
+`
+  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, dir], { encoding: 'utf8' })) as ReturnType<typeof readShards>
+}
+
+describe('importImageFolder on the raw Tiny ImageNet layout', () => {
+  const src = join(root, 'tiny-imagenet-200')
+  const out = join(root, 'tiny-wds')
+  let before: string[]
+  let result: Awaited<ReturnType<typeof importImageFolder>>
+  const progress: number[] = []
+  beforeAll(async () => {
+    mkdirSync(src)
+    await makeRawTinyImageNet(src)
+    before = listTree(src)
+    result = await importImageFolder(src, out, { shardMaxcount: 5, seed: 7, onProgress: (p) => progress.push(p.done) })
+  }, 60_000)
+
+  it('imports every good image into shards of at most shard-maxcount, val regrouped from val_annotations.txt', () => {
+    expect(result.layout).toBe('tiny-imagenet')
+    expect(result.imported).toEqual({ train: 18, val: 6 })
+    expect(result.shards.train.map((s) => s.samples)).toEqual([5, 5, 5, 3])
+    expect(result.shards.val.map((s) => s.samples)).toEqual([5, 1])
+    expect(readdirSync(join(out, 'val')).sort()).toEqual(['val-000000.tar', 'val-000001.tar'])
+    expect(progress[progress.length - 1]).toBe(25)
+  })
+
+  it('reports the cut image and the unannotated val image by file name and leaves them out', () => {
+    expect(result.badImages.map((b) => b.file).sort()).toEqual([`train/${WNIDS[0]}/images/${WNIDS[0]}_99.JPEG`, 'val/images/val_6.JPEG'])
+    expect(result.badImages.find((b) => b.file.endsWith('_99.JPEG'))!.reason).toMatch(/not a decodable image/)
+  })
+
+  it('passes image bytes through unchanged as jpg, labels by wnids.txt order, val labels from the annotations', () => {
+    const shards = { ...readShards(join(out, 'train')), ...readShards(join(out, 'val')) }
+    const samples = Object.values(shards).flat()
+    expect(samples).toHaveLength(24)
+    for (const s of samples) {
+      expect(Object.keys(s.fields).sort()).toEqual(['cls', 'jpg'])
+      const m = /^(n\d{8})_(\d+)$/.exec(s.key)
+      const file = m ? join(src, 'train', m[1]!, 'images', `${s.key}.JPEG`) : join(src, 'val', 'images', `${s.key}.JPEG`)
+      expect(s.fields.jpg).toBe(sha(readFileSync(file)))
+      if (m) expect(s.fields.cls).toBe(String(WNIDS.indexOf(m[1]!)))
+      else expect(s.fields.cls).toBe(String((Number(s.key.slice(4)) * 2) % 3))
+    }
+    // Shuffled: the train keys do not come out in source order, and the first shard mixes classes.
+    const trainKeys = Object.entries(shards)
+      .filter(([f]) => f.startsWith('train'))
+      .flatMap(([, v]) => v.map((s) => s.key))
+    expect(trainKeys).not.toEqual([...trainKeys].sort())
+    expect(new Set(shards['train-000000.tar']!.map((s) => s.fields.cls)).size).toBeGreaterThan(1)
+  })
+
+  it('writes dataset.json with wnids order, words.txt names, 64×64×3 and normalisation of the train pixels', () => {
+    const m = DatasetManifestSchema.parse(JSON.parse(readFileSync(join(out, 'dataset.json'), 'utf8')))
+    expect(m.classIds).toEqual(WNIDS)
+    expect(m.classNames).toEqual(['Egyptian cat', 'goldfish, Carassius auratus', 'European fire salamander, Salamandra salamandra'])
+    expect(m.splits.train).toEqual({ pattern: 'train/train-{000000..000003}.tar', expectedSamples: 18, shards: 4 })
+    expect(m.splits.val).toEqual({ pattern: 'val/val-{000000..000001}.tar', expectedSamples: 6, shards: 2 })
+    expect([m.imageShape, m.imageField, m.labelField, m.seed]).toEqual([[64, 64, 3], 'jpg', 'cls', 7])
+    // Each class colour is (200|30) + 0…39 per channel, equally often: the mean sits near (200+30+30)/3/255 + ~20/255.
+    for (const v of m.normalization.mean) expect(v).toBeCloseTo((260 / 3 + 19.5) / 255, 1)
+    for (const v of m.normalization.std) expect(v).toBeGreaterThan(0.2)
+    expect(readFileSync(join(out, 'wnids.txt'), 'utf8').trim().split('\n')).toEqual(WNIDS)
+    expect(result.oddShapes.map((o) => o.file)).toEqual([`train/${WNIDS[2]}/images/${WNIDS[2]}_5.JPEG`])
+  })
+
+  it('leaves the source folder exactly as it was', () => {
+    expect(listTree(src)).toEqual(before)
+  })
+
+  it('the same seed writes identical shards; --shard-maxsize bounds shard bytes', async () => {
+    const again = await importImageFolder(src, join(root, 'tiny-again'), { shardMaxcount: 5, seed: 7 })
+    for (const [i, s] of again.shards.train.entries()) expect(readFileSync(s.path).equals(readFileSync(result.shards.train[i]!.path))).toBe(true)
+    const bySize = await importImageFolder(src, join(root, 'tiny-by-size'), { shardMaxsize: 12_000 })
+    expect(bySize.shards.train.length).toBeGreaterThan(2)
+    for (const s of bySize.shards.train) expect(s.bytes).toBeLessThanOrEqual(12_000)
+    expect(bySize.shards.train.reduce((a, s) => a + s.samples, 0)).toBe(18)
+  }, 60_000)
+})
+
+describe('importImageFolder on class folders', () => {
+  it('one subfolder per class: sorted names become ids, PNG stays png, a seeded share is held out for val', async () => {
+    const src = join(root, 'flowers')
+    for (const [c, name] of ['tulip', 'daisy', 'rose'].entries()) {
+      mkdirSync(join(src, name), { recursive: true })
+      for (let i = 0; i < 10; i++) {
+        const img = sharp(await jpeg(COLOURS[c]!, i))
+        writeFileSync(join(src, name, `img.${i}.${i % 2 ? 'PNG' : 'jpg'}`), await (i % 2 ? img.png() : img.jpeg()).toBuffer())
+      }
+      writeFileSync(join(src, name, 'README.txt'), 'not an image')
+    }
+    const out = join(root, 'flowers-wds')
+    const r = await importImageFolder(src, out, { seed: 1, valFraction: 0.2 })
+    expect(r.layout).toBe('class-folders')
+    expect(r.imported).toEqual({ train: 24, val: 6 })
+    expect(r.badImages).toEqual([])
+    expect(r.manifest.classIds).toEqual(['daisy', 'rose', 'tulip'])
+    const samples = Object.values({ ...readShards(join(out, 'train')), ...readShards(join(out, 'val')) }).flat()
+    const byKey = new Map(samples.map((s) => [s.key, s]))
+    // A dot in a file name would split the webdataset key, so it becomes "_".
+    expect(byKey.get('tulip_img_3')!.fields).toEqual({ cls: '2', png: sha(readFileSync(join(src, 'tulip', 'img.3.PNG'))) })
+    expect(byKey.get('daisy_img_0')!.fields.cls).toBe('0')
+    const valClasses = readShards(join(out, 'val'))['val-000000.tar']!.map((s) => s.fields.cls).sort()
+    expect(valClasses).toEqual(['0', '0', '1', '1', '2', '2'])
+  }, 60_000)
+
+  it('refuses an output folder inside the source folder, and a non-empty folder that is not a dataset', async () => {
+    const src = join(root, 'flowers')
+    await expect(importImageFolder(src, join(src, 'shards'))).rejects.toThrow(ImportRefused)
+    const busy = join(root, 'busy')
+    mkdirSync(busy)
+    writeFileSync(join(busy, 'thesis.tex'), '')
+    await expect(importImageFolder(src, busy)).rejects.toThrow(/not empty \(thesis\.tex\)/)
+    expect(readdirSync(busy)).toEqual(['thesis.tex'])
+  })
+})

@@ -1,0 +1,394 @@
+/**
+ * importImageFolder: image files on disk → WebDataset shards + dataset.json.
+ *
+ * Two source layouts:
+ *  - Tiny ImageNet as downloaded: `wnids.txt` (its order defines class ids), `words.txt`
+ *    (wnid<TAB>names), `train/<wnid>/images/*.JPEG`, `val/images/*.JPEG` with labels in
+ *    `val/val_annotations.txt` (filename<TAB>wnid<TAB>bbox…). Validation is regrouped while
+ *    writing shards; no image is copied into new folders.
+ *  - Image folders, one subfolder per class (sorted names → ids, like torchvision's
+ *    ImageFolder), either `SRC/train/<class>` + `SRC/val/<class>` or `SRC/<class>` (then a
+ *    seeded fraction is held out for val).
+ *
+ * Image bytes are passed through unchanged (no re-encode), the field named by the file's
+ * lower-cased extension (`.JPEG` → `jpg`). Every image is decoded once to check it; a bad
+ * one is reported by file name and left out, the rest imported.
+ */
+import { readFile, readdir, realpath, stat } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
+import { extname, join, relative, resolve, sep } from 'node:path'
+import sharp from 'sharp'
+import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
+import { ShardWriter, type ShardWritten } from '../wds/writer'
+import { PixelStatistics, prepareDatasetFolder, shardPattern, writeFileAtomic, writeManifest } from './dataset-folder'
+
+export interface ImportOptions {
+  /** Most samples per shard (default 1,000). */
+  shardMaxcount?: number
+  /** Most bytes per shard (default 1 GB). */
+  shardMaxsize?: number
+  /** Shuffle seed (default 0). */
+  seed?: number
+  name?: string
+  /** Share of images held out for val when the source has no val folder (default 0.1). */
+  valFraction?: number
+  /** Train images decoded into the normalisation statistics (default 2,000, chosen at random). */
+  statisticsSamples?: number
+  /** Images read and checked at once (default 16). */
+  concurrency?: number
+  onProgress?: (progress: { done: number; total: number }) => void
+}
+
+export type SourceLayout = 'tiny-imagenet' | 'class-folders' | 'class-folders-split'
+
+/** An image left out, named by its path relative to the source folder. */
+export interface BadImage {
+  file: string
+  reason: string
+}
+
+export interface ImportResult {
+  layout: SourceLayout
+  manifest: DatasetManifest
+  imported: { train: number; val: number }
+  badImages: BadImage[]
+  /** Images imported whose size or channel count differs from the dataset's imageShape. */
+  oddShapes: { file: string; shape: [number, number, number] }[]
+  shards: { train: ShardWritten[]; val: ShardWritten[] }
+  seconds: number
+}
+
+/** The source folder cannot be imported at all (missing, empty, no classes). */
+export class ImportRefused extends Error {}
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp'])
+/** Far above any real dataset image; stops a decompression bomb in an untrusted folder. */
+const MAX_INPUT_PIXELS = 16384 * 16384
+
+interface SourceImage {
+  /** Absolute path. */
+  path: string
+  /** Relative to the source folder, for messages. */
+  file: string
+  label: number
+  key: string
+  field: string
+}
+
+interface SourcePlan {
+  layout: SourceLayout
+  classIds: string[]
+  classNames: string[]
+  train: SourceImage[]
+  val: SourceImage[]
+  bad: BadImage[]
+}
+
+async function isDir(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false
+  )
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false
+  )
+}
+
+function fieldOf(path: string): string {
+  const ext = extname(path).slice(1).toLowerCase()
+  return ext === 'jpeg' ? 'jpg' : ext
+}
+
+/** A key from a file name: its name without extension, with what webdataset would split on made safe. */
+function keyFrom(...parts: string[]): string {
+  return parts.map((p) => p.replace(/[^A-Za-z0-9_-]+/g, '_')).join('_')
+}
+
+async function imagesIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
+  return entries
+    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
+    .map((e) => e.name)
+    .sort()
+}
+
+async function subfolders(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true })
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort()
+}
+
+function lines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+}
+
+async function planTinyImageNet(src: string): Promise<SourcePlan> {
+  const classIds = lines(await readFile(join(src, 'wnids.txt'), 'utf8'))
+  if (classIds.length === 0) throw new ImportRefused(`${join(src, 'wnids.txt')} lists no classes`)
+  const names = new Map<string, string>()
+  const wordsText = await readFile(join(src, 'words.txt'), 'utf8').catch(() => '')
+  const wanted = new Set(classIds)
+  for (const line of wordsText.split(/\r?\n/)) {
+    const tab = line.indexOf('\t')
+    if (tab > 0 && wanted.has(line.slice(0, tab))) names.set(line.slice(0, tab), line.slice(tab + 1).trim())
+  }
+  const labelOf = new Map(classIds.map((id, i) => [id, i]))
+  const bad: BadImage[] = []
+  const train: SourceImage[] = []
+  for (const [label, wnid] of classIds.entries()) {
+    const dir = join(src, 'train', wnid, 'images')
+    const files = await imagesIn(dir)
+    if (files.length === 0) bad.push({ file: relative(src, dir), reason: `class ${wnid} from wnids.txt has no train images` })
+    for (const f of files) {
+      const path = join(dir, f)
+      train.push({ path, file: relative(src, path), label, key: keyFrom(f.slice(0, -extname(f).length)), field: fieldOf(f) })
+    }
+  }
+  for (const extra of await subfolders(join(src, 'train'))) {
+    if (!labelOf.has(extra)) bad.push({ file: `train/${extra}`, reason: 'class folder not listed in wnids.txt; left out' })
+  }
+  const val: SourceImage[] = []
+  const valDir = join(src, 'val', 'images')
+  const annotated = new Set<string>()
+  const annotations = await readFile(join(src, 'val', 'val_annotations.txt'), 'utf8')
+  for (const [n, line] of annotations.split(/\r?\n/).entries()) {
+    if (line.trim() === '') continue
+    const [file, wnid] = line.split('\t')
+    const label = wnid === undefined ? undefined : labelOf.get(wnid.trim())
+    if (!file || label === undefined) {
+      bad.push({ file: `val/val_annotations.txt:${n + 1}`, reason: `expected filename<TAB>wnid from wnids.txt, found "${line.slice(0, 80)}"` })
+      continue
+    }
+    annotated.add(file)
+    const path = join(valDir, file)
+    if (!(await isFile(path))) {
+      bad.push({ file: relative(src, path), reason: 'listed in val_annotations.txt but missing' })
+      continue
+    }
+    val.push({ path, file: relative(src, path), label, key: keyFrom(file.slice(0, -extname(file).length)), field: fieldOf(file) })
+  }
+  for (const f of await imagesIn(valDir)) {
+    if (!annotated.has(f)) bad.push({ file: `val/images/${f}`, reason: 'not listed in val_annotations.txt, so it has no label; left out' })
+  }
+  return { layout: 'tiny-imagenet', classIds, classNames: classIds.map((id) => names.get(id) ?? id), train, val, bad }
+}
+
+async function listClassFolders(root: string, src: string, classes: string[]): Promise<SourceImage[]> {
+  const out: SourceImage[] = []
+  for (const [label, cls] of classes.entries()) {
+    for (const f of await imagesIn(join(root, cls))) {
+      const path = join(root, cls, f)
+      out.push({ path, file: relative(src, path), label, key: keyFrom(cls, f.slice(0, -extname(f).length)), field: fieldOf(f) })
+    }
+  }
+  return out
+}
+
+async function planClassFolders(src: string, valFraction: number, seed: number): Promise<SourcePlan> {
+  const split = (await isDir(join(src, 'train'))) && (await isDir(join(src, 'val')))
+  if (split) {
+    const classes = await subfolders(join(src, 'train'))
+    const bad: BadImage[] = []
+    for (const extra of await subfolders(join(src, 'val'))) {
+      if (!classes.includes(extra)) bad.push({ file: `val/${extra}`, reason: 'class folder has no train folder of the same name; left out' })
+    }
+    return {
+      layout: 'class-folders-split',
+      classIds: classes,
+      classNames: classes,
+      train: await listClassFolders(join(src, 'train'), src, classes),
+      val: await listClassFolders(join(src, 'val'), src, classes.filter((c) => !bad.some((b) => b.file === `val/${c}`))),
+      bad
+    }
+  }
+  const classes = await subfolders(src)
+  const all = await listClassFolders(src, src, classes)
+  // Hold out the same share of every class, chosen by the seed.
+  const order = shuffle(all, seed ^ 0x5a17)
+  const val: SourceImage[] = []
+  const train: SourceImage[] = []
+  const seen = new Map<number, { n: number; total: number }>()
+  for (const img of all) seen.set(img.label, { n: 0, total: (seen.get(img.label)?.total ?? 0) + 1 })
+  for (const img of order) {
+    const s = seen.get(img.label)!
+    if (s.n < Math.round(s.total * valFraction)) {
+      s.n++
+      val.push(img)
+    } else train.push(img)
+  }
+  return { layout: 'class-folders', classIds: classes, classNames: classes, train, val, bad: [] }
+}
+
+function shuffle<T>(items: T[], seed: number): T[] {
+  // mulberry32, the same generator the demo uses; inlined to keep the importer free of the demo.
+  let a = seed >>> 0
+  const random = () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}
+
+/** Keys must be unique across the dataset; a clash gets `_2`, `_3`… */
+function makeKeysUnique(images: SourceImage[]): void {
+  const used = new Map<string, number>()
+  for (const img of images) {
+    const n = used.get(img.key) ?? 0
+    used.set(img.key, n + 1)
+    if (n > 0) {
+      let candidate = `${img.key}_${n + 1}`
+      while (used.has(candidate)) candidate += '_'
+      used.set(candidate, 1)
+      img.key = candidate
+    }
+  }
+}
+
+interface CheckedImage {
+  image: SourceImage
+  bytes?: Uint8Array
+  shape?: [number, number, number]
+  rgb?: Uint8Array
+  error?: string
+}
+
+async function checkImage(image: SourceImage, wantPixels: boolean): Promise<CheckedImage> {
+  let bytes: Uint8Array
+  try {
+    bytes = await readFile(image.path)
+  } catch (err) {
+    return { image, error: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }
+  }
+  try {
+    const img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'truncated' })
+    // Channels as stored (1 for greyscale); the decoded pixels below are always sRGB.
+    const { channels = 3 } = await img.metadata()
+    const decoded = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true })
+    const { width, height } = decoded.info
+    const rgb = wantPixels ? new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length) : undefined
+    return { image, bytes, shape: [height, width, channels], rgb }
+  } catch (err) {
+    return { image, error: `not a decodable image: ${(err as Error).message.split('\n')[0]}` }
+  }
+}
+
+export async function importImageFolder(src: string, out: string, options: ImportOptions = {}): Promise<ImportResult> {
+  const t0 = performance.now()
+  const seed = options.seed ?? 0
+  const maxcount = options.shardMaxcount ?? 1000
+  const maxsize = options.shardMaxsize ?? 1e9
+  const concurrency = options.concurrency ?? 16
+  const statisticsSamples = options.statisticsSamples ?? 2000
+  const srcAbs = resolve(src)
+  if (!(await isDir(srcAbs))) throw new ImportRefused(`${src} is not a folder`)
+  const outAbs = resolve(out)
+  const srcReal = await realpath(srcAbs)
+  const outReal = await realpath(outAbs).catch(() => outAbs)
+  if (outReal === srcReal || outReal.startsWith(srcReal + sep)) throw new ImportRefused(`the output folder ${out} is inside the source folder ${src}; choose one outside it`)
+
+  const tiny = (await isFile(join(srcAbs, 'wnids.txt'))) && (await isFile(join(srcAbs, 'val', 'val_annotations.txt')))
+  const plan = tiny ? await planTinyImageNet(srcAbs) : await planClassFolders(srcAbs, options.valFraction ?? 0.1, seed)
+  if (plan.classIds.length === 0) throw new ImportRefused(`${src} has no class folders (expected SRC/<class>/*.jpg or the Tiny ImageNet layout)`)
+  if (plan.train.length === 0) throw new ImportRefused(`${src} has no train images (.jpg, .jpeg, .png, .webp)`)
+  makeKeysUnique([...plan.train, ...plan.val])
+
+  await prepareDatasetFolder(outAbs)
+  await mkdir(join(outAbs, 'train'), { recursive: true })
+  await mkdir(join(outAbs, 'val'), { recursive: true })
+
+  const total = plan.train.length + plan.val.length
+  let done = 0
+  const bad = [...plan.bad]
+  const shapes = new Map<string, number>()
+  const shapeOf: { file: string; shape: [number, number, number] }[] = []
+  const stats = new PixelStatistics()
+  const fieldCounts = new Map<string, number>()
+
+  const writeSplit = async (split: 'train' | 'val', images: SourceImage[]): Promise<{ shards: ShardWritten[]; imported: number }> => {
+    const writer = new ShardWriter({ dir: join(outAbs, split), pattern: `${split}-%06d.tar`, maxcount, maxsize })
+    const order = shuffle(images, seed + (split === 'train' ? 1 : 2))
+    let imported = 0
+    let next = 0
+    const inflight: Promise<CheckedImage>[] = []
+    const launch = () => {
+      const i = next++
+      inflight.push(checkImage(order[i]!, split === 'train' && i < statisticsSamples))
+    }
+    try {
+      while (next < order.length && inflight.length < concurrency) launch()
+      while (inflight.length > 0) {
+        const r = await inflight.shift()!
+        if (next < order.length) launch()
+        if (r.error || !r.bytes || !r.shape) bad.push({ file: r.image.file, reason: r.error ?? 'unreadable' })
+        else {
+          await writer.write({ key: r.image.key, fields: { [r.image.field]: r.bytes, cls: String(r.image.label) } })
+          imported++
+          const s = r.shape.join('×')
+          shapes.set(s, (shapes.get(s) ?? 0) + 1)
+          shapeOf.push({ file: r.image.file, shape: r.shape })
+          if (split === 'train') fieldCounts.set(r.image.field, (fieldCounts.get(r.image.field) ?? 0) + 1)
+          if (r.rgb) stats.add(r.rgb)
+        }
+        options.onProgress?.({ done: ++done, total })
+      }
+    } catch (err) {
+      await writer.abort()
+      throw err
+    }
+    return { shards: await writer.close(), imported }
+  }
+
+  const train = await writeSplit('train', plan.train)
+  const val = await writeSplit('val', plan.val)
+
+  const common = [...shapes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '0×0×3'
+  const [h, w, c] = common.split('×').map(Number) as [number, number, number]
+  const imageField = [...fieldCounts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'jpg'
+  const manifest: DatasetManifest = {
+    version: MANIFEST_VERSION,
+    name: options.name ?? `Imported from ${src}`,
+    splits: {
+      train: { pattern: shardPattern('train', 'train', train.shards.length), expectedSamples: train.imported, shards: train.shards.length },
+      val: { pattern: shardPattern('val', 'val', val.shards.length), expectedSamples: val.imported, shards: val.shards.length }
+    },
+    classes: plan.classIds.length,
+    classIds: plan.classIds,
+    classNames: plan.classNames,
+    // Colour images decode with 3 channels; a mostly-greyscale source still claims 3 (the verifier flags the odd ones).
+    imageShape: [h, w, 3],
+    imageField,
+    labelField: 'cls',
+    normalization: stats.result(),
+    seed
+  }
+  await writeFileAtomic(join(outAbs, 'wnids.txt'), plan.classIds.join('\n') + '\n')
+  await writeFileAtomic(join(outAbs, 'words.txt'), plan.classIds.map((id, i) => `${id}\t${plan.classNames[i]}`).join('\n') + '\n')
+  await writeManifest(outAbs, manifest)
+  const oddShapes = shapeOf.filter((s) => s.shape[0] !== h || s.shape[1] !== w || s.shape[2] !== c)
+  return {
+    layout: plan.layout,
+    manifest,
+    imported: { train: train.imported, val: val.imported },
+    badImages: bad,
+    oddShapes,
+    shards: { train: train.shards, val: val.shards },
+    seconds: (performance.now() - t0) / 1000
+  }
+}
