@@ -28,6 +28,12 @@ export function App(): React.JSX.Element {
   const view = useNavigation((s) => s.view)
   useEffect(() => {
     const offs = [useDatasets.getState().listen(), useVerify.getState().listen(), useTrain.getState().listen()]
+    void useDatasets
+      .getState()
+      .restoreFromUrl()
+      .then(() => {
+        if (useDatasets.getState().current) useNavigation.getState().show('inventory')
+      })
     return () => offs.forEach((off) => off())
   }, [])
   const View = viewComponents[view]

@@ -28,6 +28,12 @@ interface DatasetsState {
   open(source: DatasetSource, label?: string): Promise<boolean>
   openDemo(): Promise<boolean>
   loadRecent(): Promise<void>
+  /**
+   * `shardscope serve DATASET` opens a dataset before the page loads and names it in
+   * the URL (`&dataset=ID`). The contract has no "get by id", so we reopen the most
+   * recent dataset (that one): the id is stable for the same source.
+   */
+  restoreFromUrl(): Promise<void>
   /** Starts listening to indexing events; returns the unsubscribe. */
   listen(): () => void
 }
@@ -60,6 +66,13 @@ export const useDatasets = create<DatasetsState>((set, get) => {
       } catch (err) {
         set({ error: describeError(err) })
       }
+    },
+    async restoreFromUrl() {
+      const wanted = new URLSearchParams(window.location.search).get('dataset')
+      if (!wanted || get().current) return
+      await get().loadRecent()
+      const latest = get().recent[0]
+      if (latest) await run(latest.name, () => getClient().call('datasets.open', latest.source))
     },
     listen() {
       return getClient().on('datasets.indexProgress', (p) => {

@@ -138,7 +138,7 @@ function Findings({ findings }: { findings: Finding[] }): React.JSX.Element {
         {findings.map((f, i) => {
           const filter = filterForFinding(f, splitOfShard)
           return (
-            <li key={i} className={`finding severity-${f.severity}`} data-testid="finding" data-code={f.code}>
+            <li key={i} className={`finding severity-${f.severity}`} data-testid="finding" data-code={f.code} data-check={f.check}>
               <div className="finding-title">
                 <span className={`badge sev-${f.severity}`}>{f.severity}</span> {f.title}
               </div>

@@ -32,13 +32,16 @@ describe('filterForFinding', () => {
     ])
     expect(filterForFinding(f, splitOf)).toEqual({
       keys: [
-        { split: 'val', key: 'v9' },
-        { split: 'train', key: 't1' }
+        { key: 'v9', url: '/d/val/val-000001.tar', split: 'val' },
+        { key: 't1', url: '/d/train/train-000000.tar', split: 'train' }
       ]
     })
   })
   it("uses the finding's split when the shard is not in the inventory", () => {
-    expect(filterForFinding(finding([{ url: 'https://bucket/val-000003.tar', key: 'x' }], 'val'), splitOf)).toEqual({ keys: [{ split: 'val', key: 'x' }] })
+    expect(filterForFinding(finding([{ url: 'https://bucket/val-000003.tar', key: 'x' }], 'val'), splitOf)).toEqual({ keys: [{ key: 'x', url: 'https://bucket/val-000003.tar', split: 'val' }] })
+  })
+  it('a sample whose split is unknown is still named by key and shard URL', () => {
+    expect(filterForFinding(finding([{ url: '/other/x.tar', key: 'k' }]), splitOf)).toEqual({ keys: [{ key: 'k', url: '/other/x.tar' }] })
   })
   it('a finding about one shard shows that shard', () => {
     expect(filterForFinding(finding([{ url: '/d/val/val-000001.tar' }]), splitOf)).toEqual({ split: 'val', shard: 'val-000001.tar' })

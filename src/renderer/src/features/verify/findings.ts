@@ -13,7 +13,7 @@ export function shardName(url: string): string {
 
 /**
  * The browser filter showing exactly the samples a finding lists: its offenders with
- * a key, by split and key; or, when it names shards only, the one shard. `splitOfShard`
+ * a key, by key and shard URL (and split when known); or, when it names shards only, the one shard. `splitOfShard`
  * maps a shard URL (or file name) to its split, from the inventory. Null when the finding
  * names no sample or shard the browser can show (e.g. a missing shard).
  */
@@ -22,12 +22,12 @@ export function filterForFinding(finding: Finding, splitOfShard: (url: string) =
   const seen = new Set<string>()
   for (const o of finding.offenders) {
     if (!o.key) continue
+    // The shard URL pins the sample down even when two splits share a key; the split narrows the search.
     const split = splitOfShard(o.url) ?? finding.split
-    if (!split) continue
-    const id = `${split}\u0000${o.key}`
+    const id = `${o.url}\u0000${o.key}`
     if (seen.has(id)) continue
     seen.add(id)
-    keys.push({ split, key: o.key })
+    keys.push({ key: o.key, url: o.url, ...(split ? { split } : {}) })
   }
   if (keys.length > 0) return { keys }
   const shards = [...new Set(finding.offenders.map((o) => o.url))]
