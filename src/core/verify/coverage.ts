@@ -1,0 +1,126 @@
+/**
+ * Coverage: what a pattern expands to against the shard-like files in its folder.
+ * The post-mortem's first cause: `val-000000.tar` named 1 of the 2 shards in the
+ * folder and nothing said so. A shard family is the expanded names with their last
+ * run of digits generalised (`val-000000.tar` → `val-<n>.tar`).
+ */
+import { readdirSync, statSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import type { ShardLocation } from '../wds/types'
+
+const SHARD_EXTENSIONS = /\.(tar|tar\.gz|tgz)$/i
+
+export interface ShardFile {
+  path: string
+  bytes: number
+  mtimeMs: number
+}
+
+export interface FolderCoverage {
+  dir: string
+  /** Files the pattern names that exist. */
+  covered: ShardFile[]
+  /** Files the pattern names that do not exist. */
+  missing: string[]
+  /** Shard-like files of the same family in the folder that the pattern does not name. */
+  uncovered: ShardFile[]
+  /** Shard numbers absent between the family's lowest and highest (neither in the folder nor named). */
+  gaps: number[]
+  /** A pattern (folder part as the user wrote it) naming every shard of the family in the folder. */
+  suggestedPattern?: string
+}
+
+export interface Coverage {
+  /** Existing files first, in pattern order; http locations as they are. */
+  readable: ShardLocation[]
+  folders: FolderCoverage[]
+}
+
+interface Family {
+  prefix: string
+  suffix: string
+  width: number
+}
+
+function familyOf(name: string): Family | null {
+  if (!SHARD_EXTENSIONS.test(name)) return null
+  const m = /^(.*?)(\d+)(\D*)$/.exec(name)
+  if (!m) return null
+  return { prefix: m[1]!, suffix: m[3]!, width: m[2]!.length }
+}
+
+function numberIn(name: string, family: Family): number | null {
+  if (!name.startsWith(family.prefix) || !name.endsWith(family.suffix)) return null
+  const digits = name.slice(family.prefix.length, name.length - family.suffix.length)
+  return /^\d+$/.test(digits) ? Number(digits) : null
+}
+
+function statFile(path: string): ShardFile | null {
+  try {
+    const s = statSync(path)
+    return s.isFile() ? { path, bytes: s.size, mtimeMs: s.mtimeMs } : null
+  } catch {
+    return null
+  }
+}
+
+/** Compare a pattern's file locations with their folders. http locations are passed through (no listing to compare with). */
+export function checkCoverage(locations: ShardLocation[]): Coverage {
+  const readable: ShardLocation[] = []
+  const byDir = new Map<string, ShardLocation[]>()
+  for (const loc of locations) {
+    if (loc.kind !== 'file' || !loc.path) {
+      readable.push(loc)
+      continue
+    }
+    const dir = dirname(loc.path)
+    if (!byDir.has(dir)) byDir.set(dir, [])
+    byDir.get(dir)!.push(loc)
+  }
+  const folders: FolderCoverage[] = []
+  for (const [dir, locs] of byDir) {
+    const covered: ShardFile[] = []
+    const missing: string[] = []
+    for (const loc of locs) {
+      const file = statFile(loc.path!)
+      if (file) {
+        covered.push(file)
+        readable.push(loc)
+      } else missing.push(loc.path!)
+    }
+    const named = new Set(locs.map((l) => basename(l.path!)))
+    const family = [...named].map(familyOf).find((f) => f !== null) ?? null
+    let uncovered: ShardFile[] = []
+    const gaps: number[] = []
+    let suggestedPattern: string | undefined
+    if (family) {
+      let entries: string[]
+      try {
+        entries = readdirSync(dir)
+      } catch {
+        entries = [] // an unlistable folder: only what the pattern names is known
+      }
+      const inFolder = entries.filter((e) => numberIn(e, family) !== null)
+      uncovered = inFolder
+        .filter((e) => !named.has(e))
+        .map((e) => statFile(join(dir, e)))
+        .filter((f): f is ShardFile => f !== null)
+        .sort((a, b) => a.path.localeCompare(b.path))
+      const present = new Set(inFolder.map((e) => numberIn(e, family)!))
+      const numbers = [...present].sort((a, b) => a - b)
+      if (numbers.length > 1) {
+        for (let n = numbers[0]!; n < numbers[numbers.length - 1]! && gaps.length < 1000; n++) if (!present.has(n)) gaps.push(n)
+      }
+      if (uncovered.length > 0 && numbers.length > 0) {
+        const pad = (n: number) => String(n).padStart(family.width, '0')
+        const first = numbers[0]!
+        const last = numbers[numbers.length - 1]!
+        const middle = gaps.length === 0 ? `{${pad(first)}..${pad(last)}}` : `{${numbers.map(pad).join(',')}}`
+        const userDir = locs[0]!.pattern.includes('/') ? locs[0]!.pattern.slice(0, locs[0]!.pattern.lastIndexOf('/') + 1) : ''
+        suggestedPattern = `${userDir}${family.prefix}${middle}${family.suffix}`
+      }
+    }
+    folders.push({ dir, covered, missing, uncovered, gaps, suggestedPattern })
+  }
+  return { readable, folders }
+}

@@ -1,0 +1,568 @@
+/**
+ * Diagnosis: turns what the checks gathered into findings in plain words, each with
+ * its evidence and a suggested fix, ranked by impact. Where one cause explains a
+ * symptom (a pattern missing a shard explains a low count; 1-based labels explain
+ * out-of-range labels and a missing class 0), the symptom goes into the cause's
+ * evidence instead of becoming a finding of its own.
+ */
+import type { CheckName, CheckStatus, Finding, OffendingSample, Severity } from '../../shared/contract/verify'
+import { describeLayout, fmt, type CopyComparison } from './copy-compare'
+import type { Coverage } from './coverage'
+import type { SplitChecks } from './split-checks'
+import type { ReadProblem } from '../wds/types'
+
+export interface SplitOutcome {
+  name: string
+  pattern: string
+  checks: SplitChecks
+  coverage: Coverage
+  /** Samples in shards of the folder that the pattern does not name, by shard path. */
+  uncoveredSamples: Map<string, number>
+  copy?: CopyComparison
+}
+
+export interface DiagnosisContext {
+  classes?: number
+  normalizationKnown: boolean
+  maxOffenders: number
+  cancelled: boolean
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 }
+
+export function splitLabel(name: string): string {
+  if (name === 'val' || name === 'validation') return 'Validation'
+  if (name === 'train') return 'Training'
+  if (name === 'test') return 'Test'
+  return `Split "${name}"`
+}
+
+function finding(f: Omit<Finding, 'offenders' | 'offenderCount'> & { offenders?: OffendingSample[]; offenderCount?: number }, cap: number): Finding {
+  const offenders = f.offenders ?? []
+  return { ...f, offenders: offenders.slice(0, cap), offenderCount: f.offenderCount ?? offenders.length }
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${fmt(n)} ${n === 1 ? one : many}`
+}
+
+function fmtNum(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)
+}
+
+const READ_PROBLEMS: Record<ReadProblem['kind'], { code: string; severity: Severity; title: string; fix: string } | null> = {
+  truncated: { code: 'truncated-shard', severity: 'error', title: 'is truncated: the samples after the cut cannot be read', fix: 'Copy or write the shard again from its source; check the disk or the transfer that produced it.' },
+  'not-a-tar': { code: 'not-a-tar', severity: 'error', title: 'is not a tar file', fix: 'Download the shard again (an error page or a partial download was saved in its place).' },
+  'gzip-error': { code: 'gzip-error', severity: 'error', title: 'has a broken gzip stream', fix: 'Download or compress the shard again.' },
+  'bad-header': { code: 'bad-tar-header', severity: 'error', title: 'has a damaged tar header (bad checksum or fields)', fix: 'Write the shard again from its source.' },
+  'empty-shard': { code: 'empty-shard', severity: 'error', title: 'holds no samples', fix: 'Remove the empty shard from the pattern or write it again.' },
+  unreadable: { code: 'unreadable-shard', severity: 'error', title: 'cannot be read', fix: 'Check that the file exists and is readable, or that the URL answers.' },
+  'dangerous-name': { code: 'dangerous-member-name', severity: 'error', title: 'has members with dangerous names (absolute paths or `..`)', fix: 'Rewrite the shard with plain relative member names; never extract it with tools that follow such names.' },
+  'not-regular-file': { code: 'non-regular-member', severity: 'warning', title: 'has members that are not regular files (links, folders, devices); they are skipped', fix: 'Write the shard with regular files only (webdataset ShardWriter or shardscope import).' },
+  'no-field': { code: 'member-without-field', severity: 'warning', title: 'has members without a field extension; they are skipped, as webdataset does', fix: 'Name every member `<key>.<field>`.' },
+  'member-too-large': { code: 'member-too-large', severity: 'error', title: 'has members over the size limit; they are skipped', fix: 'Check those members: a sample field should not be that large.' },
+  // Both yield a second sample with the same key; the split checks classify it (duplicate key vs split members).
+  'duplicate-field': null,
+  'non-adjacent-key': null
+}
+
+export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findings: Finding[]; checks: CheckStatus[] } {
+  const cap = ctx.maxOffenders
+  const out: Finding[] = []
+  const skipped = new Map<CheckName, string>()
+
+  for (const s of splits) {
+    const label = splitLabel(s.name)
+    const c = s.checks
+    const splitFindings: Finding[] = []
+    const add = (f: Finding) => splitFindings.push(f)
+    const expected = c.options.expectedSamples
+
+    // ---- coverage ----
+    for (const folder of s.coverage.folders) {
+      if (folder.uncovered.length > 0) {
+        const skippedSamples = folder.uncovered.reduce((a, f) => a + (s.uncoveredSamples.get(f.path) ?? 0), 0)
+        const coveredSamples = folder.covered.reduce((a, f) => a + (c.shards.get(f.path)?.samples ?? 0), 0)
+        const total = skippedSamples + coveredSamples
+        const nFolder = folder.covered.length + folder.uncovered.length
+        add(
+          finding(
+            {
+              check: 'coverage',
+              code: 'pattern-misses-shards',
+              severity: 'error',
+              split: s.name,
+              title: `${label} pattern \`${s.pattern}\` covers ${fmt(folder.covered.length)} of ${fmt(nFolder)} shards in the folder: ${fmt(skippedSamples)} of ${fmt(total)} samples are skipped.`,
+              evidence: [
+                `folder ${folder.dir} holds ${plural(nFolder, 'shard')} of this family; the pattern names ${fmt(folder.covered.length + folder.missing.length)}`,
+                ...folder.uncovered.slice(0, 10).map((f) => `not covered: ${f.path} (${plural(s.uncoveredSamples.get(f.path) ?? 0, 'sample')}, ${fmt(f.bytes)} bytes)`),
+                ...(expected !== undefined ? [`expected samples: ${fmt(expected)}; the pattern reads ${fmt(c.samples)}`] : [])
+              ],
+              fix: folder.suggestedPattern ? `Use \`${folder.suggestedPattern}\`.` : 'Extend the pattern to name every shard of the folder.',
+              impactSamples: skippedSamples,
+              offenders: folder.uncovered.map((f) => ({ url: f.path, expected: 'covered by the pattern', found: `${plural(s.uncoveredSamples.get(f.path) ?? 0, 'sample')} not read` }))
+            },
+            cap
+          )
+        )
+      }
+      if (folder.missing.length > 0) {
+        const perShard = c.samples / Math.max(1, folder.covered.length)
+        add(
+          finding(
+            {
+              check: 'coverage',
+              code: 'shard-missing',
+              severity: 'error',
+              split: s.name,
+              title: `${label} pattern \`${s.pattern}\` names ${plural(folder.missing.length, 'shard')} that do not exist in ${folder.dir}.`,
+              evidence: folder.missing.slice(0, 10).map((m) => `missing: ${m}`),
+              fix: folder.suggestedPattern ? `Use \`${folder.suggestedPattern}\`, or restore the missing shards.` : 'Restore the missing shards or fix the pattern’s range.',
+              impactSamples: Math.round(perShard * folder.missing.length),
+              offenders: folder.missing.map((m) => ({ url: m, expected: 'an existing shard', found: 'no such file' }))
+            },
+            cap
+          )
+        )
+      }
+      if (folder.gaps.length > 0) {
+        add(
+          finding(
+            {
+              check: 'coverage',
+              code: 'shard-numbering-gap',
+              severity: 'warning',
+              split: s.name,
+              title: `${label} shards in ${folder.dir} have ${plural(folder.gaps.length, 'gap')} in their numbering (${folder.gaps.slice(0, 5).join(', ')}${folder.gaps.length > 5 ? ', …' : ''}).`,
+              evidence: [`missing shard numbers: ${folder.gaps.slice(0, 20).join(', ')}`],
+              fix: 'Check whether those shards were lost in a copy; restore them or renumber the shards.',
+              impactSamples: 0
+            },
+            cap
+          )
+        )
+      }
+    }
+
+    // ---- readability ----
+    const byKind = new Map<string, ReadProblem[]>()
+    for (const shard of c.shards.values()) for (const p of shard.problems) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p])
+    const avgPerShard = c.samples / Math.max(1, c.shards.size)
+    for (const [kind, problems] of byKind) {
+      const spec = READ_PROBLEMS[kind as ReadProblem['kind']]
+      if (!spec) continue
+      const shardUrls = [...new Set(problems.map((p) => p.url))]
+      const one = shardUrls.length === 1
+      const samplesRead = shardUrls.reduce((a, u) => a + (c.shards.get(u)?.samples ?? 0), 0)
+      const lost = kind === 'truncated' || kind === 'not-a-tar' || kind === 'gzip-error' || kind === 'unreadable' || kind === 'empty-shard' || kind === 'bad-header'
+      add(
+        finding(
+          {
+            check: 'readability',
+            code: spec.code,
+            severity: spec.severity,
+            split: s.name,
+            title: `${one ? `${label} shard \`${shardUrls[0]}\`` : `${fmt(shardUrls.length)} ${label.toLowerCase()} shards`} ${spec.title}${kind === 'truncated' ? ` (${plural(samplesRead, 'sample')} read before it)` : ''}.`,
+            evidence: problems.slice(0, 5).map((p) => (p.message.startsWith(p.url) ? p.message : `${p.url}: ${p.message}`)),
+            fix: spec.fix,
+            impactSamples: lost ? Math.max(1, Math.round(avgPerShard * shardUrls.length - samplesRead)) : problems.length,
+            offenders: problems.map((p) => ({ url: p.url, key: p.key, field: p.member, found: p.message })),
+            offenderCount: problems.length
+          },
+          cap
+        )
+      )
+    }
+
+    // ---- structure ----
+    const book = c.offenders
+    const listed = (code: string) => book.get(code)
+    const imageField = c.imageField ?? 'jpg'
+    const structure: Array<[string, Severity, CheckName, (n: number) => string, string]> = [
+      ['duplicate-keys', 'error', 'structure', (n) => `${label} has ${plural(n, 'sample')} whose key is already used: a loader keyed by sample would mix them up.`, 'Give every sample a unique key (e.g. prefix keys with the split and source).'],
+      ['missing-label', 'error', 'structure', (n) => `${label} has ${plural(n, 'sample')} without a \`.${c.options.labelField}\` label.`, `Write a .${c.options.labelField} field for every sample, or drop those samples.`],
+      ['missing-field', 'error', 'structure', (n) => `${label} has ${plural(n, 'sample')} missing a required field.`, 'Write every required field for each sample.'],
+      ['non-adjacent-key', 'warning', 'structure', (n) => `${label} has ${plural(n, 'key')} whose members are not next to each other in the tar: webdataset splits each into two incomplete samples.`, 'Write all members of a sample consecutively (sort members by key).'],
+      ['corrupt-image', 'error', 'images', (n) => `${label} has ${plural(n, 'image')} that cannot be decoded (corrupt or truncated).`, 'Re-encode those images from their source, or drop the samples.'],
+      ['image-too-large', 'error', 'images', (n) => `${label} has ${plural(n, 'image')} claiming more pixels than the limit; they were refused undecoded (possible decompression bomb).`, 'Resize those images to the dataset’s shape, or raise the pixel limit if they are genuine.'],
+      ['image-unsupported', 'error', 'images', (n) => `${label} has ${plural(n, 'image field')} in a format the loader cannot decode.`, 'Store images as jpg, png, webp or npy.'],
+      ['label-not-integer', 'error', 'labels', (n) => `${label} has ${plural(n, 'label')} that are not integers.`, `Write each .${c.options.labelField} as a decimal class index, e.g. "17".`]
+    ]
+    for (const [code, severity, check, title, fix] of structure) {
+      const list = listed(code)
+      if (!list) continue
+      add(finding({ check, code, severity, split: s.name, title: title(list.count), evidence: [`${plural(list.count, 'sample')} of ${fmt(c.samples)}${code.includes('image') ? ` (field .${imageField})` : ''}`], fix, impactSamples: list.count, offenders: list.items, offenderCount: list.count }, cap))
+    }
+
+    // ---- images: shape ----
+    const expectedShape = c.expectedShape()
+    if (expectedShape) {
+      let wrong = 0
+      const offenders: OffendingSample[] = []
+      const shapesFound: string[] = []
+      for (const [shape, n] of c.imageShapes) {
+        if (shape === expectedShape) continue
+        wrong += n
+        shapesFound.push(`${fmt(n)} × ${shape.replaceAll('x', '×')}`)
+        for (const ref of c.shapeExamples.get(shape) ?? []) offenders.push({ url: ref.url, key: ref.key, field: imageField, expected: expectedShape.replaceAll('x', '×'), found: shape.replaceAll('x', '×') })
+      }
+      if (wrong > 0) {
+        add(
+          finding(
+            {
+              check: 'images',
+              code: 'wrong-image-size',
+              severity: 'error',
+              split: s.name,
+              title: `${label} has ${plural(wrong, 'image')} whose height×width×channels is not ${expectedShape.replaceAll('x', '×')}.`,
+              evidence: [`found: ${shapesFound.join(', ')}`, `expected ${expectedShape.replaceAll('x', '×')} (${c.options.imageShape ? 'dataset.json' : 'the majority'})`],
+              fix: `Resize those images to ${expectedShape.replaceAll('x', '×')} (H×W×C) before writing shards, or drop them.`,
+              impactSamples: wrong,
+              offenders,
+              offenderCount: wrong
+            },
+            cap
+          )
+        )
+      }
+    } else if (c.samples > 0 && c.imagesDecoded === 0) skipped.set('images', 'no image decoded')
+
+    // ---- labels ----
+    const histogram = c.labelHistogram
+    const labels = [...histogram.keys()]
+    const outOfRange = listed('label-out-of-range')
+    const classes = ctx.classes
+    let labelOffset = false
+    if (outOfRange && classes !== undefined && labels.length > 0) {
+      const min = Math.min(...labels)
+      const max = Math.max(...labels)
+      if (min === 1 && max === classes && !histogram.has(0)) {
+        labelOffset = true
+        add(
+          finding(
+            {
+              check: 'labels',
+              code: 'label-offset',
+              severity: 'error',
+              split: s.name,
+              title: `${label} labels look 1-based: they run 1 … ${classes} where 0 … ${classes - 1} is expected, so every ${label.toLowerCase()} sample is scored against the wrong class.`,
+              evidence: [`labels found: ${min} … ${max}; class 0 never appears`, `${plural(outOfRange.count, 'sample')} carry label ${classes}, out of range for ${classes} classes`],
+              fix: `Subtract 1 from every ${label.toLowerCase()} label (rewrite the .${c.options.labelField} fields, or map labels in the loader).`,
+              impactSamples: c.samples,
+              offenders: outOfRange.items,
+              offenderCount: outOfRange.count
+            },
+            cap
+          )
+        )
+      }
+    }
+    if (outOfRange && !labelOffset) {
+      add(
+        finding(
+          {
+            check: 'labels',
+            code: 'label-out-of-range',
+            severity: 'error',
+            split: s.name,
+            title: `${label} has ${plural(outOfRange.count, 'label')} outside 0 … ${classes !== undefined ? classes - 1 : '∞'}.`,
+            evidence: [`labels found: ${labels.length > 0 ? `${Math.min(...labels)} … ${Math.max(...labels)}` : 'none'}`],
+            fix: 'Fix those labels, or set the number of classes to match the data.',
+            impactSamples: outOfRange.count,
+            offenders: outOfRange.items,
+            offenderCount: outOfRange.count
+          },
+          cap
+        )
+      )
+    }
+    if (!labelOffset && classes !== undefined && c.samples / classes >= 20) {
+      const missingClasses: number[] = []
+      for (let k = 0; k < classes && missingClasses.length < 1000; k++) if (!histogram.has(k)) missingClasses.push(k)
+      if (missingClasses.length > 0) {
+        add(
+          finding(
+            {
+              check: 'labels',
+              code: 'classes-missing',
+              severity: 'warning',
+              split: s.name,
+              title: `${label} has no sample of ${plural(missingClasses.length, 'class', 'classes')} of ${fmt(classes)}.`,
+              evidence: [`absent class indices: ${missingClasses.slice(0, 20).join(', ')}${missingClasses.length > 20 ? ', …' : ''}`],
+              fix: 'Check the conversion that wrote this split; every class should appear in it.',
+              impactSamples: 0
+            },
+            cap
+          )
+        )
+      }
+    }
+    const counts = [...histogram.values()]
+    if (counts.length >= 2 && !labelOffset) {
+      const min = Math.min(...counts)
+      const max = Math.max(...counts)
+      if (min > 0 && max / min >= 10) {
+        add(finding({ check: 'labels', code: 'class-imbalance', severity: 'info', split: s.name, title: `${label} classes are imbalanced: the largest has ${fmt(max)} samples, the smallest ${fmt(min)}.`, evidence: [`max/min = ${(max / min).toFixed(1)}`], fix: 'Consider re-sampling or class weights.', impactSamples: 0 }, cap))
+      }
+    }
+
+    // ---- label diversity ----
+    const d = c.diversity
+    if (d.batches >= 2 && labels.length >= 2) {
+      const k = labels.length
+      const b = c.options.batchSize
+      const shuffled = k * (1 - Math.pow(1 - 1 / k, b))
+      const mean = d.sum / d.batches
+      if (mean < 0.5 * shuffled) {
+        add(
+          finding(
+            {
+              check: 'label-diversity',
+              code: 'low-label-diversity',
+              severity: 'warning',
+              split: s.name,
+              title: `${label} batches of ${b} consecutive samples hold ${mean.toFixed(1)} distinct classes on average where a shuffled split would hold ≈ ${shuffled.toFixed(0)}: the shards are in class order.`,
+              evidence: [`distinct classes per batch over ${fmt(d.batches)} batches: min ${d.min}, mean ${mean.toFixed(1)}, max ${d.max}`],
+              fix: 'Shuffle samples before writing shards, or use a shuffle buffer larger than a shard in the loader.',
+              impactSamples: c.samples
+            },
+            cap
+          )
+        )
+      }
+    } else skipped.set('label-diversity', `fewer than 2 full batches of ${c.options.batchSize} in ${s.name}`)
+
+    // ---- pixel statistics ----
+    if (c.normalisedPixels && c.normalisedPixels.count > 0) {
+      const stats = c.summary().pixelsNormalised!
+      const raw = c.summary().pixelsRaw!
+      const bad = stats.mean.some((m) => Math.abs(m) > 1) || stats.std.some((sd) => sd > 4 || sd < 0.2)
+      if (bad) {
+        const floatN = c.imageDtypes.get('float32') ?? 0
+        const rawLooks255 = floatN > 0 && Math.max(...raw.max) > 2
+        add(
+          finding(
+            {
+              check: 'pixel-statistics',
+              code: 'not-normalised',
+              severity: 'error',
+              split: s.name,
+              title: rawLooks255
+                ? `${label} pixels are not normalised: ${label.toLowerCase()} stores float32 \`npy\` with raw 0–255 values (mean ${stats.mean.map(fmtNum).join(', ')}) where stored floats must already be normalised, so a model sees inputs about ${Math.round(Math.max(...stats.std.map(Math.abs)) || 1)}× larger than in training.`
+                : `${label} pixels do not look normalised after the configured mean/std: per-channel mean ${stats.mean.map(fmtNum).join(', ')}, std ${stats.std.map(fmtNum).join(', ')} (healthy: mean ≈ 0, std ≈ 1).`,
+              evidence: [
+                `as stored: mean ${raw.mean.map(fmtNum).join(', ')}, min ${raw.min.map(fmtNum).join(', ')}, max ${raw.max.map(fmtNum).join(', ')}`,
+                `as the model sees it: mean ${stats.mean.map(fmtNum).join(', ')}, std ${stats.std.map(fmtNum).join(', ')}, min ${stats.min.map(fmtNum).join(', ')}, max ${stats.max.map(fmtNum).join(', ')}`,
+                ...(floatN > 0 ? [`${plural(floatN, 'image')} stored as float32 npy (taken as already normalised)`] : [])
+              ],
+              fix: rawLooks255 ? 'Store (pixel / 255 − mean) / std with dataset.json’s normalisation in the npy files, or store JPEGs like the training split.' : 'Normalise with the mean/std computed on the training split.',
+              impactSamples: c.imagesDecoded
+            },
+            cap
+          )
+        )
+      }
+    } else if (!ctx.normalizationKnown) skipped.set('pixel-statistics', 'no normalisation configured: raw statistics only')
+
+    // ---- counts ----
+    if (expected !== undefined && c.samples !== expected && !ctx.cancelled) {
+      const explainedBy = splitFindings.find((f) => f.check === 'coverage' || f.check === 'readability')
+      const line = `samples read: ${fmt(c.samples)}, expected ${fmt(expected)}`
+      if (explainedBy) explainedBy.evidence.push(line)
+      else
+        add(
+          finding(
+            {
+              check: 'counts',
+              code: 'count-mismatch',
+              severity: 'error',
+              split: s.name,
+              title: `${label} holds ${fmt(c.samples)} samples where ${fmt(expected)} are expected (${c.samples < expected ? `${fmt(expected - c.samples)} missing` : `${fmt(c.samples - expected)} extra`}).`,
+              evidence: [line, `shards read: ${fmt(c.shards.size)}`],
+              fix: 'Check that the pattern names every shard of the split and that the expected count is up to date.',
+              impactSamples: Math.abs(expected - c.samples)
+            },
+            cap
+          )
+        )
+    }
+
+    // ---- copy vs copy ----
+    if (s.copy) out.push(...copyFindings(s, s.copy, cap))
+
+    out.push(...splitFindings)
+  }
+
+  out.push(...trainVsVal(splits, out, cap))
+  if (!splits.some((s) => s.copy)) skipped.set('copy-vs-copy', 'no second copy (remote pattern) given')
+
+  out.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.impactSamples - a.impactSamples)
+  const checks: CheckStatus[] = CHECK_NAMES.map((check) => {
+    const mine = out.filter((f) => f.check === check && f.severity !== 'info')
+    if (mine.length > 0) return { check, status: 'failed', note: `${plural(mine.length, 'finding')}` }
+    const why = skipped.get(check)
+    if (why) return { check, status: 'skipped', note: why }
+    return { check, status: 'passed', note: 'no problem found' }
+  })
+  return { findings: out, checks }
+}
+
+const CHECK_NAMES: CheckName[] = ['coverage', 'readability', 'structure', 'images', 'labels', 'label-diversity', 'counts', 'pixel-statistics', 'train-vs-val', 'leakage', 'copy-vs-copy']
+
+function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Finding[] {
+  const label = splitLabel(s.name)
+  const remoteTotal = cmp.remote.shards.reduce((a, x) => a + x.samples, 0)
+  const localTotal = cmp.local.shards.reduce((a, x) => a + x.samples, 0)
+  const keysDiffer = cmp.onlyLocalKeys > 0 || cmp.onlyRemoteKeys > 0
+  const evidence = [
+    `local \`${cmp.local.pattern}\`: ${describeLayout(cmp.local.shards)}`,
+    `other copy \`${cmp.remote.pattern}\`: ${describeLayout(cmp.remote.shards)}`,
+    ...(keysDiffer ? [`${plural(cmp.onlyLocalKeys, 'key')} only in the local copy${cmp.exampleOnlyLocal.length ? ` (e.g. ${cmp.exampleOnlyLocal.slice(0, 3).join(', ')})` : ''}; ${plural(cmp.onlyRemoteKeys, 'key')} only in the other${cmp.exampleOnlyRemote.length ? ` (e.g. ${cmp.exampleOnlyRemote.slice(0, 3).join(', ')})` : ''}`] : []),
+    ...(cmp.remoteOlder ? ['the other copy’s shards are older than every local shard'] : [])
+  ]
+  const offenders: OffendingSample[] = cmp.remote.shards.map((r, i) => {
+    const l = cmp.local.shards[i]
+    return { url: r.url, expected: l ? `${fmt(l.samples)} samples like ${l.url}` : 'no such shard in the local copy', found: `${fmt(r.samples)} samples` }
+  })
+  if (cmp.layoutDiffers || keysDiffer) {
+    return [
+      finding(
+        {
+          check: 'copy-vs-copy',
+          code: 'stale-copy',
+          severity: 'error',
+          split: s.name,
+          title: `${label} copy \`${cmp.remote.pattern}\` is stale: ${cmp.layoutDiffers ? `it is in another layout (${describeLayout(cmp.remote.shards)} vs ${describeLayout(cmp.local.shards)} locally)` : 'it holds other samples than the local copy'}${keysDiffer ? `, and ${fmt(cmp.onlyLocalKeys + cmp.onlyRemoteKeys)} keys differ` : ''}.`,
+          evidence,
+          fix: `Upload the local shards again and delete the old ones (e.g. \`gsutil -m rsync -d\` or \`aws s3 sync --delete\`), then point the pattern at the new layout.`,
+          impactSamples: Math.max(remoteTotal, localTotal),
+          offenders,
+          offenderCount: offenders.length
+        },
+        cap
+      )
+    ]
+  }
+  if (cmp.contentDiffers.length > 0) {
+    return [
+      finding(
+        {
+          check: 'copy-vs-copy',
+          code: 'copy-differs',
+          severity: 'error',
+          split: s.name,
+          title: `${plural(cmp.contentDiffers.length, 'shard')} of the ${label.toLowerCase()} copy \`${cmp.remote.pattern}\` differ from the local shards of the same name (same sample counts, other bytes).`,
+          evidence: [...evidence, ...cmp.contentDiffers.slice(0, 5).map((d) => `${d.name}: sha256 ${d.local.sha256?.slice(0, 12)}… locally, ${d.remote.sha256?.slice(0, 12)}… in the copy`)],
+          fix: 'Upload the differing shards again.',
+          impactSamples: cmp.contentDiffers.reduce((a, d) => a + d.local.samples, 0),
+          offenders: cmp.contentDiffers.map((d) => ({ url: d.remote.url, expected: `sha256 ${d.local.sha256}`, found: `sha256 ${d.remote.sha256}` }))
+        },
+        cap
+      )
+    ]
+  }
+  return []
+}
+
+function trainVsVal(splits: SplitOutcome[], already: Finding[], cap: number): Finding[] {
+  const train = splits.find((s) => s.name === 'train')
+  const others = splits.filter((s) => s !== train)
+  if (!train || others.length === 0) return []
+  const out: Finding[] = []
+  for (const other of others) {
+    const label = splitLabel(other.name)
+    const t = train.checks
+    const o = other.checks
+    const tShape = t.expectedShape()
+    const oShape = o.expectedShape()
+    if (tShape && oShape && tShape !== oShape && !t.options.imageShape) {
+      out.push(
+        finding(
+          {
+            check: 'train-vs-val',
+            code: 'split-shape-mismatch',
+            severity: 'error',
+            split: other.name,
+            title: `${label} images are ${oShape.replaceAll('x', '×')} but training images are ${tShape.replaceAll('x', '×')}.`,
+            evidence: [`train shapes: ${JSON.stringify(Object.fromEntries(t.imageShapes))}`, `${other.name} shapes: ${JSON.stringify(Object.fromEntries(o.imageShapes))}`],
+            fix: 'Write both splits with the same image size and channels.',
+            impactSamples: o.imagesDecoded
+          },
+          cap
+        )
+      )
+    }
+    const labelsExplained = already.some((f) => f.split === other.name && (f.code === 'label-offset' || f.code === 'label-out-of-range'))
+    const unseen = [...o.labelHistogram.keys()].filter((l) => !t.labelHistogram.has(l))
+    if (unseen.length > 0 && !labelsExplained && t.labelHistogram.size > 0) {
+      const n = unseen.reduce((a, l) => a + (o.labelHistogram.get(l) ?? 0), 0)
+      out.push(
+        finding(
+          {
+            check: 'train-vs-val',
+            code: 'classes-not-in-train',
+            severity: 'warning',
+            split: other.name,
+            title: `${label} has ${plural(n, 'sample')} of ${plural(unseen.length, 'class', 'classes')} that never appear in training.`,
+            evidence: [`classes only in ${other.name}: ${unseen.slice(0, 20).join(', ')}`],
+            fix: 'Check that both splits use the same class-id → label mapping (wnids.txt order).',
+            impactSamples: n
+          },
+          cap
+        )
+      )
+    }
+    const normalisationFinding = already.some((f) => f.code === 'not-normalised')
+    const tn = t.normalisedPixels && t.normalisedPixels.count > 0 ? t.summary().pixelsNormalised : undefined
+    const on = o.normalisedPixels && o.normalisedPixels.count > 0 ? o.summary().pixelsNormalised : undefined
+    if (tn && on && !normalisationFinding) {
+      const drift = on.mean.map((m, i) => Math.abs(m - (tn.mean[i] ?? 0)))
+      if (drift.some((x) => x > 0.5)) {
+        out.push(
+          finding(
+            {
+              check: 'train-vs-val',
+              code: 'pixel-drift',
+              severity: 'warning',
+              split: other.name,
+              title: `${label} pixel statistics drift from training: normalised channel means differ by up to ${Math.max(...drift).toFixed(2)} std.`,
+              evidence: [`train mean ${tn.mean.map(fmtNum).join(', ')}, ${other.name} mean ${on.mean.map(fmtNum).join(', ')}`],
+              fix: 'Check that both splits were decoded, resized and normalised the same way.',
+              impactSamples: o.imagesDecoded
+            },
+            cap
+          )
+        )
+      }
+    }
+    // Leakage: identical image bytes in both splits.
+    let leaked = 0
+    const offenders: OffendingSample[] = []
+    for (const [hash, ref] of o.contentHashes) {
+      const inTrain = t.contentHashes.get(hash)
+      if (!inTrain) continue
+      leaked++
+      if (offenders.length < cap) offenders.push({ url: ref.url, key: ref.key, expected: 'an image not in training', found: `identical to ${inTrain.key} in ${inTrain.url}` })
+    }
+    if (leaked > 0) {
+      out.push(
+        finding(
+          {
+            check: 'leakage',
+            code: 'train-val-leakage',
+            severity: 'error',
+            split: other.name,
+            title: `${plural(leaked, 'image')} of ${label.toLowerCase()} also appear${leaked === 1 ? 's' : ''} in training (identical bytes): evaluation on them measures memory, not generalisation.`,
+            evidence: [`${fmt(leaked)} of ${fmt(o.contentHashes.size)} distinct ${other.name} images found among ${fmt(t.contentHashes.size)} training images`],
+            fix: `Remove those samples from one of the splits.`,
+            impactSamples: leaked,
+            offenders,
+            offenderCount: leaked
+          },
+          cap
+        )
+      )
+    }
+  }
+  return out
+}
