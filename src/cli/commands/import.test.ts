@@ -1,0 +1,73 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { main } from '../index'
+import { parseBytes } from './import'
+
+const root = mkdtempSync(join(tmpdir(), 'shardscope-cli-import-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+let stdout = ''
+let stderr = ''
+beforeEach(() => {
+  stdout = ''
+  stderr = ''
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true))
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true))
+})
+afterEach(() => vi.restoreAllMocks())
+
+const src = join(root, 'animals')
+beforeAll(async () => {
+  for (const [i, name] of ['cat', 'dog'].entries()) {
+    mkdirSync(join(src, name), { recursive: true })
+    for (let j = 0; j < 10; j++) {
+      const img = sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 40 + i * 150, g: j * 20, b: 90 } } })
+      writeFileSync(join(src, name, `${name}${j}.JPEG`), await img.jpeg().toBuffer())
+    }
+  }
+})
+
+describe('shardscope import', () => {
+  it('imports class folders into shards, JSON result, exit 0 when every image was good', async () => {
+    const out = join(root, 'animals-wds')
+    expect(await main(['import', src, out, '--shard-maxcount', '6', '--seed', '2', '--val-fraction', '0.2', '--json'])).toBe(0)
+    const r = JSON.parse(stdout) as { imported: { train: number; val: number }; badImages: unknown[]; shards: { train: { samples: number }[] } }
+    expect(r.imported).toEqual({ train: 16, val: 4 })
+    expect(r.badImages).toEqual([])
+    expect(r.shards.train.map((s) => s.samples)).toEqual([6, 6, 4])
+    const manifest = JSON.parse(readFileSync(join(out, 'dataset.json'), 'utf8'))
+    expect([manifest.classIds, manifest.imageField, manifest.imageShape]).toEqual([['cat', 'dog'], 'jpg', [32, 32, 3]])
+  })
+
+  it('names a bad image, imports the rest, exit 1', async () => {
+    writeFileSync(join(src, 'dog', 'broken.jpg'), Buffer.from('definitely not a jpeg'))
+    try {
+      expect(await main(['import', src, join(root, 'animals-wds-2')])).toBe(1)
+      expect(stdout).toMatch(/left out dog\/broken\.jpg: not a decodable image/)
+      expect(stdout).toMatch(/train: 18 images/)
+    } finally {
+      rmSync(join(src, 'dog', 'broken.jpg'))
+    }
+  })
+
+  it('a missing source folder is a one-line error, exit 2', async () => {
+    expect(await main(['import', join(root, 'nowhere'), join(root, 'out3')])).toBe(2)
+    expect(stderr).toMatch(/^shardscope: .*nowhere is not a folder\n$/)
+  })
+
+  it.each([
+    ['3e9', 3e9],
+    ['500M', 5e8],
+    ['64k', 64000],
+    ['2048', 2048]
+  ])('--shard-maxsize %s is %d bytes', (text, bytes) => {
+    expect(parseBytes(text)).toBe(bytes)
+  })
+
+  it('--shard-maxsize below 1024 bytes is refused', () => {
+    expect(() => parseBytes('12')).toThrow(/at least 1024/)
+  })
+})

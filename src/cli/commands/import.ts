@@ -1,0 +1,99 @@
+/**
+ * `shardscope import SRC OUT [--shard-maxcount N --shard-maxsize BYTES --seed N
+ * --val-fraction F] [--json]`: image folders (one per class, or Tiny ImageNet as
+ * downloaded) → shuffled WebDataset shards + dataset.json. Exit 1 when some images
+ * were bad (named, left out), 0 when all imported.
+ */
+import { resolve } from 'node:path'
+import cliProgress from 'cli-progress'
+import type { Command } from 'commander'
+import type { RegisterCommand } from './index'
+import { CliError, ExitCode, isInteractive, printJson } from '../output'
+import { ImportRefused, OutputFolderRefused, importImageFolder } from '../../core/importer'
+import { wholeNumber } from './make-demo'
+
+/** Bytes with an optional k/M/G suffix (powers of 1000, as webdataset's maxsize is given): `3e9`, `500M`. */
+export function parseBytes(value: string): number {
+  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)\s*([kKmMgG]?)B?$/.exec(value.trim())
+  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(m?.[2] ?? '').toLowerCase()] ?? 1
+  const n = m ? Math.floor(Number(m[1]) * scale) : NaN
+  if (!Number.isFinite(n) || n < 1024) throw new CliError(`--shard-maxsize must be a byte count of at least 1024 (e.g. 500M, 3e9), got "${value}"`)
+  return n
+}
+
+interface ImportFlags {
+  shardMaxcount: number
+  shardMaxsize?: number
+  seed: number
+  valFraction: number
+  json?: boolean
+}
+
+export const registerImport: RegisterCommand = (program: Command, setExitCode) => {
+  program
+    .command('import')
+    .description('Import an image folder (one subfolder per class, or raw Tiny ImageNet) into WebDataset shards with dataset.json.')
+    .argument('<src>', 'source folder: SRC/<class>/*.jpg, SRC/{train,val}/<class>/*.jpg, or Tiny ImageNet (wnids.txt, train/, val/)')
+    .argument('<out>', 'output folder (new, empty, or an earlier ShardScope dataset)')
+    .option('--shard-maxcount <n>', 'most samples per shard', wholeNumber('--shard-maxcount'), 1000)
+    .option('--shard-maxsize <bytes>', 'most bytes per shard (k/M/G suffixes)', parseBytes)
+    .option('--seed <n>', 'shuffle seed', wholeNumber('--seed', 0), 0)
+    .option('--val-fraction <f>', 'share held out for val when SRC has no val folder', (v: string) => {
+      const f = Number(v)
+      if (!(f >= 0 && f < 1)) throw new CliError(`--val-fraction must be from 0 up to (not including) 1, got "${v}"`)
+      return f
+    }, 0.1)
+    .option('--json', 'print the result as JSON')
+    .action(async (src: string, out: string, flags: ImportFlags) => {
+      const bar = isInteractive(flags.json)
+        ? new cliProgress.SingleBar({ stream: process.stderr, format: 'import [{bar}] {value}/{total} images | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic)
+        : undefined
+      let started = false
+      let result
+      try {
+        result = await importImageFolder(resolve(src), resolve(out), {
+          shardMaxcount: flags.shardMaxcount,
+          shardMaxsize: flags.shardMaxsize,
+          seed: flags.seed,
+          valFraction: flags.valFraction,
+          onProgress: bar
+            ? ({ done, total }) => {
+                if (!started) {
+                  started = true
+                  bar.start(total, 0)
+                }
+                bar.update(done)
+              }
+            : undefined
+        })
+      } catch (err) {
+        if (err instanceof ImportRefused || err instanceof OutputFolderRefused) throw new CliError(err.message)
+        throw err
+      } finally {
+        bar?.stop()
+      }
+      const shards = (list: { name: string; samples: number; bytes: number }[]) => list.map(({ name, samples, bytes }) => ({ name, samples, bytes }))
+      if (flags.json) {
+        printJson({
+          out: resolve(out),
+          layout: result.layout,
+          imported: result.imported,
+          badImages: result.badImages,
+          oddShapes: result.oddShapes,
+          manifest: result.manifest,
+          shards: { train: shards(result.shards.train), val: shards(result.shards.val) },
+          seconds: result.seconds
+        })
+      } else {
+        const m = result.manifest
+        process.stdout.write(`Imported ${src} (${result.layout}) into ${resolve(out)}\n`)
+        process.stdout.write(`  train: ${result.imported.train} images in ${result.shards.train.length} shards (${m.splits.train.pattern})\n`)
+        process.stdout.write(`  val:   ${result.imported.val} images in ${result.shards.val.length} shards (${m.splits.val.pattern})\n`)
+        process.stdout.write(`  ${m.classes} classes, mostly ${m.imageShape.join('×')} ${m.imageField}\n`)
+        if (result.oddShapes.length > 0) process.stdout.write(`  ${result.oddShapes.length} images differ from ${m.imageShape.join('×')} (imported as they are), e.g. ${result.oddShapes[0]!.file}\n`)
+        for (const b of result.badImages.slice(0, 20)) process.stdout.write(`  left out ${b.file}: ${b.reason}\n`)
+        if (result.badImages.length > 20) process.stdout.write(`  … and ${result.badImages.length - 20} more left out (see --json)\n`)
+      }
+      setExitCode(result.badImages.length > 0 ? ExitCode.Problems : ExitCode.Clean)
+    })
+}

@@ -1,0 +1,121 @@
+/**
+ * `shardscope make-demo OUT [--train N --val N --classes N --size N --shard-maxcount N
+ * --seed N --fault NAME … --val-format jpg|npy] [--json]`: write the synthetic demo
+ * dataset (Tiny-ImageNet layout), with the post-mortem's faults planted on request.
+ */
+import { resolve } from 'node:path'
+import cliProgress from 'cli-progress'
+import type { Command } from 'commander'
+import type { RegisterCommand } from './index'
+import { CliError, ExitCode, isInteractive, printJson } from '../output'
+import { DEFAULT_DEMO_OPTIONS, FAULT_NAMES, generateDemo, isFaultName, type FaultName } from '../../core/demo'
+import { OutputFolderRefused, prepareDatasetFolder } from '../../core/importer'
+
+/** Commander parser for a whole number ≥ min, naming the option in its message. */
+export function wholeNumber(option: string, min = 1): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < min) throw new CliError(`${option} must be a whole number ≥ ${min}, got "${value}"`)
+    return n
+  }
+}
+
+interface MakeDemoFlags {
+  train: number
+  val: number
+  classes: number
+  size: number
+  shardMaxcount: number
+  seed: number
+  fault: FaultName[]
+  valFormat: 'jpg' | 'npy'
+  json?: boolean
+}
+
+export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode) => {
+  program
+    .command('make-demo')
+    .description('Write the synthetic demo dataset (64×64 JPEG + cls shards, wnids.txt, words.txt, dataset.json), optionally with planted faults.')
+    .argument('<out>', 'output folder (new, empty, or an earlier ShardScope dataset)')
+    .option('--train <n>', 'train samples', wholeNumber('--train'), DEFAULT_DEMO_OPTIONS.train)
+    .option('--val <n>', 'val samples', wholeNumber('--val'), DEFAULT_DEMO_OPTIONS.val)
+    .option('--classes <n>', 'number of classes', wholeNumber('--classes'), DEFAULT_DEMO_OPTIONS.classes)
+    .option('--size <n>', 'image height and width in pixels', wholeNumber('--size', 8), DEFAULT_DEMO_OPTIONS.size)
+    .option('--shard-maxcount <n>', 'most samples per shard', wholeNumber('--shard-maxcount'), DEFAULT_DEMO_OPTIONS.shardMaxcount)
+    .option('--seed <n>', 'random seed (same seed, same bytes)', wholeNumber('--seed', 0), DEFAULT_DEMO_OPTIONS.seed)
+    .option(
+      '--fault <name>',
+      `plant a fault (repeatable): ${FAULT_NAMES.join(', ')}`,
+      (value: string, previous: FaultName[]) => {
+        if (!isFaultName(value)) throw new CliError(`unknown fault "${value}"; known faults: ${FAULT_NAMES.join(', ')}`)
+        return [...previous, value]
+      },
+      [] as FaultName[]
+    )
+    .option('--val-format <format>', 'val images as jpg, or npy (float32, already normalised)', (v: string) => {
+      if (v !== 'jpg' && v !== 'npy') throw new CliError(`--val-format must be jpg or npy, got "${v}"`)
+      return v
+    }, 'jpg')
+    .option('--json', 'print the result as JSON')
+    .action(async (out: string, flags: MakeDemoFlags) => {
+      const dir = resolve(out)
+      try {
+        await prepareDatasetFolder(dir)
+      } catch (err) {
+        if (err instanceof OutputFolderRefused) throw new CliError(err.message)
+        throw err
+      }
+      const bar = isInteractive(flags.json)
+        ? new cliProgress.SingleBar({ stream: process.stderr, format: 'make-demo {split} [{bar}] {value}/{total} samples', hideCursor: true }, cliProgress.Presets.shades_classic)
+        : undefined
+      let barSplit = ''
+      let result
+      try {
+        result = await generateDemo(dir, {
+          train: flags.train,
+          val: flags.val,
+          classes: flags.classes,
+          size: flags.size,
+          shardMaxcount: flags.shardMaxcount,
+          seed: flags.seed,
+          faults: flags.fault,
+          valFormat: flags.valFormat,
+          onProgress: bar
+            ? ({ split, done, total }) => {
+                if (split !== barSplit) {
+                  if (barSplit) bar.stop()
+                  barSplit = split
+                  bar.start(total, 0, { split })
+                }
+                bar.update(done, { split })
+              }
+            : undefined
+        })
+      } catch (err) {
+        if (err instanceof RangeError) throw new CliError(err.message)
+        throw err
+      } finally {
+        bar?.stop()
+      }
+      const shards = (list: { name: string; samples: number; bytes: number }[]) => list.map(({ name, samples, bytes }) => ({ name, samples, bytes }))
+      if (flags.json) {
+        printJson({
+          out: dir,
+          manifest: result.manifest,
+          faults: result.faults,
+          shards: { train: shards(result.shards.train), val: shards(result.shards.val), remoteVal: shards(result.shards.remoteVal) },
+          seconds: result.seconds,
+          samplesPerSecond: result.samplesPerSecond
+        })
+      } else {
+        const m = result.manifest
+        process.stdout.write(`Wrote ${dir}\n`)
+        process.stdout.write(`  train: ${m.splits.train.expectedSamples} samples in ${result.shards.train.length} shards (${m.splits.train.pattern})\n`)
+        process.stdout.write(`  val:   ${m.splits.val.expectedSamples} samples in ${result.shards.val.length} shards (${m.splits.val.pattern})\n`)
+        process.stdout.write(`  ${m.classes} classes, ${m.imageShape.join('×')} images, ${result.samplesPerSecond.toFixed(0)} samples/s\n`)
+        for (const f of result.faults) process.stdout.write(`  fault ${f.name}: ${f.detail}\n`)
+        if (result.faults.length > 0) process.stdout.write('  (ground truth in faults.json)\n')
+      }
+      setExitCode(ExitCode.Clean)
+    })
+}
