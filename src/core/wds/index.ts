@@ -12,3 +12,5 @@ export { openShard, readShardRange, statShard, ShardSourceError, type OpenShardO
 export { splitMemberName, isDangerousName, SampleGrouper, type GroupedSample } from './grouping'
 export { readSamples, DEFAULT_MAX_MEMBER_BYTES, type ReadSamplesOptions } from './read'
 export { ShardWriter, SampleRefused, formatShardName, type SampleToWrite, type ShardWriterOptions, type ShardWritten } from './writer'
+export { scanTar, type TarScanEnd, type TarScanOptions, type TarScanResult } from './tar-scan'
+export { indexShard, readSampleAt, type IndexShardOptions } from './shard-index'

@@ -29,11 +29,14 @@ export interface ShardBytes {
   chunks: AsyncGenerator<Buffer>
   /** Filled once the first bytes have been read. */
   start: { compressed: boolean; firstBlock: Buffer | null }
+  /** After the last chunk: whether the tar ends with the two zero blocks of its end-of-archive marker. */
+  end: { zeroBlocks: boolean }
 }
 
 /** Decompress when the first two bytes are gzip's magic, whatever the file is called. */
 export function shardBytes(source: AsyncIterable<Buffer>): ShardBytes {
   const start: ShardBytes['start'] = { compressed: false, firstBlock: null }
+  const end: ShardBytes['end'] = { zeroBlocks: false }
   async function* raw(): AsyncGenerator<Buffer> {
     const iterator = source[Symbol.asyncIterator]()
     let head = Buffer.alloc(0)
@@ -53,15 +56,18 @@ export function shardBytes(source: AsyncIterable<Buffer>): ShardBytes {
     }
     let first: Buffer = Buffer.alloc(0)
     const plain = start.compressed ? (Readable.from(all()).pipe(createGunzip({ chunkSize: 1 << 16 })) as AsyncIterable<Buffer>) : all()
+    let tail = Buffer.alloc(0)
     for await (const chunk of plain) {
       if (first.length < 512) {
         first = Buffer.concat([first, chunk.subarray(0, 512 - first.length)])
         start.firstBlock = first
       }
+      tail = chunk.length >= 1024 ? Buffer.from(chunk.subarray(chunk.length - 1024)) : Buffer.concat([tail, chunk]).subarray(-1024)
       yield chunk
     }
+    end.zeroBlocks = tail.length === 1024 && tail.every((b) => b === 0)
   }
-  return { chunks: raw(), start }
+  return { chunks: raw(), start, end }
 }
 
 /** True when a 512-byte block carries a valid tar header checksum. */
@@ -94,6 +100,11 @@ export function describeReadFailure(url: string, error: unknown, start: ShardByt
     return { url, kind: 'bad-header', message: `${url}: invalid tar header after ${membersSeen} members (${message})` }
   }
   return { url, kind: 'unreadable', message: `${url}: ${message}` }
+}
+
+/** Every member is whole but the end-of-archive marker is missing: cut at a member boundary. */
+export function missingEndMarker(url: string, membersSeen: number): ReadProblem {
+  return { url, kind: 'truncated', message: `${url}: the tar has no end-of-archive marker after ${membersSeen} members (truncated at a member boundary?); all members read are whole` }
 }
 
 function memberType(type: Header['type']): TarMember['type'] {
@@ -171,6 +182,8 @@ export async function* readSamples(location: ShardLocation, options: ReadSamples
     while (ready.length) yield toSample(ready.shift()!)
     if (membersSeen === 0 && !options.signal?.aborted) {
       onProblem({ url: location.url, kind: 'empty-shard', message: `${location.url}: the shard holds no members` })
+    } else if (!bytes.end.zeroBlocks && !options.signal?.aborted) {
+      onProblem(missingEndMarker(location.url, membersSeen))
     }
   }
   if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted')
