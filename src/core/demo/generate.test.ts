@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DatasetManifestSchema, type DatasetManifest } from '../../shared/manifest'
+import { expandPattern, readSamples, type ReadProblem } from '../wds'
 import { FAULT_NAMES, generateDemo, type DemoOptions, type PlantedFault } from './generate'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-demo-'))
@@ -104,6 +105,19 @@ describe('generateDemo without faults', () => {
     expect(m.splits.val).toEqual({ pattern: 'val/val-{000000..000001}.tar', expectedSamples: 60, shards: 2 })
     expect(m.imageShape).toEqual([32, 32, 3])
     expect([m.imageField, m.labelField, m.classes, m.seed]).toEqual(['jpg', 'cls', 5, 3])
+  })
+
+  it("dataset.json's patterns expand to exactly the shards on disk, and ShardScope's reader reads them whole", async () => {
+    const m = readManifest(dir)
+    for (const split of ['train', 'val'] as const) {
+      const locations = expandPattern(m.splits[split].pattern, { baseDir: dir })
+      expect(locations.map((l) => l.path)).toEqual(tarsIn(join(dir, split)).map((f) => join(dir, split, f)))
+      const problems: ReadProblem[] = []
+      let count = 0
+      for (const l of locations) for await (const _ of readSamples(l, { onProblem: (p) => problems.push(p) })) count++
+      expect(problems).toEqual([])
+      expect(count).toBe(m.splits[split].expectedSamples)
+    }
   })
 
   it('every sample is a decodable RGB jpg of the right size with a label in range, keys unique', () => {
@@ -263,6 +277,16 @@ describe('generateDemo with every fault planted', () => {
     // GNU tar agrees the archive is cut short.
     expect(() => execFileSync('tar', ['-tf', join(dir, 'train/train-000003.tar')], { stdio: 'pipe' })).toThrow(/Unexpected EOF/)
     expect(f.keys).toHaveLength(25)
+  })
+
+  it("truncated-shard: ShardScope's reader yields the samples before the cut and reports the truncation", async () => {
+    const problems: ReadProblem[] = []
+    const keys: string[] = []
+    const [location] = expandPattern('train/train-000003.tar', { baseDir: dir })
+    for await (const s of readSamples(location!, { onProblem: (p) => problems.push(p) })) keys.push(s.key)
+    expect(problems.map((p) => p.kind)).toContain('truncated')
+    const lost = new Set(faultsNamed('truncated-shard')[0]!.keys)
+    expect(keys.slice(0, 25).some((k) => lost.has(k))).toBe(false)
   })
 
   it('duplicate-keys: keys repeat within a train shard (not adjacent) and one val key is a train key', () => {

@@ -3,6 +3,9 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { expandPattern } from './patterns'
+import { readSamples } from './read'
+import type { ReadProblem } from './types'
 import { ShardWriter, checkKey, formatShardName, type SampleToWrite } from './writer'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-writer-'))
@@ -105,6 +108,22 @@ print(json.dumps(out))
     const { createHash } = await import('node:crypto')
     const sha = (v: Uint8Array | string) => createHash('sha256').update(v).digest('hex')
     expect(got).toEqual(items.map((s) => ({ __key__: s.key, ...Object.fromEntries(Object.entries(s.fields).map(([k, v]) => [k, sha(v)])) })))
+  })
+
+  const hexFields = (fields: Record<string, Uint8Array | string>) =>
+    Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Buffer.from(typeof v === 'string' ? new TextEncoder().encode(v) : v).toString('hex')]))
+
+  it("reads back through ShardScope's own readSamples: same keys, same fields, same bytes, no problems", async () => {
+    const dir = freshDir()
+    const items: SampleToWrite[] = [...samples(5), { key: 'sub.dir/x', fields: { 'seg.png': bytesOf(1, 700) } }]
+    const shards = await writeAll(dir, items, { maxcount: 4 })
+    const problems: ReadProblem[] = []
+    const got: { key: string; fields: Record<string, string> }[] = []
+    for (const location of expandPattern(`train-{000000..00000${shards.length - 1}}.tar`, { baseDir: dir })) {
+      for await (const s of readSamples(location, { onProblem: (p) => problems.push(p) })) got.push({ key: s.key, fields: hexFields(s.fields) })
+    }
+    expect(problems).toEqual([])
+    expect(got).toEqual(items.map((s) => ({ key: s.key, fields: hexFields(s.fields) })))
   })
 
   it('writes identical bytes for the same samples twice', async () => {
