@@ -1,2 +1,243 @@
+/**
+ * Training runs: the form's knobs, start / stop / re-run, the runs list, the live
+ * metrics of each run (folded into chart series outside React state; `rev` ticks so
+ * only the charts redraw), and which runs are overlaid for comparison.
+ */
 import { create } from 'zustand'
-export const useTrain = create<{ activeRunId: string | null; listen(): () => void }>(() => ({ activeRunId: null, listen: () => () => undefined }))
+import type { DatasetSummary } from '@shared/contract/datasets'
+import type { RunSummary, TrainConfigInput } from '@shared/contract/train'
+import { getClient } from '../../api/client'
+import { describeError } from '../../app/errors'
+import { addPoints, emptyRunMetrics, type RunMetrics } from './run-metrics'
+
+/** The knobs the form edits; everything else comes from the dataset's dataset.json. */
+export interface TrainForm {
+  workers: number
+  mode: 'async' | 'sync' | 'ssp'
+  staleness: number
+  batch: number
+  lr: number
+  optimizer: 'sgd' | 'adam'
+  epochs: number
+  backend: 'auto' | 'cuda' | 'webgpu' | 'wasm' | 'cpu'
+  /** Comma-separated speed factors, one per worker ("1, 1, 0.5"). */
+  speed: string
+  latencyMs: number
+  /** "worker@step" pairs, comma-separated ("1@20"). */
+  crash: string
+  validateEvery: number
+  maxBatchesPerEpoch: number
+  seed: number
+}
+
+export const defaultForm: TrainForm = {
+  workers: 2,
+  mode: 'async',
+  staleness: 2,
+  batch: 32,
+  lr: 0.05,
+  optimizer: 'sgd',
+  epochs: 2,
+  backend: 'auto',
+  speed: '',
+  latencyMs: 0,
+  crash: '',
+  validateEvery: 20,
+  maxBatchesPerEpoch: 0,
+  seed: 1
+}
+
+/** The form as a config; a knob typed wrong is an error value naming it. */
+export function configFromForm(form: TrainForm): { config: Partial<TrainConfigInput> } | { error: string } {
+  const speed: number[] = []
+  for (const part of form.speed.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const v = Number(part)
+    if (!(v > 0)) return { error: `Speed factors must be positive numbers, one per worker; "${part}" is not.` }
+    speed.push(v)
+  }
+  const crash: Array<{ worker: number; step: number }> = []
+  for (const part of form.crash.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+)\s*@\s*(\d+)$/.exec(part)
+    if (!m || Number(m[2]) < 1) return { error: `Crash injection is "worker@step", e.g. "1@20"; "${part}" is not.` }
+    if (Number(m[1]) >= form.workers) return { error: `Crash injection names worker ${m[1]}, but workers are numbered 0 to ${form.workers - 1}.` }
+    crash.push({ worker: Number(m[1]), step: Number(m[2]) })
+  }
+  return {
+    config: {
+      workers: form.workers,
+      mode: form.mode,
+      staleness: form.staleness,
+      batch: form.batch,
+      lr: form.lr,
+      optimizer: form.optimizer,
+      epochs: form.epochs,
+      backend: form.backend,
+      speed,
+      latencyMs: form.latencyMs,
+      crash,
+      validateEvery: form.validateEvery,
+      maxBatchesPerEpoch: form.maxBatchesPerEpoch,
+      seed: form.seed
+    }
+  }
+}
+
+interface TrainState {
+  form: TrainForm
+  runs: RunSummary[]
+  /** The run the charts follow (the one just started, or the one clicked). */
+  activeRunId: string | null
+  /** Runs drawn together in the validation and throughput charts. */
+  overlay: string[]
+  /** Ticks when any run's metrics change. */
+  rev: number
+  error: string | null
+  busy: boolean
+  setForm(patch: Partial<TrainForm>): void
+  start(dataset: DatasetSummary): Promise<void>
+  stop(): Promise<void>
+  rerun(runId: string): Promise<void>
+  loadRuns(): Promise<void>
+  watch(runId: string): Promise<void>
+  toggleOverlay(runId: string): void
+  metricsOf(runId: string): RunMetrics | undefined
+  listen(): () => void
+}
+
+export const useTrain = create<TrainState>((set, get) => {
+  const metrics = new Map<string, RunMetrics>()
+  /** Runs whose recorded points were fetched (or that we saw from their start). */
+  const complete = new Set<string>()
+  let frame = 0
+
+  const bump = () => {
+    // Many event batches within one frame cost one re-render.
+    if (frame) return
+    frame = requestAnimationFrame(() => {
+      frame = 0
+      set((s) => ({ rev: s.rev + 1 }))
+    })
+  }
+
+  async function fetchRecorded(runId: string): Promise<void> {
+    const m = emptyRunMetrics()
+    let from = 0
+    for (;;) {
+      const page = await getClient().call('train.metrics', { runId, from })
+      addPoints(m, page.points)
+      if (page.points.length === 0 || page.next <= from) break
+      from = page.next
+    }
+    metrics.set(runId, m)
+    complete.add(runId)
+    bump()
+  }
+
+  function began(runId: string): void {
+    metrics.set(runId, emptyRunMetrics())
+    complete.add(runId)
+    set((s) => ({ activeRunId: runId, overlay: [runId, ...s.overlay.filter((r) => r !== runId)].slice(0, 4) }))
+    void get().loadRuns()
+  }
+
+  return {
+    form: defaultForm,
+    runs: [],
+    activeRunId: null,
+    overlay: [],
+    rev: 0,
+    error: null,
+    busy: false,
+    setForm: (patch) => set((s) => ({ form: { ...s.form, ...patch } })),
+    async start(dataset) {
+      const parsed = configFromForm(get().form)
+      if ('error' in parsed) return set({ error: parsed.error })
+      set({ busy: true, error: null })
+      try {
+        const input = dataset.folder
+          ? { datasetDir: dataset.folder, config: parsed.config }
+          : {
+              config: {
+                ...parsed.config,
+                train: dataset.splits.find((s) => s.name === 'train')?.patterns.join('::'),
+                val: dataset.splits.find((s) => s.name === 'val')?.patterns.join('::')
+              }
+            }
+        const { runId } = await getClient().call('train.start', input)
+        began(runId)
+      } catch (err) {
+        set({ error: describeError(err) })
+      } finally {
+        set({ busy: false })
+      }
+    },
+    async stop() {
+      const runId = get().activeRunId
+      if (!runId) return
+      try {
+        await getClient().call('train.stop', { runId })
+        void get().loadRuns()
+      } catch (err) {
+        set({ error: describeError(err) })
+      }
+    },
+    async rerun(runId) {
+      set({ busy: true, error: null })
+      try {
+        const r = await getClient().call('train.rerun', { runId })
+        began(r.runId)
+      } catch (err) {
+        set({ error: describeError(err) })
+      } finally {
+        set({ busy: false })
+      }
+    },
+    async loadRuns() {
+      try {
+        const { runs } = await getClient().call('train.list', {})
+        set({ runs })
+      } catch (err) {
+        set({ error: describeError(err) })
+      }
+    },
+    async watch(runId) {
+      set((s) => ({ activeRunId: runId, overlay: s.overlay.includes(runId) ? s.overlay : [runId, ...s.overlay].slice(0, 4) }))
+      if (!complete.has(runId)) await fetchRecorded(runId).catch((err) => set({ error: describeError(err) }))
+    },
+    toggleOverlay(runId) {
+      const on = get().overlay.includes(runId)
+      set((s) => ({ overlay: on ? s.overlay.filter((r) => r !== runId) : [...s.overlay, runId] }))
+      if (!on && !complete.has(runId)) void fetchRecorded(runId).catch((err) => set({ error: describeError(err) }))
+    },
+    metricsOf: (runId) => metrics.get(runId),
+    listen() {
+      const client = getClient()
+      const offs = [
+        client.on('train.metrics', ({ runId, points }) => {
+          let m = metrics.get(runId)
+          if (!m) {
+            // A run started elsewhere (CLI, another window): follow it from now on.
+            m = emptyRunMetrics()
+            metrics.set(runId, m)
+          }
+          addPoints(m, points)
+          bump()
+        }),
+        client.on('train.status', ({ runId, summary }) => {
+          set((s) => {
+            const i = s.runs.findIndex((r) => r.id === runId)
+            const runs = i >= 0 ? s.runs.map((r) => (r.id === runId ? summary : r)) : [summary, ...s.runs]
+            return { runs }
+          })
+        })
+      ]
+      return () => offs.forEach((off) => off())
+    }
+  }
+})
+
+/** Run ids → short labels for legends ("run 3 · 4×async"). */
+export function runLabel(run: RunSummary | undefined, runId: string): string {
+  if (!run) return runId.slice(-8)
+  return `${run.id.slice(-8)} · ${run.config.workers}×${run.config.mode}`
+}
