@@ -41,6 +41,7 @@ export interface VerifyRunOptions {
 }
 
 interface PlannedSplit extends SplitRequest {
+  pattern: string
   locations: ShardLocation[]
   remoteLocations?: ShardLocation[]
 }
@@ -85,15 +86,16 @@ export function planVerification(input: VerifyRequestInput | VerifyRequest): { r
   }
   for (const s of request.splits) {
     const before = wanted.get(s.name)
-    wanted.set(s.name, { ...before, ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)), name: s.name, pattern: s.pattern } as SplitRequest)
+    wanted.set(s.name, { ...before, ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)), name: s.name } as SplitRequest)
   }
   if (wanted.size === 0) throw new VerifyInputError('nothing to verify: give a dataset folder with dataset.json, --manifest, or --train/--val patterns')
   const splits: PlannedSplit[] = []
   for (const s of wanted.values()) {
+    if (!s.pattern) throw new VerifyInputError(`split ${s.name} has no pattern (give one, or a dataset.json that names it)`)
     try {
       const locations = expandPattern(s.pattern, { baseDir: base })
       const remoteLocations = s.remotePattern ? expandPattern(s.remotePattern, { baseDir: base }) : undefined
-      splits.push({ ...s, locations, remoteLocations })
+      splits.push({ ...s, pattern: s.pattern, locations, remoteLocations })
     } catch (err) {
       if (err instanceof PatternError) throw new VerifyInputError(`${s.name} pattern: ${err.message}`)
       throw err

@@ -115,8 +115,8 @@ export type VerificationReport = z.infer<typeof VerificationReport>
 
 export const SplitRequest = z.object({
   name: z.string().min(1),
-  /** Brace pattern; relative parts resolve against `base`. */
-  pattern: z.string().min(1),
+  /** Brace pattern; relative parts resolve against `base`. Absent: the split's pattern in dataset.json. */
+  pattern: z.string().min(1).optional(),
   /** Another copy of the same split (a bucket, a mirror) to compare with. */
   remotePattern: z.string().optional(),
   expectedSamples: z.number().int().nonnegative().optional(),

@@ -1,0 +1,66 @@
+/**
+ * The report as files: versioned JSON plus a human summary, each written atomically
+ * (temporary file in the same folder, then rename) so no reader sees half a report.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import type { VerificationReport } from '../../shared/contract/verify'
+
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`)
+  try {
+    await writeFile(tmp, text)
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+}
+
+/** Writes `report.json` and `summary.txt` into `dir`; returns their paths. */
+export async function writeReport(report: VerificationReport, dir: string): Promise<{ reportPath: string; summaryPath: string }> {
+  const reportPath = join(dir, 'report.json')
+  const summaryPath = join(dir, 'summary.txt')
+  await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + '\n')
+  await writeFileAtomic(summaryPath, summarizeReport(report))
+  return { reportPath, summaryPath }
+}
+
+const n = (x: number) => x.toLocaleString('en-US')
+
+/** The report in plain words: splits, ranked findings with evidence and fixes, check table. */
+export function summarizeReport(report: VerificationReport): string {
+  const lines: string[] = []
+  lines.push(`ShardScope verification${report.dataset.dir ? ` of ${report.dataset.dir}` : ''}${report.cancelled ? ' (CANCELLED: partial)' : ''}`)
+  lines.push(`${n(report.samplesVerified)} samples in ${report.durationSeconds.toFixed(1)} s (${n(report.samplesPerSecond)} samples/s, ${report.decodeThreads || 1} decode thread${report.decodeThreads === 1 ? '' : 's'})`)
+  lines.push('')
+  for (const s of report.splits) {
+    const shapes = Object.entries(s.imageShapes)
+      .sort((a, b) => b[1] - a[1])
+      .map(([shape, count]) => `${shape.replaceAll('x', '×')}${Object.keys(s.imageShapes).length > 1 ? ` ×${n(count)}` : ''}`)
+      .join(', ')
+    const labels = Object.keys(s.labelHistogram).map(Number)
+    const range = labels.length ? `labels ${Math.min(...labels)}…${Math.max(...labels)} (${labels.length} classes)` : 'no labels'
+    lines.push(`${s.name}: ${n(s.samples)} samples${s.expectedSamples !== undefined ? ` (expected ${n(s.expectedSamples)})` : ''} in ${n(s.shards.length)} shard${s.shards.length === 1 ? "" : "s"}; ${n(s.imagesDecoded)} images decoded${shapes ? ` (${shapes})` : ''}; ${range}`)
+    if (s.pixelsNormalised) lines.push(`  normalised pixels: mean ${s.pixelsNormalised.mean.map((v) => v.toFixed(2)).join(', ')}, min ${Math.min(...s.pixelsNormalised.min).toFixed(2)}, max ${Math.max(...s.pixelsNormalised.max).toFixed(2)}`)
+  }
+  lines.push('')
+  const { errors, warnings, infos } = report.counts
+  if (report.findings.length === 0) lines.push('No findings: every check passed.')
+  else lines.push(`Findings (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${infos ? `, ${infos} info` : ''}), most impact first:`)
+  report.findings.forEach((f, i) => {
+    lines.push('')
+    lines.push(`${i + 1}. [${f.severity}] ${f.title}`)
+    for (const e of f.evidence) lines.push(`   - ${e}`)
+    for (const o of f.offenders.slice(0, 5)) {
+      const where = [o.url, o.key && `key ${o.key}`, o.field && `.${o.field}`].filter(Boolean).join(' ')
+      lines.push(`   · ${where}${o.expected ? `: expected ${o.expected}` : ''}${o.found ? `, found ${o.found}` : ''}`)
+    }
+    if (f.offenderCount > Math.min(5, f.offenders.length)) lines.push(`   · … ${n(f.offenderCount)} in all`)
+    lines.push(`   Fix: ${f.fix}`)
+  })
+  lines.push('')
+  lines.push('Checks: ' + report.checks.map((c) => `${c.check} ${c.status === 'passed' ? 'ok' : c.status}`).join(' · '))
+  return lines.join('\n') + '\n'
+}
