@@ -73,6 +73,25 @@ describe('WASM gradient kernels match the CPU backend', () => {
     })
   }
 
+  const poolCases: [string, number[], number, number, 'same' | 'valid'][] = [
+    ['2×2 stride 2 valid', [2, 8, 8, 3], 2, 2, 'valid'],
+    ['3×3 stride 2 same, odd sizes', [2, 7, 9, 4], 3, 2, 'same'],
+    ['2×2 stride 1 valid', [1, 5, 6, 2], 2, 1, 'valid']
+  ]
+  for (const [name, xShape, filterSize, stride, pad] of poolCases) {
+    it(`MaxPoolGrad ${name}`, async () => {
+      await tf.setBackend('cpu')
+      const input = tf.tensor4d(values(xShape.reduce((p, q) => p * q, 1), 7), xShape as [number, number, number, number], 'float32')
+      const output = tf.maxPool(input, filterSize, stride, pad)
+      const shapes = { input: { data: (await input.data()) as Float32Array, shape: xShape }, output: { data: (await output.data()) as Float32Array, shape: output.shape } }
+      const dy = { data: values(output.size, 8), shape: output.shape }
+      tf.dispose([input, output])
+      const attrs = { filterSize, strides: stride, pad }
+      const inputs = { dy, ...shapes }
+      expectClose(await runOn('wasm', 'MaxPoolGrad', inputs, attrs), await runOn('cpu', 'MaxPoolGrad', inputs, attrs))
+    })
+  }
+
   const matMulCases: [string, number[], number[], boolean, boolean][] = [
     ['Aᵀ·B', [1, 7, 5], [1, 7, 3], true, false],
     ['A·Bᵀ', [1, 5, 7], [1, 3, 7], false, true],

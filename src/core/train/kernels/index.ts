@@ -11,7 +11,9 @@
  *   filter rotated 180° and its in/out channels swapped;
  * - Conv2DBackpropFilter = im2col of x, laid out transposed ([kh·kw·cin, n·ho·wo]),
  *   times dy as an untransposed BatchMatMul;
- * - BatchMatMul with transposeA/B = the operand transposed in JS, then untransposed.
+ * - BatchMatMul with transposeA/B = the operand transposed in JS, then untransposed;
+ * - MaxPoolGrad: one pass in JS routing each dy to its window's maximum (the WASM one
+ *   was the slowest kernel of a small-CNN step after the convolution gradients).
  *
  * It does not change any other backend, nor the results (tests check each against the
  * CPU backend), only speed. `registerWasmGradientKernels` is called by ../backends when
@@ -66,6 +68,7 @@ export function registerWasmGradientKernels(): void {
   replaceKernel('Conv2DBackpropInput', (args) => conv2dBackpropInput(args, conv2d, naiveBackpropInput), naiveBackpropInput.setupFunc)
   replaceKernel('Conv2DBackpropFilter', (args) => conv2dBackpropFilter(args, batchMatMul, reshape))
   replaceKernel('BatchMatMul', (args) => batchMatMulUntransposed(args, batchMatMul), batchMatMul.setupFunc)
+  replaceKernel('MaxPoolGrad', maxPoolGrad, wasmKernel('MaxPoolGrad').setupFunc)
   registered = true
 }
 
@@ -170,23 +173,31 @@ function conv2dBackpropFilter(args: KernelArgs, batchMatMul: KernelConfig, resha
   {
     const src = backend.typedArrayFromHeap(x)
     const dst = backend.typedArrayFromHeap(cols)
+    // Reads x in order; writes cin rows of cols at once, each sequentially.
     for (let a = 0; a < kh; a++) {
       for (let b = 0; b < kw; b++) {
-        for (let ci = 0; ci < cin; ci++) {
-          let at = ((a * kw + b) * cin + ci) * m
-          for (let img = 0; img < n; img++) {
-            for (let oy = 0; oy < ho; oy++) {
-              const iy = oy * sh + a - top
-              if (iy < 0 || iy >= h) {
-                dst.fill(0, at, at + wo)
-                at += wo
-                continue
-              }
-              const row = (img * h + iy) * w
-              for (let ox = 0; ox < wo; ox++) {
-                const ix = ox * sw + b - left
-                dst[at++] = ix >= 0 && ix < w ? src[(row + ix) * cin + ci]! : 0
-              }
+        const rowBase = (a * kw + b) * cin * m
+        // Output columns whose input column lies inside the image (the rest is padding).
+        const ox0 = Math.min(wo, Math.max(0, Math.ceil((left - b) / sw)))
+        const ox1 = Math.max(ox0, Math.min(wo, Math.floor((w - 1 - b + left) / sw) + 1))
+        for (let img = 0; img < n; img++) {
+          for (let oy = 0; oy < ho; oy++) {
+            const mBase = (img * ho + oy) * wo
+            const iy = oy * sh + a - top
+            if (iy < 0 || iy >= h) {
+              for (let ci = 0; ci < cin; ci++) dst.fill(0, rowBase + ci * m + mBase, rowBase + ci * m + mBase + wo)
+              continue
+            }
+            for (let ci = 0; ci < cin; ci++) {
+              const at = rowBase + ci * m + mBase
+              if (ox0 > 0) dst.fill(0, at, at + ox0)
+              if (ox1 < wo) dst.fill(0, at + ox1, at + wo)
+            }
+            const row = (img * h + iy) * w
+            for (let ox = ox0; ox < ox1; ox++) {
+              const from = (row + ox * sw + b - left) * cin
+              let to = rowBase + mBase + ox
+              for (let ci = 0; ci < cin; ci++, to += m) dst[to] = src[from + ci]!
             }
           }
         }
@@ -233,4 +244,54 @@ function batchMatMulUntransposed(args: KernelArgs, batchMatMul: KernelConfig): T
   if (a !== inputs.a) backend.disposeData(a.dataId)
   if (b !== inputs.b) backend.disposeData(b.dataId)
   return out
+}
+
+/** dx of y = maxPool(x): each dy goes to the first maximum of its window (as the CPU backend does). */
+function maxPoolGrad(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args
+  const dy = inputs.dy!
+  const x = inputs.input!
+  const info = backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as number | [number, number],
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as 'same' | 'valid' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined
+  )
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo } = info
+  const { effectiveFilterHeight: fh, effectiveFilterWidth: fw, strideHeight: sh, strideWidth: sw } = info
+  const top = info.padInfo.top
+  const left = info.padInfo.left
+  const dx = backend.makeOutput(x.shape, 'float32')
+  const src = backend.typedArrayFromHeap(x)
+  const grad = backend.typedArrayFromHeap(dy)
+  const out = backend.typedArrayFromHeap(dx)
+  out.fill(0)
+  for (let img = 0; img < n; img++) {
+    for (let oy = 0; oy < ho; oy++) {
+      const y0 = Math.max(0, oy * sh - top)
+      const y1 = Math.min(h, oy * sh - top + fh)
+      for (let ox = 0; ox < wo; ox++) {
+        const x0 = Math.max(0, ox * sw - left)
+        const x1 = Math.min(w, ox * sw - left + fw)
+        const gBase = ((img * ho + oy) * wo + ox) * c
+        for (let ch = 0; ch < c; ch++) {
+          let best = -Infinity
+          let at = -1
+          for (let iy = y0; iy < y1; iy++) {
+            for (let ix = x0; ix < x1; ix++) {
+              const i = ((img * h + iy) * w + ix) * c + ch
+              if (src[i]! > best) {
+                best = src[i]!
+                at = i
+              }
+            }
+          }
+          if (at >= 0) out[at]! += grad[gBase + ch]!
+        }
+      }
+    }
+  }
+  return dx
 }
