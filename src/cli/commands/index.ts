@@ -4,9 +4,10 @@ import { registerBackends } from './backends'
 import { registerMakeDemo } from './make-demo'
 import { registerImport } from './import'
 import { registerVerify } from './verify'
+import { registerServe } from './serve'
 
 /** A subcommand adds itself to the program and reports its outcome through setExitCode. */
 export type RegisterCommand = (program: Command, setExitCode: SetExitCode) => void
 
 // One line per subcommand file.
-export const commands: RegisterCommand[] = [registerBackends, registerMakeDemo, registerImport, registerVerify]
+export const commands: RegisterCommand[] = [registerBackends, registerMakeDemo, registerImport, registerVerify, registerServe]

@@ -1,6 +1,21 @@
+/**
+ * The 'datasets.*' methods of the contract (src/shared/contract/datasets.ts):
+ * opening folders and patterns, the demo, recent datasets, path completion, the
+ * inventory and the sample listing. Sample tables live in the registry
+ * (./dataset-registry.ts), shared with the media route (./media.ts).
+ */
+import { readdir, stat } from 'node:fs/promises'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Handlers } from '../../shared/contract'
+import type { CoverageWarning, DatasetInventory, InventoryShard, PathEntry, SampleDetail, SampleField } from '../../shared/contract/datasets'
+import { ensureDemoDataset } from '../demo'
+import { readSampleAt } from '../wds'
+import { decodeField } from '../wds/fields'
 import type { ServiceContext } from './context'
+import { expandHome, registryFor, shardFilePattern, type OpenedDataset, type SplitTable } from './dataset-registry'
 import { UserFacingError } from './dispatch'
+import { summarizeImage } from './media'
+import { readRecent, rememberRecent } from './recent'
 
 type DatasetHandlers = Pick<
   Handlers,
@@ -15,24 +30,233 @@ type DatasetHandlers = Pick<
   | 'datasets.sample'
 >
 
-// Handlers for the 'datasets.*' methods of the contract (src/shared/contract/datasets.ts).
-// Being written now; every method answers "not available yet" until it lands.
-export function createDatasetService(_ctx: ServiceContext): { handlers: DatasetHandlers; dispose(): Promise<void> } {
-  const notYet = async (): Promise<never> => {
-    throw new UserFacingError('Datasets are not available in this build yet')
+export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHandlers; dispose(): Promise<void> } {
+  const registry = registryFor(ctx)
+
+  async function openAndRemember(source: Parameters<DatasetHandlers['datasets.open']>[0]): Promise<OpenedDataset> {
+    const d = await registry.open(source)
+    await rememberRecent(ctx.stateDir, {
+      name: d.summary.name,
+      source: d.summary.folder && !source.splits ? { folder: d.summary.folder } : { folder: d.summary.folder ?? undefined, splits: d.summary.splits, name: source.name },
+      openedAt: new Date().toISOString()
+    })
+    // Index in the background so the inventory and grid are ready sooner; progress goes out as events.
+    registry.tables(d).catch((err: unknown) => {
+      ctx.emit('system.problem', { source: `dataset ${d.summary.name}`, message: err instanceof Error ? err.message : String(err) })
+    })
+    return d
   }
+
   return {
     handlers: {
-      'datasets.open': notYet,
-      'datasets.openDemo': notYet,
-      'datasets.close': notYet,
-      'datasets.recent': notYet,
-      'datasets.completePath': notYet,
-      'datasets.inventory': notYet,
-      'datasets.samples': notYet,
-      'datasets.locate': notYet,
-      'datasets.sample': notYet
+      async 'datasets.open'(source) {
+        return (await openAndRemember(source)).summary
+      },
+      async 'datasets.openDemo'() {
+        await ensureDemoDataset(ctx.demoDir)
+        return (await openAndRemember({ folder: ctx.demoDir })).summary
+      },
+      async 'datasets.close'({ datasetId }) {
+        registry.close(datasetId)
+        return {}
+      },
+      async 'datasets.recent'() {
+        return { items: await readRecent(ctx.stateDir) }
+      },
+      async 'datasets.completePath'({ prefix, limit }) {
+        return { entries: await completePath(prefix, limit) }
+      },
+      async 'datasets.inventory'({ datasetId }) {
+        const d = registry.get(datasetId)
+        return inventoryOf(d, await registry.tables(d))
+      },
+      async 'datasets.samples'({ datasetId, filter, offset, limit }) {
+        const d = registry.get(datasetId)
+        const tables = await registry.tables(d)
+        const listing = await registry.listing(d, filter)
+        const end = Math.min(listing.indexOf.length, offset + limit)
+        const items = []
+        for (let p = offset; p < end; p++) items.push(registry.row(d, tables[listing.splitOf[p]!]!, listing.indexOf[p]!))
+        return { total: listing.indexOf.length, offset, items }
+      },
+      async 'datasets.locate'({ datasetId, filter, key, split, index }) {
+        const d = registry.get(datasetId)
+        const tables = await registry.tables(d)
+        if (key === undefined && index === undefined) throw new UserFacingError('Give a sample key or an index to jump to')
+        let target: { s: number; g: number } | null = null
+        for (const [s, t] of tables.entries()) {
+          if (split !== undefined && t.name !== split) continue
+          if (filter.split !== undefined && t.name !== filter.split) continue
+          const g = key !== undefined ? t.keyToIndex.get(key) : index! < t.shardOf.length ? index : undefined
+          if (g !== undefined) {
+            target = { s, g }
+            break
+          }
+        }
+        if (!target) return { position: null, sample: null }
+        const sample = registry.row(d, tables[target.s]!, target.g)
+        const listing = await registry.listing(d, filter)
+        for (let p = 0; p < listing.indexOf.length; p++) {
+          if (listing.indexOf[p] === target.g && listing.splitOf[p] === target.s) return { position: p, sample }
+        }
+        return { position: null, sample }
+      },
+      async 'datasets.sample'({ datasetId, split, index }) {
+        const d = registry.get(datasetId)
+        const t = await registry.split(d, split)
+        if (index >= t.shardOf.length) throw new UserFacingError(`Split ${split} has ${t.shardOf.length} samples; there is no sample ${index}`)
+        return describeSample(d, t, index, registry.row(d, t, index))
+      }
     },
     async dispose(): Promise<void> {}
   }
+}
+
+async function describeSample(d: OpenedDataset, t: SplitTable, g: number, row: ReturnType<ReturnType<typeof registryFor>['row']>): Promise<SampleDetail> {
+  const shard = t.shards[t.shardOf[g]!]!
+  const inShard = t.inShard[g]!
+  const sample = await readSampleAt(shard.location, shard.index!, inShard)
+  const fields: SampleField[] = []
+  for (const name of Object.keys(sample.fields).sort()) {
+    const bytes = sample.fields[name]!
+    fields.push(await describeField(name, bytes))
+  }
+  return { ...row, url: shard.location.url, indexInShard: inShard, fields }
+}
+
+const imageExtensions = new Set(['jpg', 'jpeg', 'png', 'webp', 'npy'])
+
+/** One field for the detail view: what it is, its size, and its value or image summary (webdataset's decoders by extension). */
+async function describeField(name: string, bytes: Uint8Array): Promise<SampleField> {
+  const ext = name.split('.').pop()!.toLowerCase()
+  const base = { name, bytes: bytes.byteLength }
+  if (imageExtensions.has(ext)) {
+    try {
+      return { ...base, kind: 'image', image: await summarizeImage(bytes, ext) }
+    } catch (err) {
+      return { ...base, kind: ext === 'npy' ? 'array' : 'image', error: `${name} could not be decoded: ${err instanceof Error ? err.message : String(err)}` }
+    }
+  }
+  const decoded = await decodeField(name, bytes)
+  switch (decoded.kind) {
+    case 'integer':
+      return { ...base, kind: 'label', text: String(decoded.value) }
+    case 'text':
+      return { ...base, kind: 'text', text: decoded.value.slice(0, 4000) }
+    case 'json':
+      return { ...base, kind: 'json', text: JSON.stringify(decoded.value, null, 2).slice(0, 4000) }
+    case 'problem':
+      return { ...base, kind: /^(cls|cls2|index)$/.test(ext) ? 'label' : 'binary', text: Buffer.from(bytes.subarray(0, 200)).toString('latin1'), error: `${decoded.message}: expected ${decoded.expected}, found ${decoded.found}` }
+    default: {
+      // Unknown extensions: show them as text when they are printable UTF-8 (ids, captions, wnids).
+      const text = Buffer.from(bytes).toString('utf8')
+      return /^[\P{Cc}\n\r\t]*$/u.test(text) ? { ...base, kind: 'text', text: text.slice(0, 4000) } : { ...base, kind: 'binary' }
+    }
+  }
+}
+
+async function inventoryOf(d: OpenedDataset, tables: SplitTable[]): Promise<DatasetInventory> {
+  {
+    const splits = tables.map((t) => {
+      const shards: InventoryShard[] = t.shards.map((shard) => {
+        const samples = shard.index?.samples ?? []
+        const fields = new Set<string>()
+        const histogram: number[] = []
+        for (let j = 0; j < samples.length; j++) {
+          for (const f of Object.keys(samples[j]!.members)) fields.add(f)
+          const label = t.labels[shard.first + j]!
+          if (label >= 0) {
+            while (histogram.length <= label) histogram.push(0)
+            histogram[label]! += 1
+          }
+        }
+        const problems = shard.index?.problems.map((p) => p.message) ?? [shard.error ?? 'unreadable']
+        const status = !shard.index ? (shard.missing ? 'missing' : 'unreadable') : problems.length ? 'problems' : 'ok'
+        return {
+          split: t.name,
+          name: shard.name,
+          url: shard.location.url,
+          bytes: shard.index?.bytes ?? 0,
+          samples: samples.length,
+          fields: [...fields].sort(),
+          status,
+          problems,
+          classHistogram: histogram
+        } satisfies InventoryShard
+      })
+      const classHistogram: number[] = []
+      for (const s of shards) s.classHistogram.forEach((n, c) => (classHistogram[c] = (classHistogram[c] ?? 0) + n))
+      return {
+        name: t.name,
+        shards,
+        samples: shards.reduce((a, s) => a + s.samples, 0),
+        bytes: shards.reduce((a, s) => a + s.bytes, 0),
+        classHistogram: Array.from(classHistogram, (n) => n ?? 0)
+      }
+    })
+    const warnings: CoverageWarning[] = []
+    for (const t of tables) warnings.push(...(await coverageOf(t)))
+    return { datasetId: d.summary.datasetId, splits, warnings }
+  }
+}
+
+/** Shard names with their numbers blanked: `val-000001.tar` and `val-000007.tar` are one family. */
+function familyOf(name: string): string {
+  return name.replace(/\d+/g, '#')
+}
+
+/**
+ * Files next to a split's local shards that look like more of the same shards but
+ * that no pattern names: the post-mortem's "val-000000.tar covers 1 of 2 shards".
+ */
+async function coverageOf(t: SplitTable): Promise<CoverageWarning[]> {
+  const covered = new Map<string, Set<string>>()
+  for (const shard of t.shards) {
+    if (shard.location.kind !== 'file' || !shard.location.path) continue
+    const dir = dirname(shard.location.path)
+    const set = covered.get(dir) ?? new Set<string>()
+    set.add(basename(shard.location.path))
+    covered.set(dir, set)
+  }
+  const warnings: CoverageWarning[] = []
+  for (const [dir, names] of covered) {
+    const families = new Set([...names].map(familyOf))
+    const entries = await readdir(dir).catch(() => [] as string[])
+    const siblings = entries.filter((e) => shardFilePattern.test(e) && families.has(familyOf(e)))
+    const uncovered = siblings.filter((e) => !names.has(e)).sort()
+    if (uncovered.length === 0) continue
+    const present = siblings.length
+    const coveredHere = siblings.filter((e) => names.has(e)).length
+    const pattern = t.patterns.join(' ')
+    const list = uncovered.length > 5 ? `${uncovered.slice(0, 5).join(', ')} and ${uncovered.length - 5} more` : uncovered.join(', ')
+    warnings.push({
+      split: t.name,
+      pattern,
+      message: `${t.name} pattern ${pattern} covers ${coveredHere} of ${present} shards in ${dir}: ${list} ${uncovered.length === 1 ? 'is' : 'are'} not covered`,
+      uncovered
+    })
+  }
+  return warnings
+}
+
+/** Directories and shard files under a typed prefix; never reads a file's content. */
+export async function completePath(prefix: string, limit: number): Promise<PathEntry[]> {
+  const typed = expandHome(prefix.trim() || '/')
+  const absolute = resolve(typed)
+  const dir = typed.endsWith('/') || typed.endsWith(sep) ? absolute : dirname(absolute)
+  const start = typed.endsWith('/') || typed.endsWith(sep) ? '' : basename(absolute)
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => null)
+  if (!entries) return []
+  const out: PathEntry[] = []
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!e.name.startsWith(start)) continue
+    if (e.name.startsWith('.') && !start.startsWith('.')) continue
+    const path = join(dir, e.name)
+    let isDir = e.isDirectory()
+    if (e.isSymbolicLink()) isDir = (await stat(path).catch(() => null))?.isDirectory() ?? false
+    if (isDir) out.push({ path, name: e.name, kind: 'directory' })
+    else if ((e.isFile() || e.isSymbolicLink()) && shardFilePattern.test(e.name)) out.push({ path, name: e.name, kind: 'shard' })
+    if (out.length >= limit) break
+  }
+  return out
 }

@@ -1,0 +1,442 @@
+/**
+ * The datasets the user opened in this session, and for each split a compact
+ * in-memory table of its samples (which shard, position in shard, label) built
+ * once from the shards' random-access indexes. The sample grid pages through these
+ * tables, so a page costs O(limit) whatever the dataset's size; only the media
+ * route and the detail view read sample bytes, and only by index offsets.
+ * It knows nothing about transports: the serve host and the Electron main process
+ * both reach it through the datasets service and serveMedia.
+ */
+import { createHash } from 'node:crypto'
+import { mkdir, open, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
+import type { DatasetSource, DatasetSummary, SampleFilter, SampleRow, SplitSource } from '../../shared/contract/datasets'
+import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
+import type { ShardIndex, ShardLocation } from '../wds/types'
+import { expandPattern, PatternError } from '../wds/patterns'
+import { indexShard, readSampleAt, ShardSourceError } from '../wds'
+import { parseInteger } from '../wds/fields'
+import type { ServiceContext } from './context'
+import { UserFacingError } from './dispatch'
+
+/** Shard-like file names: what the path field and folder scans consider. */
+export const shardFilePattern = /\.(tar|tar\.gz|tgz)$/i
+
+/** Fields that carry an image, in the order a thumbnail prefers them. */
+const imageFields = ['jpg', 'jpeg', 'png', 'webp', 'npy', 'ppm', 'pgm', 'bmp']
+const labelFields = ['cls', 'label', 'class', 'cls2']
+
+export interface IndexedShard {
+  location: ShardLocation
+  /** File name, as the inventory shows it. */
+  name: string
+  /** Null when the shard could not be read at all (missing, not a tar). */
+  index: ShardIndex | null
+  error: string | null
+  /** The file (or URL) does not exist, as opposed to existing but unreadable. */
+  missing: boolean
+  /** Global index of its first sample within the split. */
+  first: number
+}
+
+export interface SplitTable {
+  name: string
+  patterns: string[]
+  remotePatterns: string[]
+  /** The field the dataset says holds this split's images (dataset.json), if it says. */
+  imageField: string | undefined
+  shards: IndexedShard[]
+  /** Per sample (global index within the split): shard number, position in shard, label (−1: none). */
+  shardOf: Uint32Array
+  inShard: Uint32Array
+  labels: Int32Array
+  /** Samples the reader flagged while indexing: global index → problem kinds. */
+  problems: Map<number, Set<string>>
+  keyToIndex: Map<string, number>
+}
+
+export interface OpenedDataset {
+  summary: DatasetSummary
+  manifest: DatasetManifest | null
+  source: DatasetSource
+  /** Built on first use (inventory, samples); shared by concurrent callers. */
+  tables: Promise<SplitTable[]> | null
+  /** Filtered listings, most recent last: the grid asks for many pages of one filter. */
+  listings: Map<string, Listing>
+}
+
+/** One filtered listing: parallel arrays of (split number, global index). */
+export interface Listing {
+  splitOf: Uint8Array
+  indexOf: Uint32Array
+}
+
+const registries = new WeakMap<ServiceContext, DatasetRegistry>()
+
+/** The one registry of a host's services (the datasets service and the media route share it). */
+export function registryFor(ctx: ServiceContext): DatasetRegistry {
+  let r = registries.get(ctx)
+  if (!r) registries.set(ctx, (r = new DatasetRegistry(ctx)))
+  return r
+}
+
+export class DatasetRegistry {
+  private readonly datasets = new Map<string, OpenedDataset>()
+
+  constructor(private readonly ctx: ServiceContext) {}
+
+  get cacheDir(): string {
+    return join(this.ctx.stateDir, 'index-cache')
+  }
+
+  async open(source: DatasetSource): Promise<OpenedDataset> {
+    const folder = source.folder ? resolve(expandHome(source.folder)) : null
+    let manifest: DatasetManifest | null = null
+    let splits: SplitSource[] = []
+    if (folder) {
+      const info = await stat(folder).catch(() => null)
+      if (!info?.isDirectory()) throw new UserFacingError(`Not a folder: ${folder}`, 'Choose a folder that holds shards (.tar files) or a dataset.json.')
+      const text = await readFile(join(folder, MANIFEST_FILE), 'utf8').catch(() => null)
+      if (text !== null) {
+        const parsed = parseManifest(text)
+        if (!parsed.ok) throw new UserFacingError(`${join(folder, MANIFEST_FILE)}: ${parsed.error}`)
+        manifest = parsed.manifest
+        splits = Object.entries(manifest.splits).map(([name, s]) => ({
+          name,
+          patterns: [absolutePattern(folder, s.pattern)],
+          remotePatterns: s.remote ? [absolutePattern(folder, s.remote.pattern)] : []
+        }))
+      } else {
+        splits = await findSplits(folder)
+        if (splits.length === 0) throw new UserFacingError(`No shards in ${folder}`, 'Expected .tar files (e.g. train-000000.tar) in the folder or its subfolders, or a dataset.json.')
+      }
+    }
+    if (source.splits?.length) {
+      const base = folder ?? process.cwd()
+      const given = source.splits.map((s) => ({
+        name: s.name,
+        patterns: s.patterns.map((p) => absolutePattern(base, p)),
+        remotePatterns: (s.remotePatterns ?? []).map((p) => absolutePattern(base, p))
+      }))
+      splits = [...splits.filter((s) => !given.some((g) => g.name === s.name)), ...given]
+    }
+    const normalized = { folder, splits: splits.map((s) => ({ name: s.name, patterns: s.patterns, remotePatterns: s.remotePatterns ?? [] })) }
+    const datasetId = createHash('sha256').update(JSON.stringify(normalized)).digest('hex').slice(0, 16)
+    const existing = this.datasets.get(datasetId)
+    if (existing) return existing
+    const summary: DatasetSummary = {
+      datasetId,
+      name: source.name ?? manifest?.name ?? (folder ? basename(folder) : splits.map((s) => s.name).join(' + ')),
+      folder,
+      splits: normalized.splits,
+      classNames: manifest?.classNames ?? [],
+      manifest
+    }
+    const opened: OpenedDataset = { summary, manifest, source, tables: null, listings: new Map() }
+    this.datasets.set(datasetId, opened)
+    return opened
+  }
+
+  get(datasetId: string): OpenedDataset {
+    const d = this.datasets.get(datasetId)
+    if (!d) throw new UserFacingError(`No open dataset with id ${datasetId}`, 'Open the dataset again (datasets.open).')
+    return d
+  }
+
+  has(datasetId: string): boolean {
+    return this.datasets.has(datasetId)
+  }
+
+  close(datasetId: string): void {
+    this.datasets.delete(datasetId)
+  }
+
+  /** Every split's sample table, indexing shards the first time (progress events go to every client). */
+  tables(d: OpenedDataset): Promise<SplitTable[]> {
+    d.tables ??= this.buildTables(d).catch((err: unknown) => {
+      d.tables = null
+      throw err
+    })
+    return d.tables
+  }
+
+  private async buildTables(d: OpenedDataset): Promise<SplitTable[]> {
+    await mkdir(this.cacheDir, { recursive: true })
+    const tables: SplitTable[] = []
+    for (const split of d.summary.splits) {
+      const locations: ShardLocation[] = []
+      for (const pattern of split.patterns) {
+        try {
+          locations.push(...expandPattern(pattern))
+        } catch (err) {
+          if (err instanceof PatternError) throw new UserFacingError(`${split.name}: ${err.message}`)
+          throw err
+        }
+      }
+      const shards: IndexedShard[] = []
+      let first = 0
+      const labelsByShard: Int32Array[] = []
+      for (const [i, location] of locations.entries()) {
+        let index: ShardIndex | null = null
+        let error: string | null = null
+        let missing = false
+        try {
+          index = await indexShard(location, { cacheDir: this.cacheDir })
+        } catch (err) {
+          if (!(err instanceof ShardSourceError)) throw err
+          error = err.message
+          missing = err.status === 404 || /no such file/.test(err.message)
+        }
+        shards.push({ location, name: shardName(location), index, error, missing, first })
+        const labelField = d.manifest?.labelField
+        labelsByShard.push(index ? await this.readLabels(location, index, labelField) : new Int32Array(0))
+        first += index?.samples.length ?? 0
+        this.ctx.emit('datasets.indexProgress', {
+          datasetId: d.summary.datasetId,
+          split: split.name,
+          shardsDone: i + 1,
+          shardsTotal: locations.length,
+          samples: first,
+          shard: shardName(location),
+          done: i + 1 === locations.length
+        })
+      }
+      if (locations.length === 0) {
+        this.ctx.emit('datasets.indexProgress', { datasetId: d.summary.datasetId, split: split.name, shardsDone: 0, shardsTotal: 0, samples: 0, done: true })
+      }
+      const total = first
+      const shardOf = new Uint32Array(total)
+      const inShard = new Uint32Array(total)
+      const labels = new Int32Array(total)
+      const keyToIndex = new Map<string, number>()
+      const problems = new Map<number, Set<string>>()
+      for (const [s, shard] of shards.entries()) {
+        const samples = shard.index?.samples ?? []
+        const keyToLocal = new Map<string, number>()
+        for (let j = 0; j < samples.length; j++) {
+          const g = shard.first + j
+          shardOf[g] = s
+          inShard[g] = j
+          labels[g] = labelsByShard[s]![j] ?? -1
+          const key = samples[j]!.key
+          keyToLocal.set(key, g)
+          if (!keyToIndex.has(key)) keyToIndex.set(key, g)
+        }
+        for (const p of shard.index?.problems ?? []) {
+          const g = p.key !== undefined ? keyToLocal.get(p.key) : undefined
+          if (g === undefined) continue
+          let set = problems.get(g)
+          if (!set) problems.set(g, (set = new Set()))
+          set.add(p.kind)
+        }
+      }
+      const declared = d.manifest?.splits[split.name as keyof DatasetManifest['splits']]
+      const imageField = declared?.imageField ?? d.manifest?.imageField
+      tables.push({ name: split.name, patterns: split.patterns, remotePatterns: split.remotePatterns, imageField, shards, shardOf, inShard, labels, problems, keyToIndex })
+    }
+    return tables
+  }
+
+  /**
+   * Class labels of one shard, read through the index: for a local uncompressed
+   * tar only the few bytes of each `cls` member are read. Cached beside the index,
+   * keyed by the shard's validator, so reopening a 100,000-sample dataset reads none.
+   */
+  private async readLabels(location: ShardLocation, index: ShardIndex, labelField: string | undefined): Promise<Int32Array> {
+    const cacheFile = join(this.cacheDir, `labels-${createHash('sha256').update(location.url).digest('hex').slice(0, 24)}.json`)
+    const cached = await readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as { validator: string; labels: number[] }, () => null)
+    if (cached && cached.validator === index.validator && cached.labels.length === index.samples.length) return Int32Array.from(cached.labels)
+    const labels = new Int32Array(index.samples.length).fill(-1)
+    const fieldOf = (members: Record<string, [number, number]>): string | undefined =>
+      labelField && members[labelField] ? labelField : labelFields.find((f) => members[f])
+    if (location.kind === 'file' && location.path && !index.compressed) {
+      const fh = await open(location.path, 'r')
+      try {
+        const buf = Buffer.alloc(64)
+        for (const [i, s] of index.samples.entries()) {
+          const f = fieldOf(s.members)
+          if (!f) continue
+          const [offset, size] = s.members[f]!
+          if (size > buf.length) continue
+          const { bytesRead } = await fh.read(buf, 0, size, offset)
+          labels[i] = parseLabel(buf.subarray(0, bytesRead))
+        }
+      } finally {
+        await fh.close()
+      }
+    } else {
+      for (const [i, s] of index.samples.entries()) {
+        const f = fieldOf(s.members)
+        if (!f) continue
+        const sample = await readSampleAt(location, index, i)
+        const bytes = sample.fields[f]
+        if (bytes) labels[i] = parseLabel(bytes)
+      }
+    }
+    await writeAtomically(cacheFile, JSON.stringify({ validator: index.validator, labels: Array.from(labels) }))
+    return labels
+  }
+
+  /** The samples matching a filter, as (split, index) pairs, built once per filter. */
+  async listing(d: OpenedDataset, filter: SampleFilter): Promise<Listing> {
+    const cacheKey = JSON.stringify(filter)
+    const hit = d.listings.get(cacheKey)
+    if (hit) {
+      d.listings.delete(cacheKey)
+      d.listings.set(cacheKey, hit)
+      return hit
+    }
+    const tables = await this.tables(d)
+    if (filter.split !== undefined && !tables.some((t) => t.name === filter.split)) {
+      throw new UserFacingError(`Unknown split "${filter.split}"`, `This dataset has ${tables.map((t) => t.name).join(', ')}.`)
+    }
+    const splitOf: number[] = []
+    const indexOf: number[] = []
+    const accepts = (t: SplitTable, g: number): boolean => {
+      if (filter.split !== undefined && t.name !== filter.split) return false
+      if (filter.shard !== undefined && t.shards[t.shardOf[g]!]!.name !== filter.shard) return false
+      if (filter.classId !== undefined && t.labels[g] !== filter.classId) return false
+      if (filter.problem !== undefined) {
+        if (filter.problem === 'no-label') return t.labels[g] === -1
+        const kinds = t.problems.get(g)
+        if (!kinds) return false
+        if (filter.problem !== 'any' && !kinds.has(filter.problem)) return false
+      }
+      return true
+    }
+    if (filter.keys) {
+      const seen = new Set<string>()
+      for (const ref of filter.keys) {
+        for (const [s, t] of tables.entries()) {
+          if (ref.split !== undefined && t.name !== ref.split) continue
+          let g = t.keyToIndex.get(ref.key)
+          if (g === undefined) continue
+          if (ref.url !== undefined && t.shards[t.shardOf[g]!]!.location.url !== ref.url) {
+            // The same key may exist in several shards of a split; find the one in the named shard.
+            const shard = t.shards.find((sh) => sh.location.url === ref.url)
+            const local = shard?.index?.samples.findIndex((x) => x.key === ref.key) ?? -1
+            if (!shard || local < 0) continue
+            g = shard.first + local
+          }
+          const id = `${s}:${g}`
+          if (seen.has(id) || !accepts(t, g)) continue
+          seen.add(id)
+          splitOf.push(s)
+          indexOf.push(g)
+        }
+      }
+    } else {
+      for (const [s, t] of tables.entries()) {
+        if (filter.split !== undefined && t.name !== filter.split) continue
+        for (let g = 0; g < t.shardOf.length; g++) {
+          if (accepts(t, g)) {
+            splitOf.push(s)
+            indexOf.push(g)
+          }
+        }
+      }
+    }
+    const listing = { splitOf: Uint8Array.from(splitOf), indexOf: Uint32Array.from(indexOf) }
+    d.listings.set(cacheKey, listing)
+    if (d.listings.size > 16) d.listings.delete(d.listings.keys().next().value!)
+    return listing
+  }
+
+  /** The grid's row for one sample. */
+  row(d: OpenedDataset, t: SplitTable, g: number): SampleRow {
+    const shard = t.shards[t.shardOf[g]!]!
+    const sample = shard.index!.samples[t.inShard[g]!]!
+    const label = t.labels[g]!
+    return {
+      split: t.name,
+      shard: shard.name,
+      index: g,
+      key: sample.key,
+      label: label >= 0 ? label : null,
+      className: label >= 0 ? (d.summary.classNames[label] ?? null) : null,
+      imageField: imageFieldOf(sample.members, t.imageField)
+    }
+  }
+
+  /** The table of a split by name, or a user-facing error naming the splits there are. */
+  async split(d: OpenedDataset, name: string): Promise<SplitTable> {
+    const tables = await this.tables(d)
+    const t = tables.find((x) => x.name === name)
+    if (!t) throw new UserFacingError(`Unknown split "${name}"`, `This dataset has ${tables.map((x) => x.name).join(', ')}.`)
+    return t
+  }
+}
+
+export function imageFieldOf(members: Record<string, unknown>, preferred?: string): string | null {
+  if (preferred && members[preferred]) return preferred
+  return imageFields.find((f) => members[f]) ?? Object.keys(members).find((f) => imageFields.includes(f.split('.').pop()!)) ?? null
+}
+
+/** `cls` holds a decimal class index as text (webdataset's convention); −1 when it is not one. */
+function parseLabel(bytes: Uint8Array): number {
+  const value = parseInteger(bytes)
+  return value !== null && value >= 0 && value <= 0x7fffffff ? value : -1
+}
+
+export function shardName(location: ShardLocation): string {
+  const last = location.url.split(/[/\\]/).pop() ?? location.url
+  return last.split('?')[0]!
+}
+
+export function expandHome(path: string): string {
+  if (path === '~' || path.startsWith('~/')) return join(process.env.HOME ?? '/', path.slice(1))
+  return path
+}
+
+/** Relative patterns are relative to the dataset folder; URLs and absolute paths stay as they are. */
+function absolutePattern(base: string, pattern: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(pattern)) return pattern
+  const path = pattern.startsWith('file:') ? pattern.slice('file:'.length) : pattern
+  const expanded = expandHome(path)
+  return isAbsolute(expanded) ? expanded : join(base, expanded)
+}
+
+/**
+ * Splits of a folder without dataset.json: shard files in it and its direct
+ * subfolders, grouped by name without the shard number (`val-000001.tar` → val).
+ */
+async function findSplits(folder: string): Promise<SplitSource[]> {
+  const files: string[] = []
+  const scan = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue
+      if (e.isFile() && shardFilePattern.test(e.name)) files.push(join(dir, e.name))
+      else if (e.isDirectory() && depth < 1) await scan(join(dir, e.name), depth + 1)
+    }
+  }
+  await scan(folder, 0)
+  const groups = new Map<string, string[]>()
+  for (const f of files.sort()) {
+    const stem = basename(f).replace(shardFilePattern, '')
+    const name = stem.replace(/[-_.]?\d+$/, '') || basename(dirname(f))
+    const list = groups.get(name) ?? []
+    list.push(f)
+    groups.set(name, list)
+  }
+  return [...groups.entries()].map(([name, list]) => ({ name, patterns: [bracePattern(list)], remotePatterns: [] }))
+}
+
+/** `a/val-000000.tar`, `a/val-000001.tar` → `a/val-{000000..000001}.tar`; files that do not number in a run are listed one by one. */
+export function bracePattern(paths: string[]): string {
+  if (paths.length === 1) return paths[0]!
+  const parts = paths.map((p) => /^(.*?)(\d+)(\.(?:tar|tar\.gz|tgz))$/i.exec(p))
+  const first = parts[0]
+  const contiguous =
+    first &&
+    parts.every((m, i) => m && m[1] === first[1] && m[3] === first[3] && m[2]!.length === first[2]!.length && Number(m[2]) === Number(first[2]) + i)
+  if (contiguous) return `${first[1]}{${first[2]}..${parts[parts.length - 1]![2]}}${first[3]}`
+  return `{${paths.join(',')}}`
+}
+
+/** Write a file so a reader never sees half of it: temp file in the same folder, then rename. */
+export async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+  await writeFile(tmp, text)
+  await rename(tmp, path)
+}

@@ -1,0 +1,248 @@
+import { mkdtemp, readFile, rm, mkdir, copyFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EventName, EventPayload } from '../../shared/contract'
+import { generateDemo, type DemoResult } from '../demo'
+import { expandPattern } from '../wds/patterns'
+import { readSamples } from '../wds'
+import { nodeProcessHost } from '../process'
+import { createServices, type Services } from './index'
+import type { ServiceContext } from './context'
+import { dispatch } from './dispatch'
+import { serveMedia } from './media'
+
+// A small Tiny-ImageNet-style dataset: 48 train samples in 3 shards, 16 val in 1, 4 classes, 16×16 JPEG.
+let root: string
+let demoDir: string
+let demo: DemoResult
+let services: Services
+let ctx: ServiceContext
+const events: Array<{ name: string; payload: unknown }> = []
+
+async function call<T = unknown>(method: string, input: unknown): Promise<T> {
+  const r = await dispatch(services.handlers, method, input)
+  if (!r.ok) throw new Error(r.error.message)
+  return r.value as T
+}
+
+/** Every sample of a split as the reader sees it, in order: the ground truth for the listing. */
+async function readSplit(pattern: string): Promise<Array<{ key: string; url: string; label: number }>> {
+  const out = []
+  for (const location of expandPattern(pattern)) {
+    for await (const s of readSamples(location)) {
+      out.push({ key: s.key, url: s.url, label: Number(Buffer.from(s.fields.cls!).toString()) })
+    }
+  }
+  return out
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'shardscope-datasets-'))
+  demoDir = join(root, 'demo')
+  demo = await generateDemo(demoDir, { train: 48, val: 16, classes: 4, size: 16, shardMaxcount: 16, seed: 3 })
+  ctx = {
+    processHost: nodeProcessHost,
+    emit: <E extends EventName>(name: E, payload: EventPayload<E>) => events.push({ name, payload }),
+    stateDir: join(root, 'state'),
+    demoDir: join(root, 'unused-demo'),
+    host: 'serve'
+  }
+  services = createServices(ctx)
+})
+
+afterAll(async () => {
+  await services?.dispose()
+  if (root) await rm(root, { recursive: true, force: true })
+})
+
+describe('datasets service', () => {
+  it('opening a demo folder gives its splits, class names and manifest, and remembers it as recent', async () => {
+    const summary = await call<{ datasetId: string; splits: Array<{ name: string }>; classNames: string[]; manifest: unknown }>('datasets.open', { folder: demoDir })
+    expect(summary.splits.map((s) => s.name).sort()).toEqual(['train', 'val'])
+    expect(summary.classNames).toEqual(demo.manifest.classNames)
+    expect(summary.manifest).toEqual(demo.manifest)
+    const again = await call<{ datasetId: string }>('datasets.open', { folder: demoDir + '/' })
+    expect(again.datasetId).toBe(summary.datasetId)
+    const recent = JSON.parse(await readFile(join(ctx.stateDir, 'recent.json'), 'utf8'))
+    expect(recent.items[0].source.folder).toBe(demoDir)
+    expect((await call<{ items: unknown[] }>('datasets.recent', {})).items).toHaveLength(1)
+  })
+
+  it('inventory counts equal the samples the reader finds in each shard, and indexing reports progress', async () => {
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
+    const inv = await call<{ splits: Array<{ name: string; samples: number; shards: Array<{ name: string; samples: number; status: string; fields: string[]; classHistogram: number[] }> }>; warnings: unknown[] }>(
+      'datasets.inventory',
+      { datasetId }
+    )
+    const train = inv.splits.find((s) => s.name === 'train')!
+    expect(train.shards.map((s) => s.name)).toEqual(demo.shards.train.map((s) => s.name))
+    expect(train.shards.map((s) => s.samples)).toEqual(demo.shards.train.map((s) => s.samples))
+    expect(train.samples).toBe(48)
+    expect(train.shards.every((s) => s.status === 'ok' && s.fields.includes('cls') && s.fields.includes('jpg'))).toBe(true)
+    const truth = await readSplit(join(demoDir, demo.manifest.splits.train.pattern))
+    const histogram = [0, 0, 0, 0]
+    for (const s of truth) histogram[s.label]! += 1
+    const sum = train.shards.reduce((h, s) => h.map((n, c) => n + (s.classHistogram[c] ?? 0)), [0, 0, 0, 0])
+    expect(sum).toEqual(histogram)
+    expect(inv.warnings).toEqual([])
+    const progress = events.filter((e) => e.name === 'datasets.indexProgress').map((e) => e.payload as { split: string; done: boolean; shardsTotal: number })
+    expect(progress.some((p) => p.split === 'train' && p.done && p.shardsTotal === 3)).toBe(true)
+  })
+
+  it('pages of the listing are exactly the reader\'s samples, in order, with labels and class names', async () => {
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
+    const truth = await readSplit(join(demoDir, demo.manifest.splits.train.pattern))
+    type Page = { total: number; items: Array<{ split: string; shard: string; index: number; key: string; label: number; className: string; imageField: string }> }
+    const first = await call<Page>('datasets.samples', { datasetId, filter: { split: 'train' }, offset: 0, limit: 20 })
+    const rest = await call<Page>('datasets.samples', { datasetId, filter: { split: 'train' }, offset: 20, limit: 100 })
+    expect(first.total).toBe(48)
+    const all = [...first.items, ...rest.items]
+    expect(all.map((s) => s.key)).toEqual(truth.map((s) => s.key))
+    expect(all.map((s) => s.label)).toEqual(truth.map((s) => s.label))
+    expect(all.map((s) => s.index)).toEqual(truth.map((_, i) => i))
+    expect(all[5]!.className).toBe(demo.manifest.classNames[truth[5]!.label])
+    expect(all[0]!.imageField).toBe('jpg')
+    const unfiltered = await call<Page>('datasets.samples', { datasetId, filter: {}, offset: 40, limit: 16 })
+    expect(unfiltered.total).toBe(64)
+    expect(unfiltered.items.map((s) => s.split)).toEqual([...Array(8).fill('train'), ...Array(8).fill('val')])
+  })
+
+  it('filters by shard, class and explicit keys return exactly the matching samples', async () => {
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
+    const truth = await readSplit(join(demoDir, demo.manifest.splits.train.pattern))
+    type Page = { total: number; items: Array<{ key: string; shard: string; label: number; split: string }> }
+    const second = demo.shards.train[1]!
+    const byShard = await call<Page>('datasets.samples', { datasetId, filter: { split: 'train', shard: second.name }, limit: 100 })
+    expect(byShard.items.map((s) => s.key)).toEqual(second.keys)
+    const byClass = await call<Page>('datasets.samples', { datasetId, filter: { split: 'train', classId: 2 }, limit: 100 })
+    expect(byClass.items.map((s) => s.key)).toEqual(truth.filter((s) => s.label === 2).map((s) => s.key))
+    expect(byClass.total).toBeGreaterThan(0)
+    const both = await call<Page>('datasets.samples', { datasetId, filter: { shard: second.name, classId: 1 }, limit: 100 })
+    expect(both.items.map((s) => s.key)).toEqual(truth.filter((s) => s.label === 1 && second.keys.includes(s.key)).map((s) => s.key))
+    const picked = [truth[30]!, truth[2]!, truth[17]!]
+    const byKeys = await call<Page>('datasets.samples', {
+      datasetId,
+      filter: { keys: [{ split: 'train', key: picked[0]!.key }, { url: picked[1]!.url, key: picked[1]!.key }, { key: picked[2]!.key }, { split: 'val', key: picked[0]!.key }] },
+      limit: 100
+    })
+    expect(byKeys.items.map((s) => s.key)).toEqual(picked.map((s) => s.key))
+    const missing = await call<Page>('datasets.samples', { datasetId, filter: { keys: [{ key: 'no-such-key' }] } })
+    expect(missing.total).toBe(0)
+  })
+
+  it('locate finds a key or index inside the current filter, and says null when the filter excludes it', async () => {
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
+    const truth = await readSplit(join(demoDir, demo.manifest.splits.train.pattern))
+    const target = truth[41]!
+    const at = await call<{ position: number; sample: { key: string } }>('datasets.locate', { datasetId, filter: { split: 'train' }, key: target.key })
+    expect(at.position).toBe(41)
+    const inClass = await call<{ position: number }>('datasets.locate', { datasetId, filter: { classId: target.label }, key: target.key })
+    expect(inClass.position).toBe(truth.filter((s) => s.label === target.label).findIndex((s) => s.key === target.key))
+    const excluded = await call<{ position: number | null; sample: { key: string } }>('datasets.locate', { datasetId, filter: { classId: (target.label + 1) % 4 }, key: target.key })
+    expect(excluded.position).toBeNull()
+    expect(excluded.sample.key).toBe(target.key)
+    const byIndex = await call<{ position: number; sample: { key: string } }>('datasets.locate', { datasetId, split: 'val', index: 3 })
+    expect(byIndex.position).toBe(48 + 3)
+  })
+
+  it('sample detail lists every field with its size and the image shape and pixel range', async () => {
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
+    const detail = await call<{ key: string; fields: Array<{ name: string; bytes: number; kind: string; text?: string; image?: { width: number; height: number; channels: number; min: number; max: number } }> }>(
+      'datasets.sample',
+      { datasetId, split: 'train', index: 7 }
+    )
+    const names = detail.fields.map((f) => f.name)
+    expect(names).toContain('jpg')
+    expect(names).toContain('cls')
+    const jpg = detail.fields.find((f) => f.name === 'jpg')!
+    expect(jpg.image).toMatchObject({ width: 16, height: 16, channels: 3 })
+    expect(jpg.image!.max).toBeLessThanOrEqual(255)
+    const cls = detail.fields.find((f) => f.name === 'cls')!
+    expect(cls.kind).toBe('label')
+    const truth = await readSplit(join(demoDir, demo.manifest.splits.train.pattern))
+    expect(Number(cls.text)).toBe(truth[7]!.label)
+    expect(detail.key).toBe(truth[7]!.key)
+    await expect(call('datasets.sample', { datasetId, split: 'train', index: 48 })).rejects.toThrow(/48 samples/)
+    await expect(call('datasets.sample', { datasetId, split: 'nope', index: 0 })).rejects.toThrow(/Unknown split "nope"/)
+  })
+
+  it('a validation pattern that misses a shard is reported with the uncovered shard\'s name', async () => {
+    const folder = join(root, 'two-val')
+    await mkdir(folder, { recursive: true })
+    for (const s of demo.shards.train.slice(0, 2)) await copyFile(s.path, join(folder, s.name.replace('train', 'val')))
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { splits: [{ name: 'val', patterns: [join(folder, 'val-000000.tar')] }] })
+    const inv = await call<{ warnings: Array<{ split: string; message: string; uncovered: string[] }>; splits: Array<{ samples: number }> }>('datasets.inventory', { datasetId })
+    expect(inv.splits[0]!.samples).toBe(16)
+    expect(inv.warnings).toHaveLength(1)
+    expect(inv.warnings[0]!.uncovered).toEqual(['val-000001.tar'])
+    expect(inv.warnings[0]!.message).toMatch(/covers 1 of 2 shards/)
+  })
+
+  it('a folder without dataset.json is split by shard names, and a missing shard shows as missing', async () => {
+    const folder = join(root, 'plain')
+    await mkdir(folder, { recursive: true })
+    await copyFile(demo.shards.train[0]!.path, join(folder, 'train-000000.tar'))
+    await copyFile(demo.shards.val[0]!.path, join(folder, 'val-000000.tar'))
+    const summary = await call<{ datasetId: string; splits: Array<{ name: string }> }>('datasets.open', { folder })
+    expect(summary.splits.map((s) => s.name)).toEqual(['train', 'val'])
+    const gone = await call<{ datasetId: string }>('datasets.open', { splits: [{ name: 'train', patterns: [join(folder, 'train-{000000..000001}.tar')] }] })
+    const inv = await call<{ splits: Array<{ shards: Array<{ name: string; status: string; samples: number }> }> }>('datasets.inventory', { datasetId: gone.datasetId })
+    expect(inv.splits[0]!.shards.map((s) => [s.name, s.status])).toEqual([
+      ['train-000000.tar', 'ok'],
+      ['train-000001.tar', 'missing']
+    ])
+  })
+
+  it('path completion lists only folders and shard files under the prefix', async () => {
+    await writeFile(join(demoDir, 'notes.txt'), 'not a shard')
+    const { entries } = await call<{ entries: Array<{ name: string; kind: string }> }>('datasets.completePath', { prefix: demoDir + '/' })
+    expect(entries).toContainEqual(expect.objectContaining({ name: 'train', kind: 'directory' }))
+    expect(entries.some((e) => e.name === 'notes.txt' || e.name === 'dataset.json')).toBe(false)
+    const shards = await call<{ entries: Array<{ name: string; kind: string }> }>('datasets.completePath', { prefix: join(demoDir, 'train', 'train-00000') })
+    expect(shards.entries.map((e) => e.name)).toEqual(demo.shards.train.map((s) => s.name))
+    expect(shards.entries.every((e) => e.kind === 'shard')).toBe(true)
+  })
+
+  it('media serves thumbnails and full images of opened samples only, refusing unknown ids, bad indexes and ".." fields', async () => {
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
+    const thumb = await serveMedia(ctx, { datasetId, split: 'train', index: '3', field: 'jpg', variant: 'thumb' })
+    expect(thumb.status).toBe(200)
+    expect(thumb.contentType).toBe('image/webp')
+    expect(thumb.cacheControl).toContain('immutable')
+    const meta = await sharp(thumb.body as Uint8Array).metadata()
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 16, 16])
+    const full = await serveMedia(ctx, { datasetId, split: 'train', index: 3, field: 'jpg', variant: 'full' })
+    expect(full.contentType).toBe('image/jpeg')
+    const fullMeta = await sharp(full.body as Uint8Array).metadata()
+    expect([fullMeta.width, fullMeta.height]).toEqual([16, 16])
+    expect(full.etag).not.toBe(thumb.etag)
+    expect((await serveMedia(ctx, { datasetId: 'feedfacefeedface', split: 'train', index: 0, field: 'jpg', variant: 'thumb' })).status).toBe(404)
+    expect((await serveMedia(ctx, { datasetId, split: 'train', index: 48, field: 'jpg', variant: 'thumb' })).status).toBe(404)
+    expect((await serveMedia(ctx, { datasetId, split: 'train', index: '-1', field: 'jpg', variant: 'thumb' })).status).toBe(400)
+    expect((await serveMedia(ctx, { datasetId, split: 'train', index: 0, field: '..', variant: 'thumb' })).status).toBe(400)
+    expect((await serveMedia(ctx, { datasetId, split: 'train', index: 0, field: '../../etc/passwd', variant: 'full' })).status).toBe(400)
+    expect((await serveMedia(ctx, { datasetId, split: 'train', index: 0, field: 'png', variant: 'full' })).status).toBe(404)
+    expect((await serveMedia(ctx, { datasetId, split: 'train', index: 0, field: 'jpg', variant: 'huge' })).status).toBe(400)
+  })
+
+  it('an npy image is served as a PNG of its shape', async () => {
+    const folder = join(root, 'npy')
+    const npyDemo = await generateDemo(folder, { train: 8, val: 4, classes: 2, size: 12, shardMaxcount: 8, seed: 5, valFormat: 'npy' })
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder })
+    const page = await call<{ items: Array<{ imageField: string }> }>('datasets.samples', { datasetId, filter: { split: 'val' } })
+    expect(page.items[0]!.imageField).toBe('npy')
+    const full = await serveMedia(ctx, { datasetId, split: 'val', index: 1, field: 'npy', variant: 'full' })
+    expect(full.contentType).toBe('image/png')
+    const meta = await sharp(full.body as Uint8Array).metadata()
+    expect([meta.width, meta.height]).toEqual([npyDemo.manifest.imageShape[1], npyDemo.manifest.imageShape[0]])
+  })
+
+  it('closing a dataset makes its media unreachable', async () => {
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
+    await call('datasets.close', { datasetId })
+    expect((await serveMedia(ctx, { datasetId, split: 'train', index: 0, field: 'jpg', variant: 'thumb' })).status).toBe(404)
+    await expect(call('datasets.samples', { datasetId })).rejects.toThrow(/No open dataset/)
+  })
+})

@@ -1,0 +1,35 @@
+/**
+ * Recent datasets, remembered in <stateDir>/recent.json (written atomically), most
+ * recent first, one entry per source. A missing or unreadable file is an empty list:
+ * forgetting history must never stop the app from starting.
+ */
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { RecentDataset } from '../../shared/contract/datasets'
+import { writeAtomically } from './dataset-registry'
+
+const maxRecent = 20
+const RecentFile = z.object({ items: z.array(RecentDataset) })
+
+export function recentFile(stateDir: string): string {
+  return join(stateDir, 'recent.json')
+}
+
+export async function readRecent(stateDir: string): Promise<RecentDataset[]> {
+  const text = await readFile(recentFile(stateDir), 'utf8').catch(() => null)
+  if (text === null) return []
+  try {
+    const parsed = RecentFile.safeParse(JSON.parse(text))
+    return parsed.success ? parsed.data.items : []
+  } catch {
+    return []
+  }
+}
+
+export async function rememberRecent(stateDir: string, entry: RecentDataset): Promise<void> {
+  const sameSource = (a: RecentDataset): boolean => JSON.stringify(a.source) === JSON.stringify(entry.source)
+  const items = [entry, ...(await readRecent(stateDir)).filter((a) => !sameSource(a))].slice(0, maxRecent)
+  await mkdir(stateDir, { recursive: true })
+  await writeAtomically(recentFile(stateDir), JSON.stringify({ items }, null, 2) + '\n')
+}
