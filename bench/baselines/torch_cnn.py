@@ -1,0 +1,68 @@
+"""PyTorch baseline for bench/compute.bench.ts: the same small CNN as
+src/core/train/model.ts ('small-cnn': 3 x [conv3x3 no bias, batch norm, ReLU,
+max-pool 2x2] with 16/32/64 channels, global average pool, dense), the same
+batch (64 x 64x64x3, 200 classes), one training step = forward, softmax
+cross-entropy, backward, gradients flattened into one vector (what a worker
+sends to the parameter server). Prints one JSON object on its last line.
+
+usage: python3 torch_cnn.py --threads N --steps S [--warmup W]
+"""
+import argparse
+import json
+import resource
+import time
+
+import torch
+import torch.nn as nn
+
+
+def small_cnn(classes: int) -> nn.Module:
+    layers = []
+    cin = 3
+    for width in (16, 32, 64):
+        layers += [nn.Conv2d(cin, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2)]
+        cin = width
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--classes", type=int, default=200)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = small_cnn(a.classes).train()
+    x = torch.randn(a.batch, 3, 64, 64)
+    y = torch.randint(0, a.classes, (a.batch,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step() -> float:
+        model.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        torch.cat([q.grad.reshape(-1) for q in model.parameters()]).numpy()
+        return float(loss)
+
+    for _ in range(a.warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    seconds = time.perf_counter() - t0
+    print(json.dumps({
+        "threads": a.threads,
+        "steps": a.steps,
+        "batch": a.batch,
+        "secondsPerStep": seconds / a.steps,
+        "samplesPerSecond": a.steps * a.batch / seconds,
+        "torch": torch.__version__,
+        "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+if __name__ == "__main__":
+    main()
