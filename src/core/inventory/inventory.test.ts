@@ -1,0 +1,123 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { expandPattern } from '../wds/patterns'
+import { readSamples } from '../wds/read'
+import { serveFolder } from '../wds/testing/http-server'
+import { packTar, type TestMember } from '../wds/testing/tar'
+import { inventoryShards, splitFromName } from './inventory'
+
+let root: string
+
+/** `count` samples with jpg + cls = (first + i) % classes, keys `<prefix>_<n>`. */
+function samples(prefix: string, first: number, count: number, classes: number): TestMember[] {
+  const out: TestMember[] = []
+  for (let i = first; i < first + count; i++) {
+    out.push({ name: `${prefix}_${String(i).padStart(4, '0')}.jpg`, data: Buffer.alloc(700 + (i % 5) * 300, i) })
+    out.push({ name: `${prefix}_${String(i).padStart(4, '0')}.cls`, data: String(i % classes) })
+  }
+  return out
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'inventory-'))
+  mkdirSync(join(root, 'train'))
+  mkdirSync(join(root, 'val'))
+  writeFileSync(join(root, 'train', 'train-000000.tar'), await packTar(samples('t', 0, 10, 3)))
+  writeFileSync(join(root, 'train', 'train-000001.tar'), await packTar(samples('t', 10, 5, 3)))
+  writeFileSync(join(root, 'val', 'val-000000.tar'), await packTar(samples('v', 0, 4, 3)))
+  writeFileSync(join(root, 'val', 'val-000001.tar.gz'), gzipSync(await packTar([...samples('v', 4, 2, 3), { name: 'v_9999.cls', data: 'abc' }])))
+  writeFileSync(join(root, 'val', 'notes.txt'), 'not a shard')
+})
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+describe('inventoryShards', () => {
+  it('inventories a folder by split: samples, fields, class histogram, first and last key', async () => {
+    const progress: number[] = []
+    const inventory = await inventoryShards(root, { onProgress: (p) => progress.push(p.shardsDone) })
+    expect(inventory.mode).toBe('folder')
+    expect(progress).toEqual([1, 2, 3, 4])
+    expect(inventory.shards.map((s) => [s.split, s.name, s.samples, s.firstKey, s.lastKey])).toEqual([
+      ['train', 'train-000000.tar', 10, 't_0000', 't_0009'],
+      ['train', 'train-000001.tar', 5, 't_0010', 't_0014'],
+      ['val', 'val-000000.tar', 4, 'v_0000', 'v_0003'],
+      ['val', 'val-000001.tar.gz', 3, 'v_0004', 'v_9999']
+    ])
+    const first = inventory.shards[0]!
+    expect(first.fields).toEqual({ jpg: 10, cls: 10 })
+    expect(first.classHistogram).toEqual([4, 3, 3])
+    expect(first.problems).toEqual([])
+    const gz = inventory.shards[3]!
+    expect(gz.compressed).toBe(true)
+    expect(gz.unlabelled).toBe(1)
+    expect(inventory.splits.map((s) => [s.name, s.shards, s.samples, s.classHistogram])).toEqual([
+      ['train', 2, 15, [5, 5, 5]],
+      ['val', 2, 7, [2, 2, 2]]
+    ])
+    expect(inventory.coverage).toEqual([])
+    expect(inventory.totals).toMatchObject({ shards: 4, samples: 22, problems: 0, uncovered: 0 })
+  })
+
+  it('counts the same samples as the streaming reader', async () => {
+    const inventory = await inventoryShards(root)
+    for (const shard of inventory.shards) {
+      let count = 0
+      for await (const sample of readSamples(expandPattern(shard.url)[0]!)) count += sample.key ? 1 : 0
+      expect(shard.samples).toBe(count)
+    }
+  })
+
+  it('pattern covering 1 of 2 shards is reported with the missing shard name', async () => {
+    const inventory = await inventoryShards('file:val/val-{000000..000000}.tar::train/train-{000000..000001}.tar', { baseDir: root })
+    expect(inventory.mode).toBe('pattern')
+    expect(inventory.shards.map((s) => s.name)).toEqual(['val-000000.tar', 'train-000000.tar', 'train-000001.tar'])
+    expect(inventory.coverage).toEqual([
+      {
+        pattern: 'file:val/val-{000000..000000}.tar',
+        folder: join(root, 'val'),
+        covered: 1,
+        total: 2,
+        uncovered: ['val-000001.tar.gz'],
+        message: 'pattern covers 1 of 2 shards in val: val-000001.tar.gz is not covered'
+      }
+    ])
+    expect(inventory.totals.uncovered).toBe(1)
+  })
+
+  it('reports missing, truncated and non-tar shards as problems, and goes on', async () => {
+    const bad = join(root, 'bad')
+    mkdirSync(bad)
+    const whole = await packTar(samples('b', 0, 6, 2))
+    // Samples 0 and 1 take 5 blocks each; the cut falls inside sample 2's jpg.
+    writeFileSync(join(bad, 'cut.tar'), whole.subarray(0, 512 * 11 + 100))
+    writeFileSync(join(bad, 'page.tar'), '<!doctype html><title>404</title>')
+    const inventory = await inventoryShards('cut.tar::page.tar::gone.tar', { baseDir: bad })
+    expect(inventory.shards.map((s) => [s.name, s.samples, s.problems.map((p) => p.kind)])).toEqual([
+      ['cut.tar', 2, ['truncated']],
+      ['page.tar', 0, ['not-a-tar']],
+      ['gone.tar', 0, ['unreadable']]
+    ])
+    expect(inventory.shards[2]!.problems[0]!.message).toMatch(/gone\.tar: cannot open \(no such file\)/)
+    expect(inventory.totals.problems).toBe(3)
+  })
+
+  it('inventories shards over HTTP', async () => {
+    const server = await serveFolder(root)
+    try {
+      const inventory = await inventoryShards(`${server.baseUrl}/train/train-{000000..000001}.tar`)
+      expect(inventory.shards.map((s) => [s.name, s.samples, s.bytes > 0])).toEqual([
+        ['train-000000.tar', 10, true],
+        ['train-000001.tar', 5, true]
+      ])
+      expect(inventory.coverage).toEqual([])
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('names splits from shard file names', () => {
+    expect(['train-000001.tar', 'val.tar.gz', 'shard_0003.tgz', '000001.tar'].map(splitFromName)).toEqual(['train', 'val', 'shard', '000001'])
+  })
+})
