@@ -1,0 +1,223 @@
+/**
+ * `shardscope train [DATASET_DIR] --train PATTERN --val PATTERN --workers 4 --mode
+ * async|sync|ssp …`: a simulated distributed training run (parameter server + workers
+ * in child processes). Live progress: one line per validation on a pipe, a progress
+ * bar on a terminal; --json prints the run summary. Exit 0 healthy, 1 a health check
+ * failed, 2 usage error. Without a dataset or patterns it trains on the demo dataset.
+ */
+import { join, resolve } from 'node:path'
+import cliProgress from 'cli-progress'
+import type { Command } from 'commander'
+import type { RegisterCommand } from './index'
+import { CliError, ExitCode, isInteractive, printJson } from '../output'
+import { defaultStateDir } from './serve'
+import type { CrashSpec, MetricPoint, RunSummary, TrainConfig } from '../../shared/contract/train'
+import { ensureDemoDataset } from '../../core/demo'
+import { nodeProcessHost } from '../../core/process'
+import { resolveTrainConfig, runTraining } from '../../core/train'
+import { TrainConfigError } from '../../core/train/config'
+
+interface TrainFlags {
+  train?: string
+  val?: string
+  workers?: string
+  mode?: string
+  staleness?: string
+  epochs?: string
+  batch?: string
+  lr?: string
+  optimizer?: string
+  stalenessLr?: boolean
+  backend?: string
+  model?: string
+  speed?: string
+  latencyMs?: string
+  bandwidthMbps?: string
+  crash?: string
+  restart?: string
+  seed?: string
+  validateEvery?: string
+  valSamples?: string
+  maxBatches?: string
+  runsDir?: string
+  stateDir: string
+  resume?: string
+  json?: boolean
+}
+
+function num(option: string, value: string | undefined, { integer = true, min = 0 } = {}): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) throw new CliError(`${option} must be a ${integer ? 'whole ' : ''}number ≥ ${min}, got "${value}"`)
+  return n
+}
+
+function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined
+  if (!(allowed as readonly string[]).includes(value)) throw new CliError(`${option} must be one of ${allowed.join(', ')}, got "${value}"`)
+  return value as T
+}
+
+/** `2@30,0@100` → crash worker 2 at step 30 and worker 0 at step 100. */
+export function parseCrashes(value: string | undefined): CrashSpec[] | undefined {
+  if (value === undefined) return undefined
+  return value.split(',').map((part) => {
+    const m = /^(\d+)@(\d+)$/.exec(part.trim())
+    if (!m || Number(m[2]) < 1) throw new CliError(`--crash takes WORKER@STEP (e.g. 2@30), got "${part}"`)
+    return { worker: Number(m[1]), step: Number(m[2]) }
+  })
+}
+
+export function parseSpeeds(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined
+  return value.split(',').map((s) => {
+    const n = Number(s)
+    if (!(n > 0)) throw new CliError(`--speed takes positive factors, one per worker (e.g. 1,1,0.5,1), got "${s}"`)
+    return n
+  })
+}
+
+export const registerTrain: RegisterCommand = (program: Command, setExitCode) => {
+  program
+    .command('train')
+    .description('Simulated distributed training (parameter server + workers in their own processes) with live metrics and health checks.')
+    .argument('[dataset]', 'dataset folder with dataset.json (default: the demo dataset)')
+    .option('--train <pattern>', 'training shard pattern (default: from dataset.json)')
+    .option('--val <pattern>', 'validation shard pattern (default: from dataset.json)')
+    .option('--workers <n>', 'worker processes (default 4)')
+    .option('--mode <mode>', 'async | sync | ssp (default async)')
+    .option('--staleness <s>', 'SSP bound: most steps a worker may run ahead of the slowest (default 2)')
+    .option('--epochs <n>', 'epochs (default 3)')
+    .option('--batch <n>', 'batch size per worker (default 32)')
+    .option('--lr <rate>', 'learning rate (default 0.05)')
+    .option('--optimizer <name>', 'sgd (with momentum 0.9) | adam (default sgd)')
+    .option('--staleness-lr', 'scale each update\'s learning rate by 1/(1+staleness)')
+    .option('--backend <name>', 'auto | cuda | webgpu | wasm | cpu (default auto)')
+    .option('--model <name>', 'small-cnn | resnet-small (default small-cnn)')
+    .option('--speed <factors>', 'per-worker speed factors, e.g. 1,1,0.5,1')
+    .option('--latency-ms <ms>', 'simulated network latency per pull and push')
+    .option('--bandwidth-mbps <MBps>', 'simulated network bandwidth in MB/s (0 = unlimited)')
+    .option('--crash <k@t>', 'crash worker k at step t (comma-separated for several)')
+    .option('--restart <policy>', 'restart crashed workers: never | once | always (default never)')
+    .option('--seed <n>', 'seed for weights, shuffling and shard order (default 1)')
+    .option('--validate-every <k>', 'validate every k server updates (0 = at epoch ends only; default 50)')
+    .option('--val-samples <n>', 'validate on at most n samples (default all)')
+    .option('--max-batches <n>', 'at most n batches per worker per epoch (quick runs)')
+    .option('--runs-dir <dir>', 'where run folders go (default <state-dir>/runs)')
+    .option('--state-dir <dir>', 'ShardScope state folder (demo dataset, runs)', defaultStateDir())
+    .option('--resume <runDir>', 'continue the run in this folder from its latest checkpoint')
+    .option('--json', 'print the run summary as JSON')
+    .action(async (dataset: string | undefined, flags: TrainFlags) => {
+      const stateDir = resolve(flags.stateDir)
+      let config: TrainConfig | undefined
+      if (!flags.resume) {
+        let datasetDir = dataset ? resolve(dataset) : undefined
+        if (!datasetDir && !flags.train) {
+          datasetDir = join(stateDir, 'demo')
+          if (!flags.json) process.stderr.write(`training on the demo dataset in ${datasetDir}\n`)
+          await ensureDemoDataset(datasetDir)
+        }
+        try {
+          config = await resolveTrainConfig({
+            datasetDir,
+            base: datasetDir ? undefined : process.cwd(),
+            train: flags.train,
+            val: flags.val,
+            workers: num('--workers', flags.workers, { min: 1 }),
+            mode: oneOf('--mode', flags.mode, ['async', 'sync', 'ssp'] as const),
+            staleness: num('--staleness', flags.staleness),
+            epochs: num('--epochs', flags.epochs, { min: 1 }),
+            batch: num('--batch', flags.batch, { min: 1 }),
+            lr: num('--lr', flags.lr, { integer: false }),
+            optimizer: oneOf('--optimizer', flags.optimizer, ['sgd', 'adam'] as const),
+            stalenessAwareLr: flags.stalenessLr,
+            backend: oneOf('--backend', flags.backend, ['auto', 'cuda', 'webgpu', 'wasm', 'cpu'] as const),
+            model: oneOf('--model', flags.model, ['small-cnn', 'resnet-small'] as const),
+            speed: parseSpeeds(flags.speed),
+            latencyMs: num('--latency-ms', flags.latencyMs, { integer: false }),
+            bandwidthMBps: num('--bandwidth-mbps', flags.bandwidthMbps, { integer: false }),
+            crash: parseCrashes(flags.crash),
+            restart: oneOf('--restart', flags.restart, ['never', 'once', 'always'] as const),
+            seed: num('--seed', flags.seed),
+            validateEvery: num('--validate-every', flags.validateEvery),
+            valSamples: num('--val-samples', flags.valSamples),
+            maxBatchesPerEpoch: num('--max-batches', flags.maxBatches)
+          })
+        } catch (err) {
+          if (err instanceof TrainConfigError) throw new CliError(err.message)
+          throw err
+        }
+      }
+      const interactive = isInteractive(flags.json)
+      const bar = interactive
+        ? new cliProgress.SingleBar({ stream: process.stderr, format: 'train [{bar}] {value}/{total} steps | loss {loss} | val {val} | {sps} samples/s', hideCursor: true }, cliProgress.Presets.shades_classic)
+        : undefined
+      let steps = 0
+      let lastLoss = NaN
+      let lastVal = '–'
+      const t0 = performance.now()
+      let samples = 0
+      const onPoints = (points: MetricPoint[]) => {
+        for (const p of points) {
+          if (p.kind === 'step') {
+            steps++
+            samples += p.samples
+            lastLoss = p.loss
+          } else if (p.kind === 'validation') {
+            lastVal = `${p.loss.toFixed(3)} / ${(p.top1 * 100).toFixed(1)}%`
+            if (!interactive && !flags.json) {
+              process.stderr.write(`validation (${p.reason}, epoch ${p.epoch + 1}, update ${p.version}): loss ${p.loss.toFixed(4)} top-1 ${(p.top1 * 100).toFixed(1)}% top-5 ${(p.top5 * 100).toFixed(1)}%\n`)
+            }
+          } else if (p.kind === 'crash' && !flags.json) {
+            bar?.stop()
+            process.stderr.write(`worker ${p.worker} crashed at step ${p.step} (exit code ${p.code})${p.restarted ? ', restarted' : ''}\n`)
+          } else if (p.kind === 'warning' && !flags.json) {
+            process.stderr.write(`warning: ${p.message}\n`)
+          }
+        }
+        const sps = samples / ((performance.now() - t0) / 1000)
+        bar?.update(steps, { loss: Number.isFinite(lastLoss) ? lastLoss.toFixed(3) : '–', val: lastVal, sps: sps.toFixed(1) })
+      }
+      let summary: RunSummary
+      try {
+        summary = await runTraining({
+          host: nodeProcessHost,
+          config,
+          runsDir: flags.runsDir ? resolve(flags.runsDir) : join(stateDir, 'runs'),
+          resumeDir: flags.resume ? resolve(flags.resume) : undefined,
+          resumeEpochs: flags.resume ? num('--epochs', flags.epochs, { min: 1 }) : undefined,
+          onPoints,
+          onStart: (run) => {
+            if (!flags.json) process.stderr.write(`run ${run.id} in ${run.dir}\n`)
+            if (bar) bar.start(estimateSteps(config), 0, { loss: '–', val: '–', sps: '0' })
+          }
+        })
+      } finally {
+        bar?.stop()
+      }
+      if (flags.json) printJson(summary)
+      else printSummary(summary)
+      if (summary.status === 'failed') throw new CliError(summary.error ?? 'the run failed', ExitCode.Usage)
+      setExitCode(summary.healthy ? ExitCode.Clean : ExitCode.Problems)
+    })
+}
+
+function estimateSteps(config: TrainConfig | undefined): number {
+  if (!config) return 0
+  return config.maxBatchesPerEpoch > 0 ? config.maxBatchesPerEpoch * config.workers * config.epochs : 0
+}
+
+function printSummary(s: RunSummary): void {
+  const out = (line: string) => process.stdout.write(line + '\n')
+  out(`run ${s.id}: ${s.status} on ${s.backend}, ${s.config.workers} workers (${s.config.mode}), ${s.updates} updates, ${s.samples} samples in ${s.seconds.toFixed(1)} s (${s.samplesPerSecond.toFixed(1)} samples/s)`)
+  if (s.finalValidation) out(`validation: loss ${s.finalValidation.loss.toFixed(4)}, top-1 ${(s.finalValidation.top1 * 100).toFixed(1)}%, top-5 ${(s.finalValidation.top5 * 100).toFixed(1)}%`)
+  out(`training loss by epoch: ${s.epochTrainLoss.map((l) => l.toFixed(3)).join(' → ')}`)
+  out(`staleness: mean ${s.staleness.mean.toFixed(2)}, max ${s.staleness.max}`)
+  for (const c of s.crashes) out(`crash: worker ${c.worker} at step ${c.step} (exit code ${c.code})`)
+  for (const h of s.health) {
+    out(`${h.passed ? 'ok  ' : 'FAIL'} ${h.name}: ${h.detail}`)
+    for (const cause of h.causes) out(`       likely cause: ${cause}`)
+  }
+  out(s.healthy ? 'healthy' : 'NOT healthy')
+  out(`run folder: ${s.dir}`)
+}

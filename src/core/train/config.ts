@@ -1,0 +1,48 @@
+/**
+ * Turning what a user gave (CLI flags, a UI form) into a complete TrainConfig: a dataset
+ * folder's dataset.json supplies patterns, classes, image shape, fields and
+ * normalisation; anything given explicitly wins. Errors name the missing field.
+ */
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { TrainConfig, type TrainConfigInput } from '../../shared/contract/train'
+import { MANIFEST_FILE, parseManifest } from '../../shared/manifest'
+
+export type TrainConfigRequest = Partial<TrainConfigInput>
+
+export class TrainConfigError extends Error {}
+
+export async function resolveTrainConfig(request: TrainConfigRequest): Promise<TrainConfig> {
+  const fromManifest: Partial<TrainConfigInput> = {}
+  if (request.datasetDir) {
+    const dir = resolve(request.datasetDir)
+    const text = await readFile(join(dir, MANIFEST_FILE), 'utf8').catch(() => undefined)
+    if (text !== undefined) {
+      const parsed = parseManifest(text)
+      if (!parsed.ok) throw new TrainConfigError(`${join(dir, MANIFEST_FILE)}: ${parsed.error}`)
+      const m = parsed.manifest
+      Object.assign(fromManifest, {
+        datasetDir: dir,
+        train: m.splits.train.pattern,
+        val: m.splits.val.pattern,
+        classes: m.classes,
+        imageShape: m.imageShape,
+        imageField: m.splits.train.imageField ?? m.imageField,
+        valImageField: m.splits.val.imageField ?? m.imageField,
+        labelField: m.labelField,
+        normalization: m.normalization
+      })
+    } else if (!request.train) {
+      throw new TrainConfigError(`${dir} has no ${MANIFEST_FILE}: give --train and --val patterns, --classes and --image-shape`)
+    }
+  }
+  const defined = Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined))
+  const merged = { ...fromManifest, ...defined, datasetDir: fromManifest.datasetDir ?? request.datasetDir }
+  const parsed = TrainConfig.safeParse(merged)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const field = issue.path.join('.') || '(config)'
+    throw new TrainConfigError(`training config field ${field}: ${issue.message}${request.datasetDir ? '' : ' (give a dataset folder with dataset.json, or set it explicitly)'}`)
+  }
+  return parsed.data
+}

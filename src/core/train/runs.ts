@@ -1,0 +1,87 @@
+/**
+ * Run folders: `<runsDir>/<runId>/` holding config.json, metrics.jsonl (every metric
+ * point, appended), checkpoints/ and summary.json (rewritten atomically). Listing,
+ * reading metrics, and comparing runs read only these files.
+ */
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { MetricPoint, RunSummary, TrainConfig, type RunComparison } from '../../shared/contract/train'
+
+export const CONFIG_FILE = 'config.json'
+export const METRICS_FILE = 'metrics.jsonl'
+export const SUMMARY_FILE = 'summary.json'
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`
+  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n')
+  await rename(tmp, path)
+}
+
+/** A new, unique run folder name: sortable by start time. */
+export async function createRunDir(runsDir: string, now = new Date()): Promise<{ id: string; dir: string }> {
+  await mkdir(runsDir, { recursive: true })
+  const stamp = now.toISOString().replace(/[:.]/g, '-').replace('Z', '')
+  for (let i = 0; ; i++) {
+    const id = i === 0 ? stamp : `${stamp}-${i}`
+    const dir = join(runsDir, id)
+    try {
+      await mkdir(dir)
+      return { id, dir }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+  }
+}
+
+export async function readRunConfig(dir: string): Promise<TrainConfig> {
+  return TrainConfig.parse(JSON.parse(await readFile(join(dir, CONFIG_FILE), 'utf8')))
+}
+
+export async function readSummary(dir: string): Promise<RunSummary | null> {
+  try {
+    return RunSummary.parse(JSON.parse(await readFile(join(dir, SUMMARY_FILE), 'utf8')))
+  } catch {
+    return null
+  }
+}
+
+/** The run's metric points from line `from` on; a half-written last line is left for next time. */
+export async function readMetrics(dir: string, from = 0): Promise<{ points: MetricPoint[]; next: number }> {
+  const text = await readFile(join(dir, METRICS_FILE), 'utf8').catch(() => '')
+  const lines = text.split('\n')
+  const complete = text.endsWith('\n') ? lines.slice(0, -1) : lines.slice(0, -1)
+  const points: MetricPoint[] = []
+  for (const line of complete.slice(from)) {
+    const parsed = MetricPoint.safeParse(JSON.parse(line))
+    if (parsed.success) points.push(parsed.data)
+  }
+  return { points, next: Math.max(from, complete.length) }
+}
+
+/** Runs under `runsDir` that have a summary, newest first. */
+export async function listRuns(runsDir: string): Promise<RunSummary[]> {
+  const names = await readdir(runsDir).catch(() => [] as string[])
+  const summaries = await Promise.all(names.map((n) => readSummary(join(runsDir, n))))
+  return summaries.filter((s): s is RunSummary => s !== null).sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+}
+
+/** Config differences and validation curves aligned by server version. */
+export async function compareRuns(dirs: string[]): Promise<RunComparison> {
+  const runs: RunSummary[] = []
+  for (const dir of dirs) {
+    const s = await readSummary(dir)
+    if (!s) throw new Error(`${dir} holds no summary.json (not a finished run folder)`)
+    runs.push(s)
+  }
+  const configDiff: Record<string, unknown[]> = {}
+  const keys = new Set(runs.flatMap((r) => Object.keys(r.config)))
+  for (const key of keys) {
+    const values = runs.map((r) => (r.config as Record<string, unknown>)[key])
+    if (new Set(values.map((v) => JSON.stringify(v))).size > 1) configDiff[key] = values
+  }
+  const curves = await Promise.all(dirs.map(async (d) => (await readMetrics(d)).points.filter((p) => p.kind === 'validation')))
+  const versions = [...new Set(curves.flatMap((c) => c.map((p) => p.version)))].sort((a, b) => a - b)
+  const align = (pick: (p: Extract<MetricPoint, { kind: 'validation' }>) => number) =>
+    versions.map((version) => ({ version, values: curves.map((c) => { const p = c.filter((q) => q.version === version).at(-1); return p ? pick(p) : null }) }))
+  return { runs, configDiff, validationLoss: align((p) => p.loss), validationTop1: align((p) => p.top1) }
+}
