@@ -1,0 +1,89 @@
+/**
+ * `shardscope inventory PATTERN|FOLDER [--base DIR] [--json]`: each shard's size, sample
+ * count, fields, classes, first/last key and problems, per-split totals, and the shard
+ * files a pattern does not cover. Exit 0 clean, 1 problems or uncovered shards, 2 usage
+ * or I/O error (a pattern we refuse, a folder without shards).
+ */
+import { SingleBar } from 'cli-progress'
+import type { Command } from 'commander'
+import type { RegisterCommand } from './index'
+import { CliError, ExitCode, isInteractive, printJson } from '../output'
+import { inventoryShards, type Inventory } from '../../core/inventory'
+import { PatternError } from '../../core/wds/patterns'
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000
+    unit++
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
+  return rows.map((r) => r.map((cell, c) => (c === 3 || c === 2 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n') + '\n'
+}
+
+/** The human-readable report: one row per shard, then coverage, problems and totals. */
+export function formatInventory(inventory: Inventory): string {
+  const rows = [['split', 'shard', 'size', 'samples', 'fields', 'classes', 'first key', 'last key', 'problems']]
+  for (const s of inventory.shards) {
+    const fields = Object.entries(s.fields)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([f, n]) => (n === s.samples ? f : `${f}(${n})`))
+      .join(',')
+    const classes = s.classHistogram.filter((n) => n > 0).length
+    rows.push([s.split, s.name, formatBytes(s.bytes), String(s.samples), fields || '-', String(classes), s.firstKey ?? '-', s.lastKey ?? '-', String(s.problems.length)])
+  }
+  let out = table(rows)
+  for (const gap of inventory.coverage) out += `\n! ${gap.message}\n`
+  const problems = inventory.shards.flatMap((s) => s.problems)
+  if (problems.length) {
+    out += `\nproblems:\n`
+    for (const p of problems.slice(0, 50)) out += `  ${p.kind}: ${p.message}\n`
+    if (problems.length > 50) out += `  … and ${problems.length - 50} more (use --json for all)\n`
+  }
+  out += '\n'
+  for (const split of inventory.splits) {
+    out += `${split.name}: ${split.shards} shards, ${split.samples} samples, ${formatBytes(split.bytes)}, ${split.classHistogram.filter((n) => n > 0).length} classes\n`
+  }
+  const t = inventory.totals
+  out += `total: ${t.shards} shards, ${t.samples} samples, ${formatBytes(t.bytes)}; ${t.problems} problems, ${t.uncovered} uncovered shard files\n`
+  return out
+}
+
+export const registerInventory: RegisterCommand = (program: Command, setExitCode) => {
+  program
+    .command('inventory')
+    .description('List the shards a pattern or folder names: size, samples, fields, classes, keys, problems, and shard files the pattern misses.')
+    .argument('<pattern-or-folder>', 'a folder of shards (with train/, val/ subfolders) or a pattern such as file:train/train-{000000..000002}.tar')
+    .option('--base <dir>', 'folder that relative paths in the pattern resolve against', process.cwd())
+    .option('--json', 'print JSON')
+    .action(async (source: string, opts: { base: string; json?: boolean }) => {
+      const bar = isInteractive(opts.json) ? new SingleBar({ format: 'inventory [{bar}] {value}/{total} shards', stream: process.stderr, hideCursor: true }) : null
+      let inventory: Inventory
+      try {
+        inventory = await inventoryShards(source, {
+          baseDir: opts.base,
+          onProgress: (p) => {
+            if (!bar) return
+            if (p.shardsDone === 1) bar.start(p.shardsTotal, 0)
+            bar.update(p.shardsDone)
+          }
+        })
+      } catch (error) {
+        if (error instanceof PatternError) throw new CliError(error.message, ExitCode.Usage)
+        throw error
+      } finally {
+        bar?.stop()
+      }
+      if (inventory.shards.length === 0) throw new CliError(`${source}: no shards found (*.tar, *.tar.gz, *.tgz)`, ExitCode.Usage)
+      if (opts.json) printJson(inventory)
+      else process.stdout.write(formatInventory(inventory))
+      const allUnreadable = inventory.shards.every((s) => s.problems.some((p) => p.kind === 'unreadable'))
+      setExitCode(allUnreadable ? ExitCode.Usage : inventory.totals.problems > 0 || inventory.totals.uncovered > 0 ? ExitCode.Problems : ExitCode.Clean)
+    })
+}
