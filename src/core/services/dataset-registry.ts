@@ -250,16 +250,25 @@ export class DatasetRegistry {
     const fieldOf = (members: Record<string, [number, number]>): string | undefined =>
       labelField && members[labelField] ? labelField : labelFields.find((f) => members[f])
     if (location.kind === 'file' && location.path && !index.compressed) {
+      // One read per 1 MiB window instead of one per sample: 100,000 tiny positioned
+      // reads took ~29 s here, windows take well under a second from the page cache.
       const fh = await open(location.path, 'r')
       try {
-        const buf = Buffer.alloc(64)
+        const window = Buffer.alloc(1 << 20)
+        let windowStart = -1
+        let windowEnd = -1
         for (const [i, s] of index.samples.entries()) {
           const f = fieldOf(s.members)
           if (!f) continue
           const [offset, size] = s.members[f]!
-          if (size > buf.length) continue
-          const { bytesRead } = await fh.read(buf, 0, size, offset)
-          labels[i] = parseLabel(buf.subarray(0, bytesRead))
+          if (size > 64) continue
+          if (offset < windowStart || offset + size > windowEnd) {
+            const { bytesRead } = await fh.read(window, 0, window.length, offset)
+            windowStart = offset
+            windowEnd = offset + bytesRead
+            if (offset + size > windowEnd) continue
+          }
+          labels[i] = parseLabel(window.subarray(offset - windowStart, offset - windowStart + size))
         }
       } finally {
         await fh.close()
@@ -290,8 +299,10 @@ export class DatasetRegistry {
     if (filter.split !== undefined && !tables.some((t) => t.name === filter.split)) {
       throw new UserFacingError(`Unknown split "${filter.split}"`, `This dataset has ${tables.map((t) => t.name).join(', ')}.`)
     }
-    const splitOf: number[] = []
-    const indexOf: number[] = []
+    const remember = (listing: Listing): void => {
+      d.listings.set(cacheKey, listing)
+      if (d.listings.size > 16) d.listings.delete(d.listings.keys().next().value!)
+    }
     const accepts = (t: SplitTable, g: number): boolean => {
       if (filter.split !== undefined && t.name !== filter.split) return false
       if (filter.shard !== undefined && t.shards[t.shardOf[g]!]!.name !== filter.shard) return false
@@ -305,6 +316,8 @@ export class DatasetRegistry {
       return true
     }
     if (filter.keys) {
+      const splitOf: number[] = []
+      const indexOf: number[] = []
       const seen = new Set<string>()
       for (const ref of filter.keys) {
         for (const [s, t] of tables.entries()) {
@@ -325,21 +338,29 @@ export class DatasetRegistry {
           indexOf.push(g)
         }
       }
-    } else {
+      const listing = { splitOf: Uint8Array.from(splitOf), indexOf: Uint32Array.from(indexOf) }
+      remember(listing)
+      return listing
+    }
+    {
+      // Typed arrays filled in place: the unfiltered listing of 100,000 samples is the grid's first page.
+      const total = tables.reduce((n, t) => n + t.shardOf.length, 0)
+      const splits = new Uint8Array(total)
+      const indexes = new Uint32Array(total)
+      const perSample = filter.shard !== undefined || filter.classId !== undefined || filter.problem !== undefined
+      let n = 0
       for (const [s, t] of tables.entries()) {
         if (filter.split !== undefined && t.name !== filter.split) continue
         for (let g = 0; g < t.shardOf.length; g++) {
-          if (accepts(t, g)) {
-            splitOf.push(s)
-            indexOf.push(g)
-          }
+          if (perSample && !accepts(t, g)) continue
+          splits[n] = s
+          indexes[n++] = g
         }
       }
+      const listing = { splitOf: splits.slice(0, n), indexOf: indexes.slice(0, n) }
+      remember(listing)
+      return listing
     }
-    const listing = { splitOf: Uint8Array.from(splitOf), indexOf: Uint32Array.from(indexOf) }
-    d.listings.set(cacheKey, listing)
-    if (d.listings.size > 16) d.listings.delete(d.listings.keys().next().value!)
-    return listing
   }
 
   /** The grid's row for one sample. */
