@@ -12,6 +12,8 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 
 const BLOCK = 512
+/** Samples are gathered up to this many bytes per write call: one fs call per sample costs more than encoding a small one. */
+const FLUSH_BYTES = 1 << 20
 /** 2020-01-01T00:00:00Z: a fixed mtime so shards are byte-identical across runs. */
 const FIXED_MTIME_S = 1577836800
 const textEncoder = new TextEncoder()
@@ -172,6 +174,8 @@ interface OpenShard {
   bytes: number
   keys: string[]
   sampleEnds: number[]
+  pending: Uint8Array[]
+  pendingBytes: number
 }
 
 export class ShardWriter {
@@ -201,7 +205,9 @@ export class ShardWriter {
       await this.finishShard()
     }
     const shard = this.current ?? (await this.startShard())
-    await shard.file.writev(chunks)
+    shard.pending.push(...chunks)
+    shard.pendingBytes += size
+    if (shard.pendingBytes >= FLUSH_BYTES) await this.flush(shard)
     shard.bytes += size
     shard.samples += 1
     shard.keys.push(sample.key)
@@ -233,8 +239,16 @@ export class ShardWriter {
     const path = join(this.options.dir, name)
     const tmpPath = join(this.options.dir, `.${name}.${process.pid}.tmp`)
     const file = await open(tmpPath, 'w')
-    this.current = { name, path, tmpPath, file, samples: 0, bytes: 0, keys: [], sampleEnds: [] }
+    this.current = { name, path, tmpPath, file, samples: 0, bytes: 0, keys: [], sampleEnds: [], pending: [], pendingBytes: 0 }
     return this.current
+  }
+
+  private async flush(shard: OpenShard): Promise<void> {
+    const chunks = shard.pending
+    shard.pending = []
+    shard.pendingBytes = 0
+    // writev takes at most IOV_MAX (1024 on Linux) buffers per call.
+    for (let i = 0; i < chunks.length; i += 1024) await shard.file.writev(chunks.slice(i, i + 1024))
   }
 
   private async finishShard(): Promise<void> {
@@ -242,7 +256,8 @@ export class ShardWriter {
     if (!cur) return
     this.current = undefined
     try {
-      await cur.file.write(new Uint8Array(2 * BLOCK))
+      cur.pending.push(new Uint8Array(2 * BLOCK))
+      await this.flush(cur)
       cur.bytes += 2 * BLOCK
       await cur.file.close()
       await rename(cur.tmpPath, cur.path)
