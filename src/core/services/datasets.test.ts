@@ -187,12 +187,26 @@ describe('datasets service', () => {
     await copyFile(demo.shards.val[0]!.path, join(folder, 'val-000000.tar'))
     const summary = await call<{ datasetId: string; splits: Array<{ name: string }> }>('datasets.open', { folder })
     expect(summary.splits.map((s) => s.name)).toEqual(['train', 'val'])
+    const sideBySide = await call<{ warnings: unknown[]; splits: Array<{ samples: number }> }>('datasets.inventory', { datasetId: summary.datasetId })
+    expect(sideBySide.warnings).toEqual([])
+    expect(sideBySide.splits.map((s) => s.samples)).toEqual([16, 16])
     const gone = await call<{ datasetId: string }>('datasets.open', { splits: [{ name: 'train', patterns: [join(folder, 'train-{000000..000001}.tar')] }] })
     const inv = await call<{ splits: Array<{ shards: Array<{ name: string; status: string; samples: number }> }> }>('datasets.inventory', { datasetId: gone.datasetId })
     expect(inv.splits[0]!.shards.map((s) => [s.name, s.status])).toEqual([
       ['train-000000.tar', 'ok'],
       ['train-000001.tar', 'missing']
     ])
+  })
+
+  it('the "no-label" problem filter shows exactly the samples planted without a cls field', async () => {
+    const folder = join(root, 'unlabelled')
+    const faulty = await generateDemo(folder, { train: 32, val: 8, classes: 4, size: 12, shardMaxcount: 16, seed: 4, faults: ['missing-label'] })
+    const planted = faulty.faults.filter((f) => f.name === 'missing-label').flatMap((f) => f.keys)
+    expect(planted.length).toBeGreaterThan(0)
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder })
+    const page = await call<{ total: number; items: Array<{ key: string; label: number | null }> }>('datasets.samples', { datasetId, filter: { problem: 'no-label' }, limit: 100 })
+    expect(page.items.map((s) => s.key).sort()).toEqual([...planted].sort())
+    expect(page.items.every((s) => s.label === null)).toBe(true)
   })
 
   it('path completion lists only folders and shard files under the prefix', async () => {

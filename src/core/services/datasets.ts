@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Handlers } from '../../shared/contract'
 import type { CoverageWarning, DatasetInventory, InventoryShard, PathEntry, SampleDetail, SampleField } from '../../shared/contract/datasets'
 import { ensureDemoDataset } from '../demo'
+import { findCoverageGaps } from '../inventory'
 import { readSampleAt } from '../wds'
 import { decodeField } from '../wds/fields'
 import type { ServiceContext } from './context'
@@ -194,49 +195,25 @@ async function inventoryOf(d: OpenedDataset, tables: SplitTable[]): Promise<Data
         classHistogram: Array.from(classHistogram, (n) => n ?? 0)
       }
     })
-    const warnings: CoverageWarning[] = []
-    for (const t of tables) warnings.push(...(await coverageOf(t)))
+    const warnings = await coverageOf(d, tables)
     return { datasetId: d.summary.datasetId, splits, warnings }
   }
 }
 
-/** Shard names with their numbers blanked: `val-000001.tar` and `val-000007.tar` are one family. */
-function familyOf(name: string): string {
-  return name.replace(/\d+/g, '#')
-}
-
 /**
- * Files next to a split's local shards that look like more of the same shards but
- * that no pattern names: the post-mortem's "val-000000.tar covers 1 of 2 shards".
+ * Shard-like files next to the local shards that no pattern of the dataset names: the
+ * post-mortem's "val-000000.tar covers 1 of 2 shards". All splits are checked together,
+ * so train shards beside val shards in one folder do not count as missing from val.
  */
-async function coverageOf(t: SplitTable): Promise<CoverageWarning[]> {
-  const covered = new Map<string, Set<string>>()
-  for (const shard of t.shards) {
-    if (shard.location.kind !== 'file' || !shard.location.path) continue
-    const dir = dirname(shard.location.path)
-    const set = covered.get(dir) ?? new Set<string>()
-    set.add(basename(shard.location.path))
-    covered.set(dir, set)
-  }
-  const warnings: CoverageWarning[] = []
-  for (const [dir, names] of covered) {
-    const families = new Set([...names].map(familyOf))
-    const entries = await readdir(dir).catch(() => [] as string[])
-    const siblings = entries.filter((e) => shardFilePattern.test(e) && families.has(familyOf(e)))
-    const uncovered = siblings.filter((e) => !names.has(e)).sort()
-    if (uncovered.length === 0) continue
-    const present = siblings.length
-    const coveredHere = siblings.filter((e) => names.has(e)).length
-    const pattern = t.patterns.join(' ')
-    const list = uncovered.length > 5 ? `${uncovered.slice(0, 5).join(', ')} and ${uncovered.length - 5} more` : uncovered.join(', ')
-    warnings.push({
-      split: t.name,
-      pattern,
-      message: `${t.name} pattern ${pattern} covers ${coveredHere} of ${present} shards in ${dir}: ${list} ${uncovered.length === 1 ? 'is' : 'are'} not covered`,
-      uncovered
-    })
-  }
-  return warnings
+async function coverageOf(d: OpenedDataset, tables: SplitTable[]): Promise<CoverageWarning[]> {
+  const splitOfPattern = new Map<string, string>()
+  const locations = tables.flatMap((t) => t.shards.map((s) => s.location))
+  for (const t of tables) for (const s of t.shards) splitOfPattern.set(s.location.pattern, t.name)
+  const gaps = await findCoverageGaps(locations, d.summary.folder ?? process.cwd())
+  return gaps.map((gap) => {
+    const split = splitOfPattern.get(gap.pattern) ?? ''
+    return { split, pattern: gap.pattern, message: `${split} ${gap.message}`.trim(), uncovered: gap.uncovered }
+  })
 }
 
 /** Directories and shard files under a typed prefix; never reads a file's content. */
