@@ -27,7 +27,7 @@ interface MakeDemoFlags {
   size: number
   shardMaxcount: number
   seed: number
-  fault: FaultName[]
+  fault?: FaultName[]
   valFormat: 'jpg' | 'npy'
   json?: boolean
 }
@@ -46,11 +46,10 @@ export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode)
     .option(
       '--fault <name>',
       `plant a fault (repeatable): ${FAULT_NAMES.join(', ')}`,
-      (value: string, previous: FaultName[]) => {
+      (value: string, previous: FaultName[] | undefined) => {
         if (!isFaultName(value)) throw new CliError(`unknown fault "${value}"; known faults: ${FAULT_NAMES.join(', ')}`)
-        return [...previous, value]
-      },
-      [] as FaultName[]
+        return [...(previous ?? []), value]
+      }
     )
     .option('--val-format <format>', 'val images as jpg, or npy (float32, already normalised)', (v: string) => {
       if (v !== 'jpg' && v !== 'npy') throw new CliError(`--val-format must be jpg or npy, got "${v}"`)
@@ -78,7 +77,7 @@ export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode)
           size: flags.size,
           shardMaxcount: flags.shardMaxcount,
           seed: flags.seed,
-          faults: flags.fault,
+          faults: flags.fault ?? [],
           valFormat: flags.valFormat,
           onProgress: bar
             ? ({ split, done, total }) => {
