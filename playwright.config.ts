@@ -7,6 +7,8 @@ const debianChromium = '/usr/bin/chromium'
 
 export default defineConfig({
   testDir: 'e2e',
+  // Generated datasets and one serve host for the browser specs (see the file).
+  globalSetup: './e2e/fixtures/global-setup.ts',
   outputDir: 'test-results/e2e',
   timeout: 180_000,
   workers: 1,

@@ -32,6 +32,8 @@ export interface WebSocketClient extends ShardScopeClient {
   close(): void
   /** Resolves once connected (for tests and start-up screens). */
   ready(): Promise<void>
+  /** False while the socket is down and the client is trying to reconnect (for a "reconnecting…" notice). */
+  isConnected(): boolean
 }
 
 interface Pending {
@@ -130,6 +132,9 @@ export function createWebSocketClient(origin: string, token: string, options: We
     },
     mediaUrl(datasetId, split, sampleIndex, field, variant) {
       return `${base}${mediaUrlPath(datasetId, split, sampleIndex, field, variant)}&token=${encodeURIComponent(token)}`
+    },
+    isConnected() {
+      return socket !== null && socket.readyState === OPEN
     },
     ready() {
       if (socket && socket.readyState === OPEN) return Promise.resolve()

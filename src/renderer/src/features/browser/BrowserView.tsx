@@ -253,7 +253,7 @@ function SampleCell({ position, sample, selected, src, onSelect, onOpen }: CellP
       onClick={() => onSelect(position, false)}
       onDoubleClick={() => onOpen(position)}
     >
-      <div className="thumb">{src ? <img src={src} alt={sample?.key} loading="eager" decoding="async" draggable={false} /> : <span className="muted small">{sample ? 'no image' : ''}</span>}</div>
+      <div className="thumb">{src ? <Thumbnail key={src} src={src} alt={sample?.key ?? ''} /> : <span className="muted small">{sample ? 'no image' : ''}</span>}</div>
       <div className="cell-label" title={sample ? `${sample.key} · ${sample.shard}` : undefined}>
         {sample ? (
           <>
@@ -265,6 +265,13 @@ function SampleCell({ position, sample, selected, src, onSelect, onOpen }: CellP
       </div>
     </div>
   )
+}
+
+/** A thumbnail, or a plain note when the image does not decode (the verifier's corrupt samples). */
+function Thumbnail({ src, alt }: { src: string; alt: string }): React.JSX.Element {
+  const [broken, setBroken] = useState(false)
+  if (broken) return <span className="thumb-broken small">cannot decode</span>
+  return <img src={src} alt={alt} loading="eager" decoding="async" draggable={false} onError={() => setBroken(true)} />
 }
 
 const emptySplits: never[] = []

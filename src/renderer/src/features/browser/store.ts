@@ -7,6 +7,7 @@ import { create } from 'zustand'
 import type { SampleDetail, SampleFilter, SampleRow } from '@shared/contract/datasets'
 import { getClient } from '../../api/client'
 import { describeError } from '../../app/errors'
+import { useDatasets } from '../datasets/store'
 import { PAGE_SIZE, PageCache, pagesForRange, parseJumpTarget } from './pages'
 
 interface BrowserState {
@@ -105,7 +106,8 @@ export const useBrowser = create<BrowserState>((set, get) => {
       reset({ datasetId, filter: {}, origin: null })
     },
     showSamples(filter, origin = null) {
-      reset({ filter, origin })
+      // Called from other views before the browser has mounted: bind the open dataset now, so mounting does not reset the filter.
+      reset({ filter, origin, datasetId: useDatasets.getState().current?.datasetId ?? get().datasetId })
     },
     setFilter(patch) {
       const filter: SampleFilter = { ...get().filter, ...patch }

@@ -1,0 +1,110 @@
+/**
+ * The UI driven as a user would, in Debian's Chromium against serve mode: open the
+ * demo and a folder, read the inventory, browse thumbnails whose labels match the
+ * shards, verify a faulty dataset, follow a finding to its samples, train and re-run.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { expect, test } from '@playwright/test'
+import { e2eEnv, labelsOfSplit, openFolder, readManifest, saveScreenshot } from './fixtures/app'
+
+test.describe.configure({ mode: 'serial' })
+
+/** The two fields of an <img> we read (this project's Node tsconfig has no DOM types). */
+type ImageLike = { complete: boolean; naturalWidth: number }
+
+test('the demo dataset opens in one click and the inventory shows its shard and sample counts', async ({ page }) => {
+  const env = e2eEnv()
+  await page.goto(env.url)
+  await saveScreenshot(page, 'datasets')
+  await page.getByRole('button', { name: 'Open the demo dataset' }).first().click()
+  await expect(page.getByRole('table', { name: 'Shards' })).toBeVisible({ timeout: 120_000 })
+  const manifest = await readManifest(env.demo)
+  for (const [split, m] of Object.entries(manifest.splits)) {
+    await expect(page.getByTestId(`split-${split}-samples`)).toHaveText(m.expectedSamples.toLocaleString('en-US'))
+    await expect(page.getByTestId(`split-${split}-shards`)).toHaveText(String(m.shards))
+  }
+  const totalShards = Object.values(manifest.splits).reduce((n, m) => n + m.shards, 0)
+  await expect(page.getByTestId('shard-row')).toHaveCount(totalShards)
+  await expect(page.getByTestId('coverage-warning')).toHaveCount(0)
+  await saveScreenshot(page, 'inventory')
+})
+
+test('the grid shows thumbnails whose labels match the shards, and jumps, selects and opens a sample by keyboard', async ({ page }) => {
+  const env = e2eEnv()
+  await page.goto(env.url)
+  await openFolder(page, env.clean)
+  await page.getByRole('button', { name: 'Browse', exact: true }).click()
+  await page.getByLabel('Split filter').selectOption('val')
+  const manifest = await readManifest(env.clean)
+  await expect(page.getByTestId('grid-total')).toHaveText(manifest.splits.val!.expectedSamples.toLocaleString('en-US'))
+
+  const truth = await labelsOfSplit(env.clean, 'val')
+  const cells = page.locator('.sample-cell[data-key]')
+  await expect(cells.first()).toBeVisible()
+  const shown = await cells.evaluateAll((els) =>
+    els.slice(0, 12).map((el) => ({ key: el.getAttribute('data-key')!, label: el.getAttribute('data-label')!, text: el.querySelector('.cell-label')!.textContent!.trim() }))
+  )
+  expect(shown.length).toBeGreaterThanOrEqual(8)
+  for (const s of shown) {
+    expect(truth.has(s.key), `grid key ${s.key} is a sample of the val shards`).toBe(true)
+    expect(Number(s.label)).toBe(truth.get(s.key))
+    const name = manifest.classNames[Number(s.label)]!
+    expect(s.text).toBe(`${s.label} ${name}`)
+  }
+  // The thumbnails are real decoded images served by URL.
+  await expect
+    .poll(() => page.locator('.sample-cell img').evaluateAll((imgs) => imgs.slice(0, 8).every((i) => (i as unknown as ImageLike).complete && (i as unknown as ImageLike).naturalWidth > 0)))
+    .toBe(true)
+
+  // Jump far down by index, then move with the arrows and open the detail with Enter.
+  const last = manifest.splits.val!.expectedSamples - 1
+  await page.getByLabel('Jump to key or index').fill(String(last))
+  await page.getByLabel('Jump to key or index').press('Enter')
+  await expect(page.locator('.sample-cell.selected')).toHaveAttribute('data-index', String(last))
+  await page.getByTestId('sample-grid').focus()
+  await page.keyboard.press('ArrowLeft')
+  await expect(page.locator('.sample-cell.selected')).toHaveAttribute('data-index', String(last - 1))
+  await page.keyboard.press('Enter')
+  const detail = page.getByTestId('sample-detail')
+  await expect(detail).toBeVisible()
+  const key = await page.locator('.sample-cell.selected').getAttribute('data-key')
+  await expect(detail.getByRole('heading')).toHaveText(key!)
+  await expect(detail.getByTestId('detail-label')).toContainText(String(truth.get(key!)))
+  await expect(detail.getByTestId('field-jpg')).toContainText('64×64×3')
+  await expect.poll(() => detail.locator('.full-image img').evaluate((i) => (i as unknown as ImageLike).naturalWidth)).toBe(64)
+  await saveScreenshot(page, 'browse')
+  await page.keyboard.press('Escape')
+  await expect(detail).toHaveCount(0)
+})
+
+test('verifying a faulty dataset names the planted causes, and a finding opens the grid on exactly its samples', async ({ page }) => {
+  const env = e2eEnv()
+  await page.goto(env.url)
+  await openFolder(page, env.faulty)
+  // The inventory already says the validation pattern misses a shard.
+  await expect(page.getByTestId('coverage-warning').first()).toBeVisible()
+  await saveScreenshot(page, 'inventory-faulty')
+
+  await page.getByRole('button', { name: 'Verify', exact: true }).click()
+  await page.getByRole('button', { name: 'Start verification' }).click()
+  await expect(page.getByTestId('verify-summary')).toBeVisible({ timeout: 120_000 })
+  const findings = page.getByTestId('finding')
+  const codes = await findings.evaluateAll((els) => els.map((e) => e.getAttribute('data-code')))
+  const checks = await findings.evaluateAll((els) => els.map((e) => e.getAttribute('data-check')))
+  expect(codes).toContain('pattern-misses-shards')
+  expect(codes).toContain('stale-copy')
+  expect(codes.some((c) => c === 'not-normalised' || c === 'pixel-drift')).toBe(true)
+  expect(checks).toContain('images')
+  await saveScreenshot(page, 'verify')
+
+  // The corrupt images: the finding's samples, and only those, fill the grid.
+  const planted = JSON.parse(await readFile(join(env.faulty, 'faults.json'), 'utf8')) as { faults: Array<{ name: string; keys: string[] }> }
+  const corruptKeys = planted.faults.find((f) => f.name === 'corrupt-image')!.keys
+  const imageFinding = findings.filter({ has: page.locator('[data-testid="show-finding-samples"]') }).and(page.locator('[data-check="images"]')).first()
+  await imageFinding.getByTestId('show-finding-samples').click()
+  await expect(page.getByTestId('grid-total')).toHaveText(String(corruptKeys.length))
+  const keys = await page.locator('.sample-cell[data-key]').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')))
+  expect([...keys].sort()).toEqual([...corruptKeys].sort())
+  await saveScreenshot(page, 'browse-finding')
+})
