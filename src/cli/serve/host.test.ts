@@ -49,7 +49,7 @@ function upgradeStatus(url: string, headers: Record<string, string> = {}): Promi
 
 // The browser's client, driven here with ws's WebSocket. Imported by path at run time because
 // the renderer's files belong to the web TypeScript project, not this one.
-type WebSocketClient = ShardScopeClient & { ready(): Promise<void>; close(): void }
+type WebSocketClient = ShardScopeClient & { ready(): Promise<void>; isConnected(): boolean; close(): void }
 type CreateClient = (origin: string, token: string, options: { WebSocket: unknown }) => WebSocketClient
 let createWebSocketClient: CreateClient
 
@@ -191,5 +191,22 @@ describe('serve host', () => {
     expect([400, 404]).toContain((await get(`/media/${datasetId}/val/1/%2e%2e?${t}`)).status)
     expect((await get(`/media/${datasetId}/val/1/..%2F..%2Fdataset.json?${t}`)).status).toBe(400)
     expect((await get(`/media/${datasetId}/val/one/jpg?${t}`)).status).toBe(400)
+  })
+
+  it('the browser client reconnects by itself when the serve host restarts on the same port', async () => {
+    const stateDir = join(root, 'restart-state')
+    const first = await startServeHost({ port: 0, stateDir, rendererDir: join(root, 'renderer'), token: host.token })
+    const c = createWebSocketClient(first.origin, first.token, { WebSocket, maxReconnectDelayMs: 100 })
+    clients.push(c)
+    expect((await c.call('system.info', {})).host).toBe('serve')
+    await first.close()
+    await expect.poll(() => c.isConnected()).toBe(false)
+    const second = await startServeHost({ port: first.port, stateDir, rendererDir: join(root, 'renderer'), token: first.token })
+    try {
+      // Calls made while the socket is down wait for the next connection.
+      expect((await c.call('datasets.recent', {})).items).toEqual([])
+    } finally {
+      await second.close()
+    }
   })
 })
