@@ -168,11 +168,13 @@ export async function findCoverageGaps(locations: ShardLocation[], baseDir: stri
   return gaps
 }
 
+/** Read buffers reused across shards (one per shard being read at the same time), so GC stays quiet. */
+const spareReadBuffers: Buffer[] = []
+
 /** Large sequential reads into one reused buffer: the scanner copies what it keeps. */
-async function* readFileChunks(first: Buffer, firstLength: number, handle: Awaited<ReturnType<typeof open>>): AsyncGenerator<Buffer> {
-  if (firstLength > 0) yield first.subarray(0, firstLength)
+async function* readFileChunks(buffer: Buffer, firstLength: number, handle: Awaited<ReturnType<typeof open>>): AsyncGenerator<Buffer> {
+  if (firstLength > 0) yield buffer.subarray(0, firstLength)
   let position = firstLength
-  const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES)
   for (;;) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
     if (bytesRead === 0) return
@@ -233,14 +235,18 @@ export async function inventoryShard(location: ShardLocation, split: string): Pr
       })
       try {
         result.bytes = (await handle.stat()).size
-        const first = Buffer.allocUnsafe(READ_CHUNK_BYTES)
-        const { bytesRead } = await handle.read(first, 0, first.length, 0)
-        if (bytesRead >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
-          const bytes = shardBytes(readFileChunksFresh(handle))
-          start = bytes.start
-          scanned = await scanTar(bytes.chunks, scanOptions)
-        } else {
-          scanned = await scanTar(readFileChunks(first, bytesRead, handle), scanOptions)
+        const buffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(READ_CHUNK_BYTES)
+        try {
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
+          if (bytesRead >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
+            const bytes = shardBytes(readFileChunksFresh(handle))
+            start = bytes.start
+            scanned = await scanTar(bytes.chunks, scanOptions)
+          } else {
+            scanned = await scanTar(readFileChunks(buffer, bytesRead, handle), scanOptions)
+          }
+        } finally {
+          spareReadBuffers.push(buffer)
         }
       } finally {
         await handle.close()

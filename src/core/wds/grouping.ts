@@ -19,7 +19,7 @@ export function splitMemberName(name: string): { key: string; field: string } | 
 
 /** True for names we would never write to as paths: absolute, or with a `..` component. */
 export function isDangerousName(name: string): boolean {
-  return name.startsWith('/') || /^[A-Za-z]:[\\/]/.test(name) || name.split(/[\\/]/).includes('..')
+  return name.startsWith('/') || /^[A-Za-z]:[\\/]/.test(name) || /(^|[\\/])\.\.([\\/]|$)/.test(name)
 }
 
 /** webdataset skips `__*__` members at the top level (archive metadata, not samples). */

@@ -75,7 +75,7 @@ function readOctal(block: Buffer, at: number, length: number): number {
 function readString(block: Buffer, at: number, length: number): string {
   let end = at
   while (end < at + length && block[end] !== 0) end++
-  return decoder.decode(block.subarray(at, end))
+  return block.toString('utf8', at, end)
 }
 
 function parsePax(data: Buffer): Record<string, string> {
@@ -165,7 +165,7 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
     // GNU long name, PAX per-file and global headers describe the next member.
     if (flag === 76 /* L */ || flag === 120 /* x */ || flag === 103 /* g */ || flag === 88 /* X: old Solaris pax */) {
       kept.for = flag === 76 ? 'L' : flag === 103 ? 'g' : 'x'
-      kept.bytes = Buffer.alloc(size)
+      kept.bytes = Buffer.allocUnsafe(size)
       kept.fill = 0
       skip = padded
       if (padded === 0) finishData()
@@ -176,9 +176,10 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
       return true
     }
     let name: string
-    const magic = block.subarray(at + 257, at + 263).toString('latin1')
+    // POSIX ustar ("ustar\0"), unlike GNU ("ustar  "), may split long names into prefix + name.
+    const posix = block[at + 257] === 117 && block[at + 262] === 0 && block[at + 258] === 115
     name = readString(block, at, 100)
-    if (magic === 'ustar\0' && block[at + 345] !== 0) name = readString(block, at + 345, 155) + '/' + name
+    if (posix && block[at + 345] !== 0) name = readString(block, at + 345, 155) + '/' + name
     if (longName !== null) name = longName
     const paxPath = pax.path ?? globalPax.path
     if (paxPath !== undefined) name = paxPath
@@ -194,7 +195,7 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
     skip = Math.ceil(dataBytes / BLOCK) * BLOCK
     if (type === 'file' && wantData?.(name, size)) {
       kept.for = 'member'
-      kept.bytes = Buffer.alloc(size)
+      kept.bytes = Buffer.allocUnsafe(size)
       kept.fill = 0
       kept.member = member
       if (size === 0) finishData()
