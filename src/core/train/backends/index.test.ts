@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend, listBackends } from './index'
-import { computeGradients, createModel, dispose, getWeights, setWeights } from '../model'
+import { computeGradients, createModel, dispose, evaluate, getBatchNormStats, getWeights, setBatchNormStats, setWeights } from '../model'
 
 /** Class k: channel k bright; learnable in a few steps. */
 function colourBatch(n: number, size: number): { xs: Float32Array; labels: Int32Array } {
@@ -14,8 +14,17 @@ function colourBatch(n: number, size: number): { xs: Float32Array; labels: Int32
   return { xs, labels }
 }
 
-async function trainSteps(steps: number): Promise<number[]> {
-  const model = createModel({ kind: 'small-cnn', inputShape: [8, 8, 3], classes: 3, seed: 11 })
+const spec = { kind: 'small-cnn' as const, inputShape: [8, 8, 3] as [number, number, number], classes: 3, seed: 11 }
+
+interface Trained {
+  losses: number[]
+  evaluation: Awaited<ReturnType<typeof evaluate>>
+  weights: Float32Array
+  stats: Float32Array
+}
+
+async function trainSteps(steps: number): Promise<Trained> {
+  const model = createModel(spec)
   const { xs, labels } = colourBatch(12, 8)
   const losses: number[] = []
   for (let i = 0; i < steps; i++) {
@@ -25,8 +34,23 @@ async function trainSteps(steps: number): Promise<number[]> {
     for (let j = 0; j < w.length; j++) w[j]! -= 0.1 * gradients[j]!
     setWeights(model, w)
   }
+  // Evaluation uses the running batch-norm statistics (another kernel path).
+  const evaluation = await evaluate(model, xs, labels)
+  const trained = { losses, evaluation, weights: getWeights(model), stats: getBatchNormStats(model) }
   dispose(model)
-  return losses
+  return trained
+}
+
+/** Evaluates the same model state on the CPU backend, the reference. */
+async function evaluateOnCpu(trained: Trained): Promise<Awaited<ReturnType<typeof evaluate>>> {
+  await initBackend('cpu')
+  const model = createModel(spec)
+  setWeights(model, trained.weights)
+  setBatchNormStats(model, trained.stats)
+  const { xs, labels } = colourBatch(12, 8)
+  const evaluation = await evaluate(model, xs, labels)
+  dispose(model)
+  return evaluation
 }
 
 const statuses = await listBackends()
@@ -60,18 +84,23 @@ describe('backends', () => {
     }
   })
 
-  it('wasm trains: loss falls over a few SGD steps', async () => {
+  it('wasm trains: loss falls over a few SGD steps, and evaluates as the CPU backend does', async () => {
     await initBackend('wasm')
-    const losses = await trainSteps(6)
-    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.8)
+    const trained = await trainSteps(6)
+    expect(trained.losses.at(-1)!).toBeLessThan(trained.losses[0]! * 0.8)
+    const reference = await evaluateOnCpu(trained)
+    expect(trained.evaluation.loss).toBeCloseTo(reference.loss, 4)
+    expect(trained.evaluation.top1Correct).toBe(reference.top1Correct)
   })
 
   it.runIf(webgpu.available)(
     "webgpu trains: loss falls over a few SGD steps (on CI: Mesa's software Vulkan)",
     async () => {
       await initBackend('webgpu')
-      const losses = await trainSteps(4)
-      expect(losses.at(-1)!).toBeLessThan(losses[0]!)
+      const trained = await trainSteps(4)
+      expect(trained.losses.at(-1)!).toBeLessThan(trained.losses[0]!)
+      const reference = await evaluateOnCpu(trained)
+      expect(trained.evaluation.loss).toBeCloseTo(reference.loss, 3)
     },
     240_000
   )
