@@ -50,7 +50,7 @@ function upgradeStatus(url: string, headers: Record<string, string> = {}): Promi
 // The browser's client, driven here with ws's WebSocket. Imported by path at run time because
 // the renderer's files belong to the web TypeScript project, not this one.
 type WebSocketClient = ShardScopeClient & { ready(): Promise<void>; isConnected(): boolean; close(): void }
-type CreateClient = (origin: string, token: string, options: { WebSocket: unknown }) => WebSocketClient
+type CreateClient = (origin: string, token: string, options: { WebSocket: unknown; maxReconnectDelayMs?: number }) => WebSocketClient
 let createWebSocketClient: CreateClient
 
 function client(): WebSocketClient {
