@@ -10,7 +10,9 @@ import type { EventName, EventPayload, EventSink } from '../shared/contract'
 import type { EventMessage } from '../preload/channels'
 
 /** The one method of MessagePortMain (or a DOM MessagePort) the batcher uses. */
-export type EventPort = Pick<Electron.MessagePortMain, 'postMessage'>
+export interface EventPort {
+  postMessage(message: unknown): void
+}
 
 export interface EventBatcher {
   emit: EventSink
