@@ -180,6 +180,24 @@ describe('importImageFolder on class folders', () => {
     expect(valClasses).toEqual(['0', '0', '1', '1', '2', '2'])
   }, 60_000)
 
+  it('train/<class> and val/<class> folders keep their split; a val class without a train folder is reported', async () => {
+    const src = join(root, 'split-src')
+    for (const [split, classes] of [['train', ['bird', 'fish']], ['val', ['bird', 'fish', 'lizard']]] as const) {
+      for (const [c, name] of classes.entries()) {
+        mkdirSync(join(src, split, name), { recursive: true })
+        for (let i = 0; i < (split === 'train' ? 4 : 2); i++) writeFileSync(join(src, split, name, `${i}.jpg`), await jpeg(COLOURS[c]!, i))
+      }
+    }
+    const out = join(root, 'split-wds')
+    const r = await importImageFolder(src, out)
+    expect(r.layout).toBe('class-folders-split')
+    expect(r.imported).toEqual({ train: 8, val: 4 })
+    expect(r.badImages).toEqual([{ file: 'val/lizard', reason: 'class folder has no train folder of the same name; left out' }])
+    const val = readShards(join(out, 'val'))['val-000000.tar']!
+    expect(val.map((s) => s.key).sort()).toEqual(['val_bird_0', 'val_bird_1', 'val_fish_0', 'val_fish_1'])
+    expect(val.find((s) => s.key === 'val_fish_1')!.fields.cls).toBe('1')
+  }, 60_000)
+
   it('refuses an output folder inside the source folder, and a non-empty folder that is not a dataset', async () => {
     const src = join(root, 'flowers')
     await expect(importImageFolder(src, join(src, 'shards'))).rejects.toThrow(ImportRefused)

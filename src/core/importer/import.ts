@@ -182,12 +182,12 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
   return { layout: 'tiny-imagenet', classIds, classNames: classIds.map((id) => names.get(id) ?? id), train, val, bad }
 }
 
-async function listClassFolders(root: string, src: string, classes: string[]): Promise<SourceImage[]> {
+async function listClassFolders(root: string, src: string, classes: string[], keyPrefix: string[] = []): Promise<SourceImage[]> {
   const out: SourceImage[] = []
   for (const [label, cls] of classes.entries()) {
     for (const f of await imagesIn(join(root, cls))) {
       const path = join(root, cls, f)
-      out.push({ path, file: relative(src, path), label, key: keyFrom(cls, f.slice(0, -extname(f).length)), field: fieldOf(f) })
+      out.push({ path, file: relative(src, path), label, key: keyFrom(...keyPrefix, cls, f.slice(0, -extname(f).length)), field: fieldOf(f) })
     }
   }
   return out
@@ -206,7 +206,8 @@ async function planClassFolders(src: string, valFraction: number, seed: number):
       classIds: classes,
       classNames: classes,
       train: await listClassFolders(join(src, 'train'), src, classes),
-      val: await listClassFolders(join(src, 'val'), src, classes.filter((c) => !bad.some((b) => b.file === `val/${c}`))),
+      // val_ as in Tiny ImageNet: train/bird/0.jpg and val/bird/0.jpg must not share a key.
+      val: await listClassFolders(join(src, 'val'), src, classes, ['val']),
       bad
     }
   }
