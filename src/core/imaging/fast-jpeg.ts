@@ -111,7 +111,8 @@ export async function decodeJpeg(bytes: Uint8Array, options: { maxPixels?: numbe
   await initDecoder()
   decoderWarnings = []
   // The codec reads from its own heap; hand it an exact ArrayBuffer.
-  const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer
+  // (A copy via `new Uint8Array(bytes)`: Buffer#slice would return a view of Node's shared pool.)
+  const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : new Uint8Array(bytes).buffer
   let image: { data: Uint8ClampedArray; width: number; height: number }
   try {
     image = await decode(buffer)

@@ -90,7 +90,8 @@ export class DecodePool {
     // Each image gets its own buffer so it can be moved, not copied, to the thread.
     const transfer: ArrayBuffer[] = []
     const owned = images.map(({ bytes, field }) => {
-      const copy = bytes.slice()
+      // A real copy: Buffer#slice is a view, and transferring Node's shared pool would detach it.
+      const copy = new Uint8Array(bytes)
       transfer.push(copy.buffer)
       return { bytes: copy, field }
     })

@@ -132,6 +132,9 @@ export class SplitChecks {
   private checkKey(sample: Sample): void {
     const ref = { url: sample.url, key: sample.key }
     const fields = Object.keys(sample.fields).sort().join(',')
+    if (sample.key.includes('\uFFFD')) {
+      this.offenders.add('non-utf8-name', { ...ref, expected: 'a UTF-8 member name', found: `bytes that are not UTF-8 (read as ${JSON.stringify(sample.key)})` })
+    }
     const first = this.keysSeen.get(sample.key)
     if (first) {
       const before = new Set(first.fields.split(','))

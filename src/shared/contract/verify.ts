@@ -146,8 +146,8 @@ export const VerifyRequest = z.object({
   maxOffenders: z.number().int().positive().default(20),
   /** Images claiming more pixels than this are refused undecoded (decompression bombs). */
   maxImagePixels: z.number().int().positive().default(40_000_000),
-  /** Decoding threads; default: all cores. */
-  threads: z.number().int().positive().optional()
+  /** Decoding threads; default: all cores. 0 decodes on the verifier's own thread. */
+  threads: z.number().int().nonnegative().optional()
 })
 export type VerifyRequestInput = z.input<typeof VerifyRequest>
 export type VerifyRequest = z.output<typeof VerifyRequest>
