@@ -97,7 +97,7 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
       return sendMedia(req, res, media, headers)
     }
     if (url.pathname === apiPath) return deny(res, 426, 'Upgrade required: /api is a WebSocket')
-    if (!(await sendRendererFile(rendererDir, url.pathname, res, headers))) {
+    if (!(await sendRendererFile(rendererDir, url.pathname, res, headers, req.method === 'HEAD'))) {
       const hint = existsSync(join(rendererDir, 'index.html')) ? '' : ` (no renderer build in ${rendererDir}: run npm run build)`
       deny(res, 404, `Not found${hint}`)
     }

@@ -31,7 +31,13 @@ export function contentTypeOf(path: string): string {
  * assets are served from the renderer build folder and nowhere else.
  * Returns false when nothing was found (the caller answers 404).
  */
-export async function sendRendererFile(rendererDir: string, pathname: string, res: ServerResponse, headers: Record<string, string>): Promise<boolean> {
+export async function sendRendererFile(
+  rendererDir: string,
+  pathname: string,
+  res: ServerResponse,
+  headers: Record<string, string>,
+  headOnly = false
+): Promise<boolean> {
   const root = resolve(rendererDir)
   let decoded: string
   try {
@@ -59,6 +65,10 @@ export async function sendRendererFile(rendererDir: string, pathname: string, re
     'Content-Length': String(info.size),
     'Cache-Control': fingerprinted ? 'private, max-age=31536000, immutable' : 'no-cache'
   })
+  if (headOnly) {
+    res.end()
+    return true
+  }
   await new Promise<void>((done) => {
     createReadStream(target).on('error', () => done()).on('end', done).pipe(res)
   })
