@@ -27,7 +27,7 @@ export const registerBackends: RegisterCommand = (program: Command, setExitCode)
         for (const b of backends) {
           process.stdout.write(`${b.name.padEnd(7)} ${b.available ? 'available    ' : 'not available'}  ${b.reason}\n`)
         }
-        process.stdout.write('name' in auto ? `auto → ${auto.name}\n` : `auto → none: ${auto.error}\n`)
+        process.stdout.write('name' in auto ? `auto → ${auto.name}: ${auto.reason}\n` : `auto → none: ${auto.error}\n`)
       }
       setExitCode('name' in auto ? ExitCode.Clean : ExitCode.Problems)
     })
