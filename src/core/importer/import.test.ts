@@ -206,5 +206,6 @@ describe('importImageFolder on class folders', () => {
     writeFileSync(join(busy, 'thesis.tex'), '')
     await expect(importImageFolder(src, busy)).rejects.toThrow(/not empty \(thesis\.tex\)/)
     expect(readdirSync(busy)).toEqual(['thesis.tex'])
+    await expect(importImageFolder(src, join(root, 'no-val'), { valFraction: 0 })).rejects.toThrow(/leaves no images for val/)
   })
 })

@@ -308,6 +308,8 @@ export async function importImageFolder(src: string, out: string, options: Impor
   const plan = tiny ? await planTinyImageNet(srcAbs) : await planClassFolders(srcAbs, options.valFraction ?? 0.1, seed)
   if (plan.classIds.length === 0) throw new ImportRefused(`${src} has no class folders (expected SRC/<class>/*.jpg or the Tiny ImageNet layout)`)
   if (plan.train.length === 0) throw new ImportRefused(`${src} has no train images (.jpg, .jpeg, .png, .webp)`)
+  // dataset.json needs a val split; an empty one would name a shard that does not exist.
+  if (plan.val.length === 0) throw new ImportRefused(`${src} leaves no images for val; add a val folder or raise --val-fraction (now ${options.valFraction ?? 0.1})`)
   makeKeysUnique([...plan.train, ...plan.val])
 
   await prepareDatasetFolder(outAbs)
