@@ -168,18 +168,29 @@ export async function findCoverageGaps(locations: ShardLocation[], baseDir: stri
   return gaps
 }
 
-/** Read buffers reused across shards (one per shard being read at the same time), so GC stays quiet. */
-const spareReadBuffers: Buffer[] = []
+/** Read buffer pairs reused across shards (one pair per shard being read at the same time), so GC stays quiet. */
+const spareReadBuffers: [Buffer, Buffer][] = []
 
-/** Large sequential reads into one reused buffer: the scanner copies what it keeps. */
-async function* readFileChunks(buffer: Buffer, firstLength: number, handle: Awaited<ReturnType<typeof open>>): AsyncGenerator<Buffer> {
-  if (firstLength > 0) yield buffer.subarray(0, firstLength)
+/**
+ * Large sequential reads, double-buffered: the next read runs on libuv's thread pool
+ * while the scanner parses the current chunk. The scanner copies what it keeps, so each
+ * buffer is reused as soon as the scanner has moved on.
+ */
+async function* readFileChunks(buffers: [Buffer, Buffer], firstLength: number, handle: Awaited<ReturnType<typeof open>>): AsyncGenerator<Buffer> {
+  let [current, next] = buffers
+  let length = firstLength
   let position = firstLength
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
-    if (bytesRead === 0) return
-    position += bytesRead
-    yield buffer.subarray(0, bytesRead)
+  while (length > 0) {
+    const pending = handle.read(next, 0, next.length, position)
+    try {
+      yield current.subarray(0, length)
+    } finally {
+      // Whether the scanner goes on or stops, no read may still be writing into a buffer we hand back.
+      const { bytesRead } = await pending
+      length = bytesRead
+      position += bytesRead
+    }
+    ;[current, next] = [next, current]
   }
 }
 
@@ -235,7 +246,8 @@ export async function inventoryShard(location: ShardLocation, split: string): Pr
       })
       try {
         result.bytes = (await handle.stat()).size
-        const buffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(READ_CHUNK_BYTES)
+        const buffers = spareReadBuffers.pop() ?? [Buffer.allocUnsafe(READ_CHUNK_BYTES), Buffer.allocUnsafe(READ_CHUNK_BYTES)]
+        const buffer = buffers[0]
         try {
           const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
           if (bytesRead >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
@@ -243,10 +255,10 @@ export async function inventoryShard(location: ShardLocation, split: string): Pr
             start = bytes.start
             scanned = await scanTar(bytes.chunks, scanOptions)
           } else {
-            scanned = await scanTar(readFileChunks(buffer, bytesRead, handle), scanOptions)
+            scanned = await scanTar(readFileChunks(buffers, bytesRead, handle), scanOptions)
           }
         } finally {
-          spareReadBuffers.push(buffer)
+          spareReadBuffers.push(buffers)
         }
       } finally {
         await handle.close()
