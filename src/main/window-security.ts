@@ -17,7 +17,8 @@ import { mediaScheme } from './media-protocol'
 export function contentSecurityPolicy(dev: boolean): string {
   return [
     "default-src 'none'",
-    "script-src 'self'",
+    // The dev server's React Refresh preamble is an inline script; the built app has none.
+    dev ? "script-src 'self' 'unsafe-inline'" : "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
     `img-src 'self' data: blob: ${mediaScheme}:`,
     "font-src 'self'",
