@@ -57,7 +57,7 @@ describe('scanTar', () => {
       { name: 'a.txt', data: 'x' },
       { name: 'b.txt', data: 'y' }
     ])
-    tar[1024 + 3] ^= 0x20 // second header's name: checksum no longer matches
+    tar[1024 + 3] = tar[1024 + 3]! ^ 0x20 // second header's name: checksum no longer matches
     for (const misalign of [false, true]) {
       const result = await scan(tar, 1 << 16, misalign)
       expect(result.members.map((m) => m.name)).toEqual(['a.txt'])
