@@ -12,6 +12,7 @@ import { CliError, ExitCode, isInteractive } from '../output'
 import type { SplitRequest, VerifyRequestInput } from '../../shared/contract/verify'
 import { nodeProcessHost } from '../../core/process'
 import { startVerificationProcess, VerificationFailed } from '../../core/verify/run-child'
+import { planVerification, VerifyInputError } from '../../core/verify/verify-dataset'
 import { summarizeReport, writeFileAtomic } from '../../core/verify/report'
 
 interface VerifyFlags {
@@ -78,6 +79,12 @@ export const registerVerify: RegisterCommand = (program: Command, setExitCode) =
     .option('--batch-size <n>', 'batch size for label diversity (default 64)', positive('--batch-size'))
     .action(async (dataset: string | undefined, flags: VerifyFlags) => {
       const request = verifyRequestFromFlags(dataset, flags)
+      try {
+        planVerification(request) // a bad folder, dataset.json or pattern: say so before starting a process
+      } catch (err) {
+        if (err instanceof VerifyInputError) throw new CliError(err.message, ExitCode.Usage)
+        throw err
+      }
       const interactive = isInteractive(flags.json === '-')
       const bar = interactive
         ? new cliProgress.SingleBar(
