@@ -12,6 +12,7 @@ import { createServices, type Services } from './index'
 import type { ServiceContext } from './context'
 import { dispatch } from './dispatch'
 import { serveMedia } from './media'
+import { serveFolder } from '../wds/testing/http-server'
 
 // A small Tiny-ImageNet-style dataset: 48 train samples in 3 shards, 16 val in 1, 4 classes, 16×16 JPEG.
 let root: string
@@ -207,6 +208,23 @@ describe('datasets service', () => {
     const page = await call<{ total: number; items: Array<{ key: string; label: number | null }> }>('datasets.samples', { datasetId, filter: { problem: 'no-label' }, limit: 100 })
     expect(page.items.map((s) => s.key).sort()).toEqual([...planted].sort())
     expect(page.items.every((s) => s.label === null)).toBe(true)
+  })
+
+  it('shards over http are listed with the same keys and labels as on disk, reading labels by range requests', async () => {
+    const server = await serveFolder(demoDir)
+    try {
+      const pattern = `${server.baseUrl}/${demo.manifest.splits.train.pattern}`
+      const { datasetId } = await call<{ datasetId: string }>('datasets.open', { splits: [{ name: 'train', patterns: [pattern] }] })
+      const page = await call<{ items: Array<{ key: string; label: number }> }>('datasets.samples', { datasetId, limit: 100 })
+      const truth = await readSplit(join(demoDir, demo.manifest.splits.train.pattern))
+      expect(page.items.map((s) => [s.key, s.label])).toEqual(truth.map((s) => [s.key, s.label]))
+      const rangeReads = server.requests.filter((r) => r.startsWith('GET') && r.includes('bytes='))
+      expect(rangeReads.length).toBeLessThan(truth.length)
+      const thumb = await serveMedia(ctx, { datasetId, split: 'train', index: 20, field: 'jpg', variant: 'full' })
+      expect((await sharp(thumb.body as Uint8Array).metadata()).width).toBe(16)
+    } finally {
+      await server.close()
+    }
   })
 
   it('path completion lists only folders and shard files under the prefix', async () => {
