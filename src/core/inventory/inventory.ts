@@ -14,7 +14,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path'
 import { parseInteger } from '../wds/fields'
 import { SampleGrouper } from '../wds/grouping'
 import { expandPattern } from '../wds/patterns'
-import { describeReadFailure, missingEndMarker, shardBytes } from '../wds/read'
+import { judgeScanEnd, shardBytes } from '../wds/read'
 import { openShard, ShardSourceError, statShard } from '../wds/sources'
 import { scanTar, type TarScanResult } from '../wds/tar-scan'
 import type { ReadProblem, ShardLocation } from '../wds/types'
@@ -277,19 +277,9 @@ export async function inventoryShard(location: ShardLocation, split: string): Pr
     failure = error
   }
   result.compressed = start.compressed
-  const members = scanned?.members ?? 0
-  if (failure) {
-    result.problems.push(describeReadFailure(location.url, failure, start, members))
-  } else if (scanned) {
-    if (scanned.end.kind === 'complete' || scanned.end.kind === 'no-end-marker') grouper.finish()
-    if (scanned.end.kind === 'no-end-marker') result.problems.push(missingEndMarker(location.url, members))
-    else if (scanned.end.kind !== 'complete') {
-      const reason = new Error(scanned.end.kind === 'truncated' ? 'Unexpected end of data' : 'Invalid tar header')
-      result.problems.push(describeReadFailure(location.url, reason, { compressed: start.compressed, firstBlock: scanned.firstBlock }, members))
-    } else if (members === 0) {
-      result.problems.push({ url: location.url, kind: 'empty-shard', message: `${location.url}: the shard holds no members` })
-    }
-  }
+  const { problem, lastSampleWhole } = judgeScanEnd(location.url, scanned, failure, start)
+  if (lastSampleWhole) grouper.finish()
+  if (problem) result.problems.push(problem)
   return result
 }
 

@@ -10,6 +10,7 @@ import { createGunzip } from 'node:zlib'
 import { extract as tarExtract, type Header } from 'tar-stream'
 import { SampleGrouper, type GroupedSample } from './grouping'
 import { openShard } from './sources'
+import type { TarScanResult } from './tar-scan'
 import type { ReadProblem, Sample, ShardLocation, TarMember } from './types'
 
 export const DEFAULT_MAX_MEMBER_BYTES = 64 * 1024 * 1024
@@ -107,6 +108,30 @@ export function missingEndMarker(url: string, membersSeen: number): ReadProblem 
   return { url, kind: 'truncated', message: `${url}: the tar has no end-of-archive marker after ${membersSeen} members (truncated at a member boundary?); all members read are whole` }
 }
 
+export function emptyShard(url: string): ReadProblem {
+  return { url, kind: 'empty-shard', message: `${url}: the shard holds no members` }
+}
+
+/**
+ * What the end of a header scan (src/core/wds/tar-scan.ts) means, in the same words
+ * readSamples uses: the problem to report, if any, and whether the sample being built
+ * when the scan stopped is whole (it is not when the bytes ran out inside it).
+ */
+export function judgeScanEnd(url: string, scanned: TarScanResult | undefined, failure: unknown, start: ShardBytes['start']): { problem: ReadProblem | null; lastSampleWhole: boolean } {
+  const members = scanned?.members ?? 0
+  if (failure || !scanned) return { problem: describeReadFailure(url, failure, start, members), lastSampleWhole: false }
+  switch (scanned.end.kind) {
+    case 'complete':
+      return { problem: members === 0 ? emptyShard(url) : null, lastSampleWhole: true }
+    case 'no-end-marker':
+      return { problem: missingEndMarker(url, members), lastSampleWhole: true }
+    default: {
+      const reason = new Error(scanned.end.kind === 'truncated' ? 'Unexpected end of data' : 'Invalid tar header')
+      return { problem: describeReadFailure(url, reason, { compressed: start.compressed, firstBlock: scanned.firstBlock }, members), lastSampleWhole: false }
+    }
+  }
+}
+
 function memberType(type: Header['type']): TarMember['type'] {
   switch (type) {
     case 'file':
@@ -181,7 +206,7 @@ export async function* readSamples(location: ShardLocation, options: ReadSamples
     grouper.finish()
     while (ready.length) yield toSample(ready.shift()!)
     if (membersSeen === 0 && !options.signal?.aborted) {
-      onProblem({ url: location.url, kind: 'empty-shard', message: `${location.url}: the shard holds no members` })
+      onProblem(emptyShard(location.url))
     } else if (!bytes.end.zeroBlocks && !options.signal?.aborted) {
       onProblem(missingEndMarker(location.url, membersSeen))
     }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SampleGrouper } from './grouping'
-import { describeReadFailure, missingEndMarker, shardBytes } from './read'
+import { judgeScanEnd, shardBytes } from './read'
 import { openShard, readShardRange, statShard } from './sources'
 import { scanTar } from './tar-scan'
 import type { IndexedSample, ReadProblem, Sample, ShardIndex, ShardLocation } from './types'
@@ -62,19 +62,10 @@ export async function indexShard(location: ShardLocation, options: IndexShardOpt
   } catch (error) {
     failure = error
   }
-  const membersSeen = scanned?.members ?? 0
-  if (!failure && scanned?.end.kind === 'no-end-marker') {
-    problems.push(missingEndMarker(location.url, membersSeen))
-    grouper.finish()
-  } else if (failure) problems.push(describeReadFailure(location.url, failure, source.start, membersSeen))
-  else if (scanned && scanned.end.kind !== 'complete') {
-    const reason = scanned.end.kind === 'truncated' ? new Error('Unexpected end of data') : new Error('Invalid tar header')
-    problems.push(describeReadFailure(location.url, reason, { compressed: source.start.compressed, firstBlock: scanned.firstBlock }, membersSeen))
-    // As readSamples does, the sample being read when the bytes stopped is not indexed.
-  } else if (membersSeen === 0) {
-    problems.push({ url: location.url, kind: 'empty-shard', message: `${location.url}: the shard holds no members` })
-  }
-  if (!failure && scanned?.end.kind === 'complete') grouper.finish()
+  const { problem, lastSampleWhole } = judgeScanEnd(location.url, scanned, failure, source.start)
+  if (problem) problems.push(problem)
+  // As readSamples does, a sample the bytes ran out in is not indexed.
+  if (lastSampleWhole) grouper.finish()
   const index: ShardIndex = { version: 1, url: location.url, validator, bytes, compressed: source.start.compressed, samples, problems }
   if (cached && options.cacheDir) {
     await mkdir(options.cacheDir, { recursive: true })
