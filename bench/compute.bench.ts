@@ -25,6 +25,9 @@ interface StepFigures {
   firstStepMs: number
   secondsPerStep: number
   samplesPerSecond: number
+  /** CPU time of this process (all its threads): robust when other work shares the cores. */
+  cpuSecondsPerStep: number
+  samplesPerCpuSecond: number
   peakRssMiB: number
 }
 
@@ -48,8 +51,11 @@ async function measureBackend(name: 'wasm' | 'webgpu' | 'cpu', steps: number, ba
   await step()
   const firstStepMs = performance.now() - t
   t = performance.now()
+  const cpu0 = process.cpuUsage()
   for (let i = 0; i < steps; i++) await step()
   const seconds = (performance.now() - t) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
   const figures: StepFigures = {
     backend: name,
     reason: chosen.reason,
@@ -58,6 +64,8 @@ async function measureBackend(name: 'wasm' | 'webgpu' | 'cpu', steps: number, ba
     firstStepMs: Math.round(firstStepMs),
     secondsPerStep: +(seconds / steps).toFixed(4),
     samplesPerSecond: +((steps * batch) / seconds).toFixed(1),
+    cpuSecondsPerStep: +(cpuSeconds / steps).toFixed(4),
+    samplesPerCpuSecond: +((steps * batch) / cpuSeconds).toFixed(1),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024)
   }
   process.stdout.write(JSON.stringify(figures) + '\n')
@@ -82,6 +90,9 @@ function runBackend(name: string, steps: number, batch: number, timeoutMs: numbe
   })
   const parsed = lastJson(r.stdout)
   if (parsed) return parsed
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') {
+    return { backend: name, skipped: `capped: ${steps} step(s) of ${batch} did not finish within ${timeoutMs / 1000} s` }
+  }
   const why = r.error ? `${r.error.message}` : `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`
   return { backend: name, error: why }
 }
@@ -115,6 +126,8 @@ async function main(): Promise<void> {
   const ratio = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? +(a / b).toFixed(3) : null)
   const best = Object.values(backends).reduce<Record<string, unknown> | null>((top, r) => ((sps(r) ?? 0) > (sps(top ?? undefined) ?? 0) ? r : top), null)
   const wasm = sps(backends.wasm)
+  const perCpu = (r: Record<string, unknown> | undefined): number | null =>
+    typeof r?.samplesPerCpuSecond === 'number' ? r.samplesPerCpuSecond : null
   const result = {
     model: 'small-cnn 16/32/64, 64×64×3, 200 classes',
     batch: BATCH,
@@ -126,6 +139,8 @@ async function main(): Promise<void> {
       wasmVsTorch1Thread: ratio(wasm, sps(torch1)),
       wasmVsTorch2Threads: ratio(wasm, sps(torch2)),
       webgpuVsWasm: ratio(sps(backends.webgpu), wasm),
+      // Per CPU-second of each process: the same comparison, unaffected by other load on the machine.
+      wasmVsTorch1ThreadPerCpuSecond: ratio(perCpu(backends.wasm), perCpu(torch1)),
       bestBackend: best?.backend ?? null,
       target: 'at least 0.5 of PyTorch with the same cores'
     },

@@ -50,15 +50,19 @@ def main() -> None:
     for _ in range(a.warmup):
         step()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     for _ in range(a.steps):
         step()
     seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - c0
     print(json.dumps({
         "threads": a.threads,
         "steps": a.steps,
         "batch": a.batch,
         "secondsPerStep": seconds / a.steps,
         "samplesPerSecond": a.steps * a.batch / seconds,
+        "cpuSecondsPerStep": cpu_seconds / a.steps,
+        "samplesPerCpuSecond": a.steps * a.batch / cpu_seconds,
         "torch": torch.__version__,
         "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
