@@ -10,7 +10,7 @@ import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson } from '../output'
 import { ImportRefused, OutputFolderRefused, importImageFolder } from '../../core/importer'
-import { wholeNumber } from './make-demo'
+import { plural, wholeNumber } from './make-demo'
 
 /** Bytes with an optional k/M/G suffix (powers of 1000, as webdataset's maxsize is given): `3e9`, `500M`. */
 export function parseBytes(value: string): number {
@@ -87,8 +87,8 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
       } else {
         const m = result.manifest
         process.stdout.write(`Imported ${src} (${result.layout}) into ${resolve(out)}\n`)
-        process.stdout.write(`  train: ${result.imported.train} images in ${result.shards.train.length} shards (${m.splits.train.pattern})\n`)
-        process.stdout.write(`  val:   ${result.imported.val} images in ${result.shards.val.length} shards (${m.splits.val.pattern})\n`)
+        process.stdout.write(`  train: ${result.imported.train} images in ${plural(result.shards.train.length, 'shard')} (${m.splits.train.pattern})\n`)
+        process.stdout.write(`  val:   ${result.imported.val} images in ${plural(result.shards.val.length, 'shard')} (${m.splits.val.pattern})\n`)
         process.stdout.write(`  ${m.classes} classes, mostly ${m.imageShape.join('×')} ${m.imageField}\n`)
         if (result.oddShapes.length > 0) process.stdout.write(`  ${result.oddShapes.length} images differ from ${m.imageShape.join('×')} (imported as they are), e.g. ${result.oddShapes[0]!.file}\n`)
         for (const b of result.badImages.slice(0, 20)) process.stdout.write(`  left out ${b.file}: ${b.reason}\n`)

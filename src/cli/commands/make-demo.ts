@@ -11,6 +11,11 @@ import { CliError, ExitCode, isInteractive, printJson } from '../output'
 import { DEFAULT_DEMO_OPTIONS, FAULT_NAMES, generateDemo, isFaultName, type FaultName } from '../../core/demo'
 import { OutputFolderRefused, prepareDatasetFolder } from '../../core/importer'
 
+/** `1 shard`, `2 shards`. */
+export function plural(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`
+}
+
 /** Commander parser for a whole number ≥ min, naming the option in its message. */
 export function wholeNumber(option: string, min = 1): (value: string) => number {
   return (value) => {
@@ -109,8 +114,8 @@ export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode)
       } else {
         const m = result.manifest
         process.stdout.write(`Wrote ${dir}\n`)
-        process.stdout.write(`  train: ${m.splits.train.expectedSamples} samples in ${result.shards.train.length} shards (${m.splits.train.pattern})\n`)
-        process.stdout.write(`  val:   ${m.splits.val.expectedSamples} samples in ${result.shards.val.length} shards (${m.splits.val.pattern})\n`)
+        process.stdout.write(`  train: ${m.splits.train.expectedSamples} samples in ${plural(result.shards.train.length, 'shard')} (${m.splits.train.pattern})\n`)
+        process.stdout.write(`  val:   ${m.splits.val.expectedSamples} samples in ${plural(result.shards.val.length, 'shard')} (${m.splits.val.pattern})\n`)
         process.stdout.write(`  ${m.classes} classes, ${m.imageShape.join('×')} images, ${result.samplesPerSecond.toFixed(0)} samples/s\n`)
         for (const f of result.faults) process.stdout.write(`  fault ${f.name}: ${f.detail}\n`)
         if (result.faults.length > 0) process.stdout.write('  (ground truth in faults.json)\n')

@@ -59,10 +59,10 @@ export class PixelStatistics {
   private sumSquares: [number, number, number] = [0, 0, 0]
   private count = 0
 
-  /** Add interleaved RGB bytes. */
-  add(rgb: Uint8Array): void {
+  /** Add interleaved RGB bytes (or RGBA with `channels` 4: alpha ignored). */
+  add(rgb: Uint8Array, channels: 3 | 4 = 3): void {
     let sr = 0, sg = 0, sb = 0, qr = 0, qg = 0, qb = 0
-    for (let i = 0; i + 2 < rgb.length; i += 3) {
+    for (let i = 0; i + 2 < rgb.length; i += channels) {
       const r = rgb[i]!
       const g = rgb[i + 1]!
       const b = rgb[i + 2]!
@@ -75,7 +75,7 @@ export class PixelStatistics {
     }
     this.sum = [this.sum[0] + sr, this.sum[1] + sg, this.sum[2] + sb]
     this.sumSquares = [this.sumSquares[0] + qr, this.sumSquares[1] + qg, this.sumSquares[2] + qb]
-    this.count += Math.floor(rgb.length / 3)
+    this.count += Math.floor(rgb.length / channels)
   }
 
   get pixels(): number {

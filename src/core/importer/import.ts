@@ -18,6 +18,7 @@ import { readFile, readdir, realpath, stat } from 'node:fs/promises'
 import { mkdir } from 'node:fs/promises'
 import { extname, join, relative, resolve, sep } from 'node:path'
 import sharp from 'sharp'
+import { decodeJpeg } from '../imaging/fast-jpeg'
 import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
 import { ShardWriter, type ShardWritten } from '../wds/writer'
 import { PixelStatistics, prepareDatasetFolder, shardPattern, writeFileAtomic, writeManifest } from './dataset-folder'
@@ -266,7 +267,8 @@ interface CheckedImage {
   image: SourceImage
   bytes?: Uint8Array
   shape?: [number, number, number]
-  rgb?: Uint8Array
+  /** Decoded pixels, interleaved with `channels` per pixel (alpha ignored). */
+  pixels?: { data: Uint8Array; channels: 3 | 4 }
   error?: string
 }
 
@@ -277,14 +279,24 @@ async function checkImage(image: SourceImage, wantPixels: boolean): Promise<Chec
   } catch (err) {
     return { image, error: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }
   }
+  if (image.field === 'jpg') {
+    // The imaging module's WASM decoder: ≈ 6,000 small JPEGs/s against sharp's ≈ 800–1,300 (DESIGN.md).
+    try {
+      const d = await decodeJpeg(bytes, { maxPixels: MAX_INPUT_PIXELS })
+      const shape: [number, number, number] = [d.height, d.width, d.components === 1 ? 1 : 3]
+      return { image, bytes, shape, pixels: wantPixels ? { data: d.rgba, channels: 4 } : undefined }
+    } catch (err) {
+      return { image, error: `not a decodable image: ${(err as Error).message.split('\n')[0]}` }
+    }
+  }
   try {
     const img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'truncated' })
     // Channels as stored (1 for greyscale); the decoded pixels below are always sRGB.
     const { channels = 3 } = await img.metadata()
     const decoded = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true })
     const { width, height } = decoded.info
-    const rgb = wantPixels ? new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length) : undefined
-    return { image, bytes, shape: [height, width, channels], rgb }
+    const pixels = wantPixels ? { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length), channels: 3 as const } : undefined
+    return { image, bytes, shape: [height, width, channels === 4 ? 3 : channels === 2 ? 1 : channels], pixels }
   } catch (err) {
     return { image, error: `not a decodable image: ${(err as Error).message.split('\n')[0]}` }
   }
@@ -347,7 +359,7 @@ export async function importImageFolder(src: string, out: string, options: Impor
           shapes.set(s, (shapes.get(s) ?? 0) + 1)
           shapeOf.push({ file: r.image.file, shape: r.shape })
           if (split === 'train') fieldCounts.set(r.image.field, (fieldCounts.get(r.image.field) ?? 0) + 1)
-          if (r.rgb) stats.add(r.rgb)
+          if (r.pixels) stats.add(r.pixels.data, r.pixels.channels)
         }
         options.onProgress?.({ done: ++done, total })
       }
