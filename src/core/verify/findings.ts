@@ -357,7 +357,8 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
                 ...(floatN > 0 ? [`${plural(floatN, 'image')} stored as float32 npy (taken as already normalised)`] : [])
               ],
               fix: rawLooks255 ? 'Store (pixel / 255 − mean) / std with dataset.json’s normalisation in the npy files, or store JPEGs like the training split.' : 'Normalise with the mean/std computed on the training split.',
-              impactSamples: c.imagesDecoded
+              impactSamples: c.imagesDecoded,
+              offenders: [...c.shards.values()].map((sh) => ({ url: sh.url, field: c.imageField, expected: 'pixels with mean ≈ 0 and std ≈ 1 after normalisation', found: rawLooks255 ? 'float32 values 0–255' : `mean ${stats.mean.map(fmtNum).join(', ')}` }))
             },
             cap
           )

@@ -1,0 +1,91 @@
+/**
+ * Checks that need more than one shard or split: coverage gaps and suggestions, label
+ * diversity of a class-ordered shard, leakage between splits, copies with other bytes.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { packTar, type TestMember } from '../wds/testing/tar'
+import { verifyDataset } from './verify-dataset'
+
+const root = mkdtempSync(join(tmpdir(), 'shardscope-verify-checks-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+const jpgs: Uint8Array[] = []
+beforeAll(async () => {
+  for (let k = 0; k < 40; k++) {
+    const raw = new Uint8Array(16 * 16 * 3).map((_, i) => (i * (k + 3) + k * 17) % 256)
+    jpgs.push(new Uint8Array(await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } }).jpeg().toBuffer()))
+  }
+})
+
+function shard(prefix: string, labels: number[], imageOf = (i: number) => jpgs[i % jpgs.length]!): Promise<Buffer> {
+  const members: TestMember[] = []
+  labels.forEach((label, i) => members.push({ name: `${prefix}${i}.cls`, data: String(label) }, { name: `${prefix}${i}.jpg`, data: imageOf(i) }))
+  return packTar(members)
+}
+
+function dir(name: string): string {
+  const d = join(root, name)
+  mkdirSync(d, { recursive: true })
+  return d
+}
+
+describe('verifier checks across shards and splits', () => {
+  it('a pattern over a folder with a numbering gap names the skipped shard, the gap, and a pattern listing the shards', async () => {
+    const d = dir('gap')
+    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
+    writeFileSync(join(d, 'x-000002.tar'), await shard('b', [0, 1, 2]))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-000000.tar' }], classes: 3, threads: 0 })
+    const codes = report.findings.map((f) => f.code)
+    expect(codes).toEqual(['pattern-misses-shards', 'shard-numbering-gap'])
+    expect(report.findings[0]!.title).toBe('Training pattern `x-000000.tar` covers 1 of 2 shards in the folder: 3 of 6 samples are skipped.')
+    expect(report.findings[0]!.fix).toBe('Use `x-{000000,000002}.tar`.')
+    expect(report.findings[1]!.evidence).toEqual(['missing shard numbers: 1'])
+  })
+
+  it('a shard written in class order shows 1 class per batch and is reported as low label diversity', async () => {
+    const d = dir('ordered')
+    const labels = Array.from({ length: 160 }, (_, i) => Math.floor(i / 16))
+    writeFileSync(join(d, 'x.tar'), await shard('s', labels))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x.tar' }], classes: 10, batchSize: 16, threads: 0 })
+    expect(report.findings.map((f) => f.code)).toEqual(['low-label-diversity'])
+    expect(report.splits[0]!.labelDiversity).toEqual({ batchSize: 16, batches: 10, min: 1, mean: 1, max: 1 })
+    expect(report.findings[0]!.title).toMatch(/batches of 16 consecutive samples hold 1\.0 distinct classes on average where a shuffled split would hold ≈ 8/)
+  })
+
+  it('identical images in train and val are reported as leakage with both keys', async () => {
+    const d = dir('leak')
+    writeFileSync(join(d, 'train.tar'), await shard('t', [0, 1, 2, 3, 4, 5]))
+    // val's sample v1 carries the same JPEG bytes as train's t3.
+    writeFileSync(join(d, 'val.tar'), await shard('v', [3, 3], (i) => (i === 1 ? jpgs[3]! : jpgs[30]!)))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'train.tar' }, { name: 'val', pattern: 'val.tar' }], classes: 6, threads: 0 })
+    expect(report.findings.map((f) => f.code)).toEqual(['train-val-leakage'])
+    expect(report.findings[0]!.offenders).toEqual([{ url: join(d, 'val.tar'), key: 'v1', expected: 'an image not in training', found: `identical to t3 in ${join(d, 'train.tar')}` }])
+  })
+
+  it('a copy with the same layout but other bytes names the differing shards by SHA-256', async () => {
+    const d = dir('copy')
+    mkdirSync(join(d, 'remote'))
+    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
+    writeFileSync(join(d, 'x-000001.tar'), await shard('b', [0, 1, 2]))
+    copyFileSync(join(d, 'x-000000.tar'), join(d, 'remote', 'x-000000.tar'))
+    // Same keys and counts, one image re-encoded differently.
+    writeFileSync(join(d, 'remote', 'x-000001.tar'), await shard('b', [0, 1, 2], (i) => jpgs[i + 20]!))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000..000001}.tar', remotePattern: 'remote/x-{000000..000001}.tar' }], classes: 3, threads: 0 })
+    expect(report.findings.map((f) => f.code)).toEqual(['copy-differs'])
+    expect(report.findings[0]!.offenders.map((o) => o.url)).toEqual([join(d, 'remote', 'x-000001.tar')])
+  })
+
+  it('an identical copy gives no finding and the copy check passes', async () => {
+    const d = dir('same')
+    mkdirSync(join(d, 'remote'))
+    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
+    copyFileSync(join(d, 'x-000000.tar'), join(d, 'remote', 'x-000000.tar'))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-000000.tar', remotePattern: 'remote/x-000000.tar' }], classes: 3, threads: 0 })
+    expect(report.findings).toEqual([])
+    expect(report.checks.find((c) => c.check === 'copy-vs-copy')!.status).toBe('passed')
+  })
+})
