@@ -108,3 +108,40 @@ test('verifying a faulty dataset names the planted causes, and a finding opens t
   expect([...keys].sort()).toEqual([...corruptKeys].sort())
   await saveScreenshot(page, 'browse-finding')
 })
+
+test('a 2-worker simulation draws growing curves, and Re-run lists and overlays both runs', async ({ page }) => {
+  test.setTimeout(420_000)
+  const env = e2eEnv()
+  await page.goto(env.url)
+  await openFolder(page, env.clean)
+  await page.getByRole('button', { name: 'Train', exact: true }).click()
+  const workers = 2
+  const batches = 4
+  await page.getByLabel('Workers').fill(String(workers))
+  await page.getByLabel('Epochs').fill('1')
+  await page.getByLabel('Batch', { exact: true }).fill('16')
+  await page.getByLabel('Max batches/epoch').fill(String(batches))
+  await page.getByLabel('Validate every').fill('2')
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
+
+  const trainLoss = page.getByTestId('chart-train-loss')
+  const pointsOf = async (testId: string) => Number(await page.getByTestId(testId).getAttribute('data-points'))
+  await expect.poll(() => pointsOf('chart-train-loss'), { timeout: 240_000 }).toBeGreaterThan(0)
+  const early = await pointsOf('chart-train-loss')
+  await expect(page.getByTestId('run-status')).toHaveText(/finished|failed|stopped/, { timeout: 240_000 })
+  await expect(page.getByTestId('run-status')).toHaveText('finished')
+  const late = await pointsOf('chart-train-loss')
+  expect(late).toBeGreaterThanOrEqual(early)
+  expect(late).toBeGreaterThanOrEqual(workers * batches)
+  expect(await pointsOf('chart-val-loss')).toBeGreaterThan(0)
+  await expect(trainLoss.locator('.u-legend .u-series')).toHaveCount(1 + workers)
+  await expect(page.getByTestId('health')).toBeVisible()
+  await saveScreenshot(page, 'train')
+
+  await page.getByRole('button', { name: 'Re-run simulation' }).click()
+  await expect(page.getByTestId('run-row')).toHaveCount(2, { timeout: 30_000 })
+  await expect(page.getByTestId('run-status')).toHaveText('finished', { timeout: 240_000 })
+  // Both runs drawn in the validation chart: the new one solid, the first dashed.
+  await expect(page.getByTestId('chart-val-loss').locator('.u-legend .u-series')).toHaveCount(3)
+  await saveScreenshot(page, 'train-rerun')
+})

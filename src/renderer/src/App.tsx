@@ -54,7 +54,7 @@ function Nav(): React.JSX.Element {
   const samples = useInventory((s) => s.inventory?.splits.reduce((n, sp) => n + sp.samples, 0) ?? null)
   const verifyPhase = useVerify((s) => s.phase)
   const findings = useVerify((s) => s.report?.counts)
-  const running = useTrain((s) => s.activeRunId !== null)
+  const running = useTrain((s) => s.runs.some((r) => r.status === 'running'))
   return (
     <nav className="nav" aria-label="Views">
       <div className="brand">

@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import type { SampleRow } from '@shared/contract/datasets'
 import { getClient } from '../../api/client'
@@ -239,7 +239,8 @@ interface CellProps {
   onOpen(position: number): void
 }
 
-function SampleCell({ position, sample, selected, src, onSelect, onOpen }: CellProps): React.JSX.Element {
+/** Memoised: while scrolling, only cells that enter the screen (or whose page arrives) render. */
+const SampleCell = memo(function SampleCell({ position, sample, selected, src, onSelect, onOpen }: CellProps): React.JSX.Element {
   return (
     <div
       className={`sample-cell${selected ? ' selected' : ''}`}
@@ -265,7 +266,7 @@ function SampleCell({ position, sample, selected, src, onSelect, onOpen }: CellP
       </div>
     </div>
   )
-}
+})
 
 /** A thumbnail, or a plain note when the image does not decode (the verifier's corrupt samples). */
 function Thumbnail({ src, alt }: { src: string; alt: string }): React.JSX.Element {
