@@ -16,7 +16,6 @@ type ImageLike = { complete: boolean; naturalWidth: number }
 test('the demo dataset opens in one click and the inventory shows its shard and sample counts', async ({ page }) => {
   const env = e2eEnv()
   await page.goto(env.url)
-  await saveScreenshot(page, 'datasets')
   await page.getByRole('button', { name: 'Open the demo dataset' }).first().click()
   await expect(page.getByRole('table', { name: 'Shards' })).toBeVisible({ timeout: 120_000 })
   const manifest = await readManifest(env.demo)
@@ -33,6 +32,9 @@ test('the demo dataset opens in one click and the inventory shows its shard and 
 test('the grid shows thumbnails whose labels match the shards, and jumps, selects and opens a sample by keyboard', async ({ page }) => {
   const env = e2eEnv()
   await page.goto(env.url)
+  // The Datasets view with the demo in its recent list.
+  await expect(page.getByRole('list').getByRole('button').first()).toBeVisible()
+  await saveScreenshot(page, 'datasets')
   await openFolder(page, env.clean)
   await page.getByRole('button', { name: 'Browse', exact: true }).click()
   await page.getByLabel('Split filter').selectOption('val')
