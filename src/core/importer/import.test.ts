@@ -51,6 +51,8 @@ async function makeRawTinyImageNet(dir: string): Promise<void> {
     annotations.push(`val_${i}.JPEG\t${WNIDS[c]}\t0\t0\t63\t63`)
   }
   writeFileSync(join(dir, 'val', 'images', 'val_6.JPEG'), await jpeg(COLOURS[0]!, 60))
+  // Listed but never downloaded, and a line naming a class that wnids.txt does not know.
+  annotations.push(`val_7.JPEG\t${WNIDS[1]}\t0\t0\t63\t63`, 'val_8.JPEG\tn09999999\t0\t0\t63\t63')
   writeFileSync(join(dir, 'val', 'val_annotations.txt'), annotations.join('\n') + '\n')
 }
 
@@ -102,7 +104,13 @@ describe('importImageFolder on the raw Tiny ImageNet layout', () => {
   })
 
   it('reports the cut image and the unannotated val image by file name and leaves them out', () => {
-    expect(result.badImages.map((b) => b.file).sort()).toEqual([`train/${WNIDS[0]}/images/${WNIDS[0]}_99.JPEG`, 'val/images/val_6.JPEG'])
+    expect(result.badImages.map((b) => b.file).sort()).toEqual([
+      `train/${WNIDS[0]}/images/${WNIDS[0]}_99.JPEG`,
+      'val/images/val_6.JPEG',
+      'val/images/val_7.JPEG',
+      'val/val_annotations.txt:8'
+    ])
+    expect(result.badImages.find((b) => b.file === 'val/images/val_7.JPEG')!.reason).toBe('listed in val_annotations.txt but missing')
     expect(result.badImages.find((b) => b.file.endsWith('_99.JPEG'))!.reason).toMatch(/not a decodable image/)
   })
 

@@ -160,6 +160,8 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
   const val: SourceImage[] = []
   const valDir = join(src, 'val', 'images')
   const annotated = new Set<string>()
+  // One listing instead of a stat per annotation line (10,000 in Tiny ImageNet).
+  const present = new Set(await imagesIn(valDir))
   const annotations = await readFile(join(src, 'val', 'val_annotations.txt'), 'utf8')
   for (const [n, line] of annotations.split(/\r?\n/).entries()) {
     if (line.trim() === '') continue
@@ -171,13 +173,13 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
     }
     annotated.add(file)
     const path = join(valDir, file)
-    if (!(await isFile(path))) {
+    if (!present.has(file)) {
       bad.push({ file: relative(src, path), reason: 'listed in val_annotations.txt but missing' })
       continue
     }
     val.push({ path, file: relative(src, path), label, key: keyFrom(file.slice(0, -extname(file).length)), field: fieldOf(file) })
   }
-  for (const f of await imagesIn(valDir)) {
+  for (const f of present) {
     if (!annotated.has(f)) bad.push({ file: `val/images/${f}`, reason: 'not listed in val_annotations.txt, so it has no label; left out' })
   }
   return { layout: 'tiny-imagenet', classIds, classNames: classIds.map((id) => names.get(id) ?? id), train, val, bad }
