@@ -33,13 +33,16 @@ const binary = electronBinary()
 const built = existsSync(join(root, 'out', 'main', 'index.js'))
 
 test.describe.configure({ mode: 'serial' })
+// Skips every test of this file (hooks included), with the reason in the report.
+test.skip('missing' in binary, 'missing' in binary ? binary.missing : '')
+test.skip(!built, 'out/main/index.js is not built — run npm run build first')
 
 let app: ElectronApplication
 let page: Page
 let userData: string
 
 test.beforeAll(async () => {
-  if ('missing' in binary || !built) return
+  if ('missing' in binary) return
   userData = await mkdtemp(join(tmpdir(), 'shardscope-electron-e2e-'))
   app = await electron.launch({
     executablePath: binary.path,
@@ -55,10 +58,6 @@ test.afterAll(async () => {
   if (userData) await rm(userData, { recursive: true, force: true })
 })
 
-test.beforeEach(() => {
-  test.skip('missing' in binary, 'missing' in binary ? binary.missing : '')
-  test.skip(!built, 'out/main/index.js is not built — run npm run build first')
-})
 
 test('the window is sandboxed: the page sees window.shardscope but no Node or ipcRenderer', async () => {
   const seen = await page.evaluate(() => {
