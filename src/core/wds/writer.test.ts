@@ -126,6 +126,20 @@ print(json.dumps(out))
     expect(got).toEqual(items.map((s) => ({ key: s.key, fields: hexFields(s.fields) })))
   })
 
+  it('a name too long for ustar gets a PAX path header that GNU tar, Python tarfile and readSamples all honour', async () => {
+    const dir = freshDir()
+    const key = `deep/${'k'.repeat(150)}`
+    const [shard] = await writeAll(dir, [{ key, fields: { cls: '4', jpg: bytesOf(3, 600) } }, ...samples(1)])
+    expect(execFileSync('tar', ['-tf', shard!.path], { encoding: 'utf8' }).trim().split('\n')).toEqual([`${key}.cls`, `${key}.jpg`, 's0000.cls', 's0000.jpg', 's0000.txt'])
+    const names = execFileSync(python, ['-c', 'import tarfile,sys,json; print(json.dumps(tarfile.open(sys.argv[1]).getnames()))', shard!.path], { encoding: 'utf8' })
+    expect(JSON.parse(names)).toEqual([`${key}.cls`, `${key}.jpg`, 's0000.cls', 's0000.jpg', 's0000.txt'])
+    const problems: ReadProblem[] = []
+    const got: string[] = []
+    for await (const s of readSamples(expandPattern('train-000000.tar', { baseDir: dir })[0]!, { onProblem: (p) => problems.push(p) })) got.push(`${s.key}:${Object.keys(s.fields).sort().join(',')}`)
+    expect(problems).toEqual([])
+    expect(got).toEqual([`${key}:cls,jpg`, 's0000:cls,jpg,txt'])
+  })
+
   it('writes identical bytes for the same samples twice', async () => {
     const a = await writeAll(freshDir(), samples(30), { maxcount: 7 })
     const b = await writeAll(freshDir(), samples(30), { maxcount: 7 })

@@ -102,8 +102,8 @@ function writeOctal(buf: Uint8Array, offset: number, length: number, value: numb
   writeString(buf, offset, length, s + '\0')
 }
 
-/** Split a member name into ustar prefix (≤155 bytes) and name (≤100 bytes) at a `/`. */
-function splitUstarName(name: string): [prefix: string, name: string] {
+/** Split a member name into ustar prefix (≤155 bytes) and name (≤100 bytes) at a `/`; undefined when it cannot. */
+function splitUstarName(name: string): [prefix: string, name: string] | undefined {
   const len = textEncoder.encode(name).length
   if (len <= 100) return ['', name]
   for (let i = name.length - 1; i > 0; i--) {
@@ -112,13 +112,12 @@ function splitUstarName(name: string): [prefix: string, name: string] {
     const rest = name.slice(i + 1)
     if (textEncoder.encode(prefix).length <= 155 && textEncoder.encode(rest).length <= 100) return [prefix, rest]
   }
-  throw new Error(`member name "${name}" is too long for a ustar header (100-byte name, 155-byte prefix)`)
+  return undefined
 }
 
-/** One ustar header block for a regular file. */
-export function ustarHeader(name: string, size: number): Uint8Array {
+/** One ustar header block. `name` must fit ustar's fields (see splitUstarName). */
+function headerBlock(prefix: string, base: string, size: number, type: '0' | 'x'): Uint8Array {
   const h = new Uint8Array(BLOCK)
-  const [prefix, base] = splitUstarName(name)
   writeString(h, 0, 100, base)
   writeOctal(h, 100, 8, 0o644)
   writeOctal(h, 108, 8, 0)
@@ -126,7 +125,7 @@ export function ustarHeader(name: string, size: number): Uint8Array {
   writeOctal(h, 124, 12, size)
   writeOctal(h, 136, 12, FIXED_MTIME_S)
   h.fill(0x20, 148, 156) // checksum computed with its own field as spaces
-  h[156] = 0x30 // '0': regular file
+  h[156] = type.charCodeAt(0)
   writeString(h, 257, 6, 'ustar\0')
   writeString(h, 263, 2, '00')
   writeString(h, 265, 32, 'shardscope')
@@ -139,6 +138,37 @@ export function ustarHeader(name: string, size: number): Uint8Array {
   // Six octal digits, NUL, space: the traditional layout.
   writeString(h, 148, 8, sum.toString(8).padStart(6, '0') + '\0 ')
   return h
+}
+
+/** A PAX record `LEN path=VALUE\n`, where LEN counts the whole record including its own digits. */
+function paxRecord(keyword: string, value: string): Uint8Array {
+  const body = ` ${keyword}=${value}\n`
+  const bodyBytes = textEncoder.encode(body).length
+  let len = bodyBytes + 1
+  while (String(len).length + bodyBytes !== len) len = String(len).length + bodyBytes
+  return textEncoder.encode(`${len}${body}`)
+}
+
+/** One ustar header block for a regular file; throws for a name ustar cannot hold (memberHeaders handles those). */
+export function ustarHeader(name: string, size: number): Uint8Array {
+  const split = splitUstarName(name)
+  if (!split) throw new Error(`member name "${name}" is too long for a ustar header (100-byte name, 155-byte prefix)`)
+  return headerBlock(split[0], split[1], size, '0')
+}
+
+/**
+ * Header block(s) for a regular file: one ustar block, or — for a name too long for
+ * ustar — a PAX extended header carrying the full path first (as Python's tarfile and
+ * GNU tar write it), then the ustar block with a shortened name.
+ */
+export function memberHeaders(name: string, size: number): Uint8Array[] {
+  const split = splitUstarName(name)
+  if (split) return [headerBlock(split[0], split[1], size, '0')]
+  const record = paxRecord('path', name)
+  const padded = new Uint8Array(paddedSize(record.length))
+  padded.set(record)
+  const short = new TextDecoder().decode(textEncoder.encode(name).slice(-100)).replace(/^\uFFFD+/, '')
+  return [headerBlock('', '././@PaxHeader', record.length, 'x'), padded, headerBlock('', short, size, '0')]
 }
 
 function paddedSize(n: number): number {
@@ -157,7 +187,7 @@ export function encodeSample(sample: SampleToWrite): Uint8Array[] {
     if (bad) throw new SampleRefused(bad, sample.key)
     const value = sample.fields[ext]!
     const data = typeof value === 'string' ? textEncoder.encode(value) : value
-    chunks.push(ustarHeader(`${sample.key}.${ext}`, data.length))
+    chunks.push(...memberHeaders(`${sample.key}.${ext}`, data.length))
     chunks.push(data)
     const pad = paddedSize(data.length) - data.length
     if (pad > 0) chunks.push(new Uint8Array(pad))
