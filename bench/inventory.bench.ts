@@ -11,6 +11,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inventoryShards } from '../src/core/inventory'
@@ -20,9 +21,11 @@ const root = join(here, '..')
 
 if (process.env.SHARDSCOPE_INVENTORY_CHILD === '1') {
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   const inventory = await inventoryShards(process.argv[2]!)
   const seconds = (performance.now() - t0) / 1000
-  console.log(JSON.stringify({ seconds, samples: inventory.totals.samples, shards: inventory.totals.shards, bytes: inventory.totals.bytes, problems: inventory.totals.problems, maxRssKiB: process.resourceUsage().maxRSS }))
+  const cpu = process.cpuUsage(cpu0)
+  console.log(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, samples: inventory.totals.samples, shards: inventory.totals.shards, bytes: inventory.totals.bytes, problems: inventory.totals.problems, maxRssKiB: process.resourceUsage().maxRSS }))
   process.exit(0)
 }
 
@@ -64,14 +67,26 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 await ensureDataset()
 const files = shardFiles(dataset)
 const bytes = files.reduce((a, f) => a + statSync(f).size, 0)
-const cat = (): number => timed('sh', ['-c', 'cat "$@" > /dev/null', 'sh', ...files]).seconds
+/** Wall seconds, and CPU seconds (user + system) from the shell's `times`. */
+function cat(): { seconds: number; cpuSeconds: number } {
+  const run = timed('sh', ['-c', 'cat "$@" > /dev/null; times', 'sh', ...files])
+  const [, children] = run.stdout.trim().split('\n')
+  const cpuSeconds = (children ?? '')
+    .split(/\s+/)
+    .map((t) => /^(\d+)m([\d.]+)s$/.exec(t))
+    .reduce((a, m) => a + (m ? Number(m[1]) * 60 + Number(m[2]) : 0), 0)
+  return { seconds: run.seconds, cpuSeconds }
+}
 cat() // warm the page cache for all three
 
 const catSeconds: number[] = []
+const catCpuSeconds: number[] = []
+const inventoryCpuSeconds: number[] = []
 const inventorySeconds: number[] = []
 const inventoryProcessSeconds: number[] = []
 interface ChildResult {
   seconds: number
+  cpuSeconds: number
   samples: number
   shards: number
   problems: number
@@ -80,20 +95,25 @@ interface ChildResult {
 const runs: ChildResult[] = []
 let maxRssKiB = 0
 for (let i = 0; i < repeats; i++) {
-  catSeconds.push(cat())
+  const catRun = cat()
+  catSeconds.push(catRun.seconds)
+  catCpuSeconds.push(catRun.cpuSeconds)
   const run = timed('node', ['--import', 'tsx', fileURLToPath(import.meta.url), dataset], { ...process.env, SHARDSCOPE_INVENTORY_CHILD: '1' })
   const child = JSON.parse(run.stdout.trim().split('\n').pop()!) as ChildResult
   runs.push(child)
   inventorySeconds.push(child.seconds)
+  inventoryCpuSeconds.push(child.cpuSeconds)
   inventoryProcessSeconds.push(run.seconds)
   maxRssKiB = Math.max(maxRssKiB, child.maxRssKiB)
 }
-const python = JSON.parse(timed('/usr/bin/python3', [join(here, 'baselines', 'tarfile_count_samples.py'), ...files]).stdout.trim().split('\n').pop()!) as { seconds: number; samples: number }
+const python = JSON.parse(timed('/usr/bin/python3', [join(here, 'baselines', 'tarfile_count_samples.py'), ...files]).stdout.trim().split('\n').pop()!) as { seconds: number; cpuSeconds: number; samples: number }
 const pythonProcess = timed('/usr/bin/python3', [join(here, 'baselines', 'tarfile_count_samples.py'), ...files]).seconds
 
 const child = runs[0]!
 const inv = median(inventorySeconds)
 const catS = median(catSeconds)
+const invCpu = median(inventoryCpuSeconds)
+const catCpu = median(catCpuSeconds)
 console.log(
   JSON.stringify({
     samples: child.samples,
@@ -101,9 +121,13 @@ console.log(
     bytes,
     inventoryProblems: child.problems,
     pythonSamples: python.samples,
-    inventory: { seconds: +inv.toFixed(3), processSeconds: +median(inventoryProcessSeconds).toFixed(3), samplesPerSecond: Math.round(child.samples / inv), mbPerSecond: +(bytes / 1e6 / inv).toFixed(1), peakRssMiB: +(maxRssKiB / 1024).toFixed(1) },
-    cat: { seconds: +catS.toFixed(3), mbPerSecond: +(bytes / 1e6 / catS).toFixed(1) },
-    pythonTarfile: { seconds: +python.seconds.toFixed(3), processSeconds: +pythonProcess.toFixed(3) },
+    inventory: { seconds: +inv.toFixed(3), processSeconds: +median(inventoryProcessSeconds).toFixed(3), samplesPerSecond: Math.round(child.samples / inv), mbPerSecond: +(bytes / 1e6 / inv).toFixed(1), peakRssMiB: +(maxRssKiB / 1024).toFixed(1), cpuSeconds: +invCpu.toFixed(3) },
+    cat: { seconds: +catS.toFixed(3), mbPerSecond: +(bytes / 1e6 / catS).toFixed(1), cpuSeconds: +catCpu.toFixed(3) },
+    pythonTarfile: { seconds: +python.seconds.toFixed(3), processSeconds: +pythonProcess.toFixed(3), cpuSeconds: +python.cpuSeconds.toFixed(3) },
+    // On a shared, overloaded machine wall time mostly measures the scheduler; CPU time is the steadier comparison.
+    ratioInventoryCpuOverCat: +(invCpu / Math.max(catCpu, 0.001)).toFixed(2),
+    speedupCpuOverPython: +(python.cpuSeconds / Math.max(invCpu, 0.001)).toFixed(2),
+    loadAverage: os.loadavg().map((l) => +l.toFixed(1)),
     ratioInventoryOverCat: +(inv / catS).toFixed(2),
     ratioInventoryProcessOverCat: +(median(inventoryProcessSeconds) / catS).toFixed(2),
     speedupOverPython: +(python.seconds / inv).toFixed(2),

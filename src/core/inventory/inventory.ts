@@ -9,7 +9,8 @@
  * tiny `cls` members' bytes are copied. That keeps the inventory near the speed of
  * `cat` and its memory flat whatever the shard size.
  */
-import { open, readdir, stat } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { parseInteger } from '../wds/fields'
 import { SampleGrouper } from '../wds/grouping'
@@ -168,29 +169,25 @@ export async function findCoverageGaps(locations: ShardLocation[], baseDir: stri
   return gaps
 }
 
-/** Read buffer pairs reused across shards (one pair per shard being read at the same time), so GC stays quiet. */
-const spareReadBuffers: [Buffer, Buffer][] = []
+/** Read buffers reused across shards (one per shard being read at the same time), so GC stays quiet. */
+const spareReadBuffers: Buffer[] = []
 
 /**
- * Large sequential reads, double-buffered: the next read runs on libuv's thread pool
- * while the scanner parses the current chunk. The scanner copies what it keeps, so each
- * buffer is reused as soon as the scanner has moved on.
+ * Large sequential reads into one reused buffer (the scanner copies what it keeps).
+ * Synchronous reads: measured on 474 MB / 110 shards, they cost 10–20% less CPU than
+ * double-buffered async reads (no thread-pool hop and copy hand-off per chunk), with the
+ * same wall time. The event loop still gets a turn between 4 MiB chunks, so a server
+ * running an inventory stays responsive (a very slow network file system would make each
+ * turn wait for one chunk).
  */
-async function* readFileChunks(buffers: [Buffer, Buffer], firstLength: number, handle: Awaited<ReturnType<typeof open>>): AsyncGenerator<Buffer> {
-  let [current, next] = buffers
+async function* readFileChunks(fd: number, buffer: Buffer, firstLength: number): AsyncGenerator<Buffer> {
   let length = firstLength
   let position = firstLength
   while (length > 0) {
-    const pending = handle.read(next, 0, next.length, position)
-    try {
-      yield current.subarray(0, length)
-    } finally {
-      // Whether the scanner goes on or stops, no read may still be writing into a buffer we hand back.
-      const { bytesRead } = await pending
-      length = bytesRead
-      position += bytesRead
-    }
-    ;[current, next] = [next, current]
+    yield buffer.subarray(0, length)
+    await new Promise((resume) => setImmediate(resume))
+    length = readSync(fd, buffer, 0, buffer.length, position)
+    position += length
   }
 }
 
@@ -240,31 +237,30 @@ export async function inventoryShard(location: ShardLocation, split: string): Pr
   let failure: unknown = null
   let start: { compressed: boolean; firstBlock: Buffer | null } = { compressed: false, firstBlock: null }
   try {
+    let gzipFile = false
     if (location.kind === 'file') {
-      const handle = await open(location.path ?? location.url, 'r').catch((error: unknown) => {
-        throw new ShardSourceError(`${location.url}: cannot open (${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message})`, location.url)
-      })
+      let fd: number
       try {
-        result.bytes = (await handle.stat()).size
-        const buffers = spareReadBuffers.pop() ?? [Buffer.allocUnsafe(READ_CHUNK_BYTES), Buffer.allocUnsafe(READ_CHUNK_BYTES)]
-        const buffer = buffers[0]
+        fd = openSync(location.path ?? location.url, 'r')
+      } catch (error) {
+        throw new ShardSourceError(`${location.url}: cannot open (${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message})`, location.url)
+      }
+      try {
+        result.bytes = fstatSync(fd).size
+        const buffer = spareReadBuffers.pop() ?? Buffer.allocUnsafe(READ_CHUNK_BYTES)
         try {
-          const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
-          if (bytesRead >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
-            const bytes = shardBytes(readFileChunksFresh(handle))
-            start = bytes.start
-            scanned = await scanTar(bytes.chunks, scanOptions)
-          } else {
-            scanned = await scanTar(readFileChunks(buffers, bytesRead, handle), scanOptions)
-          }
+          const firstLength = readSync(fd, buffer, 0, buffer.length, 0)
+          gzipFile = firstLength >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
+          if (!gzipFile) scanned = await scanTar(readFileChunks(fd, buffer, firstLength), scanOptions)
         } finally {
-          spareReadBuffers.push(buffers)
+          spareReadBuffers.push(buffer)
         }
       } finally {
-        await handle.close()
+        closeSync(fd)
       }
-    } else {
-      result.bytes = (await statShard(location)).bytes
+    }
+    if (location.kind !== 'file' || gzipFile) {
+      if (location.kind !== 'file') result.bytes = (await statShard(location)).bytes
       const bytes = shardBytes((await openShard(location)) as AsyncIterable<Buffer>)
       start = bytes.start
       scanned = await scanTar(bytes.chunks, scanOptions)
@@ -281,18 +277,6 @@ export async function inventoryShard(location: ShardLocation, split: string): Pr
   if (lastSampleWhole) grouper.finish()
   if (problem) result.problems.push(problem)
   return result
-}
-
-/** Fresh buffers per chunk, for gzip: zlib may still hold a chunk when the next is read. */
-async function* readFileChunksFresh(handle: Awaited<ReturnType<typeof open>>): AsyncGenerator<Buffer> {
-  let position = 0
-  for (;;) {
-    const buffer = Buffer.allocUnsafe(1 << 20)
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
-    if (bytesRead === 0) return
-    position += bytesRead
-    yield buffer.subarray(0, bytesRead)
-  }
 }
 
 /**
