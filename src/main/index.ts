@@ -28,7 +28,9 @@ const here = import.meta.dirname
 const rendererIndex = join(here, '../renderer/index.html')
 const rendererUrl = dev && devServerUrl ? devServerUrl : pathToFileURL(rendererIndex).href
 
-// Must happen before `ready`: a standard, secure, fetchable scheme for sample images.
+// Both must happen before `ready`: every renderer sandboxed (not only ours), and a
+// standard, secure, fetchable scheme for sample images.
+app.enableSandbox()
 protocol.registerSchemesAsPrivileged([mediaSchemePrivileges])
 
 let mainWindow: BrowserWindow | null = null
