@@ -12,17 +12,11 @@ let client: ShardScopeClient | null = null
 /** The client every store talks through; created on first use. */
 export function getClient(): ShardScopeClient {
   if (client) return client
-  const exposed = (window as unknown as { shardscope?: ShardScopeClient }).shardscope
-  if (exposed) {
-    client = exposed
+  if (window.shardscope) {
+    client = window.shardscope
     return client
   }
   const token = new URLSearchParams(window.location.search).get('token') ?? ''
   client = createWebSocketClient(window.location.origin, token)
   return client
-}
-
-/** 'electron' when the preload gave us a client; decides e.g. whether a native folder dialog exists. */
-export function isElectron(): boolean {
-  return Boolean((window as unknown as { shardscope?: unknown }).shardscope)
 }
