@@ -113,6 +113,11 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
       if (!flags.resume) {
         let datasetDir = dataset ? resolve(dataset) : undefined
         if (!datasetDir && !flags.train) {
+          // The demo run must finish in a few minutes on 2 cores: 2 epochs (enough to see
+          // the loss fall epoch over epoch), validation every 100 updates on 300 samples.
+          flags.epochs ??= '2'
+          flags.validateEvery ??= '100'
+          flags.valSamples ??= '300'
           datasetDir = join(stateDir, 'demo')
           if (!flags.json) process.stderr.write(`training on the demo dataset in ${datasetDir}\n`)
           await ensureDemoDataset(datasetDir)

@@ -65,6 +65,15 @@ export const TrainConfig = z.object({
 export type TrainConfig = z.infer<typeof TrainConfig>
 export type TrainConfigInput = z.input<typeof TrainConfig>
 
+/**
+ * What a client sends to start a run: any TrainConfig fields, none filled in by default
+ * here (zod 4 applies defaults even inside .partial()), so a dataset's dataset.json can
+ * supply what the request leaves out.
+ */
+export const TrainConfigRequest = z.object(
+  Object.fromEntries(Object.entries(TrainConfig.shape).map(([key, schema]) => [key, (schema instanceof z.ZodDefault ? schema.unwrap() : schema).optional()]))
+) as unknown as z.ZodType<Partial<TrainConfig>, Partial<TrainConfigInput>>
+
 /** One metric point. Every point is also a line of the run's metrics.jsonl. */
 export const MetricPoint = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('step'), t: z.number(), worker: z.number().int(), step: z.number().int(), epoch: z.number().int(), loss: z.number(), samples: z.number().int(), computeMs: z.number() }),
@@ -125,13 +134,13 @@ const RunRef = z.object({ runId: z.string().min(1) })
 export const methods = {
   'train.start': method(
     'Start a simulated distributed training run; returns its id at once, metrics follow as events.',
-    z.object({ config: TrainConfig.partial().extend({ train: z.string().optional(), val: z.string().optional() }), datasetDir: z.string().optional() }),
+    z.object({ config: TrainConfigRequest, datasetDir: z.string().optional() }),
     z.object({ runId: z.string(), dir: z.string() })
   ),
   'train.stop': method('Stop a running run (its processes end; what was written stays).', RunRef, z.object({ stopped: z.boolean() })),
   'train.rerun': method(
     'Start a new run with the config of an earlier one, optionally changed.',
-    RunRef.extend({ changes: TrainConfig.partial().optional() }),
+    RunRef.extend({ changes: TrainConfigRequest.optional() }),
     z.object({ runId: z.string(), dir: z.string() })
   ),
   'train.list': method('Runs under the state folder, newest first.', z.object({}), z.object({ runs: z.array(RunSummary) })),
