@@ -4,7 +4,6 @@
  * Runs in decode worker threads; plain data in, plain data out.
  */
 import { createHash } from 'node:crypto'
-import sharp from 'sharp'
 import { decodeJpeg, JpegError } from '../imaging/fast-jpeg'
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'npy' | 'unknown'
@@ -67,6 +66,8 @@ export async function inspectImage(bytes: Uint8Array, field: string, limits: Ins
 }
 
 async function inspectWithSharp(bytes: Uint8Array, format: 'png' | 'webp', limits: InspectLimits): Promise<Omit<ImageInspection, 'hash'>> {
+  // Loaded on first use: most datasets are JPEG, and sharp costs each decode thread memory and start-up time.
+  const { default: sharp } = await import('sharp')
   // sharp refuses images over limitInputPixels from the header, before allocating pixels.
   const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error' })
     .raw()

@@ -13,6 +13,7 @@ import { channelStats, emptySums, mergeSums, normaliseSums, type Normalization }
 const IMAGE_FIELDS = ['jpg', 'jpeg', 'png', 'webp', 'npy']
 /** Distinct shapes tracked with example offenders; more are only counted. */
 const MAX_TRACKED_SHAPES = 64
+const utf8 = new TextDecoder('utf-8', { fatal: false })
 
 export interface SplitCheckOptions {
   split: string
@@ -160,7 +161,7 @@ export class SplitChecks {
       this.offenders.add('label-not-integer', { ...ref, field, expected: 'a decimal class index', found: `${bytes.length.toLocaleString('en-US')} bytes of text` })
       return null
     }
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes).trim()
+    const text = utf8.decode(bytes).trim()
     if (!/^[+-]?\d+$/.test(text)) {
       this.offenders.add('label-not-integer', { ...ref, field, expected: 'a decimal class index', found: JSON.stringify(text.slice(0, 32)) })
       return null
