@@ -12,6 +12,12 @@
  *
  * Staleness of an update = server version when applied − version its gradients were
  * computed on.
+ *
+ * Determinism: same seed + config → same data order per worker, same initial weights.
+ * `sync` is then deterministic (each round averages in worker order, whatever order
+ * the pushes arrived in). `async` and `ssp` cannot promise the same curves: which
+ * version a worker pulls depends on process scheduling, so staleness and the order
+ * of updates vary from run to run (the statistics, not the values, repeat).
  */
 import { mergeBatchNormStats } from './model'
 import { applyUpdate, createOptimizerState, type OptimizerSettings, type OptimizerState } from './optimizer'
