@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, rmSync, writeFileSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -28,8 +28,9 @@ if (process.env.SHARDSCOPE_VERIFY_BENCH_CHILD) {
   const t0 = performance.now()
   const report = await verifyDataset({ datasetDir: process.env.SHARDSCOPE_VERIFY_BENCH_CHILD })
   const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage() // every thread of the process, start-up included
   const errors = report.findings.filter((f) => f.severity !== 'info').map((f) => f.code)
-  console.log(JSON.stringify({ seconds, samples: report.samplesVerified, images: report.splits.reduce((a, s) => a + s.imagesDecoded, 0), threads: report.decodeThreads, findings: errors, maxRssKiB: process.resourceUsage().maxRSS }))
+  console.log(JSON.stringify({ seconds, samples: report.samplesVerified, images: report.splits.reduce((a, s) => a + s.imagesDecoded, 0), threads: report.decodeThreads, findings: errors, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssKiB: process.resourceUsage().maxRSS }))
   process.exit(0)
 }
 
@@ -58,7 +59,7 @@ function lastJson(stdout: string): Record<string, unknown> {
 }
 
 /** The verifier, as its own process. */
-function runVerifier(dataset: string): { seconds: number; samples: number; images: number; threads: number; findings: string[]; maxRssKiB: number } {
+function runVerifier(dataset: string): { seconds: number; samples: number; images: number; threads: number; findings: string[]; cpuSeconds: number; maxRssKiB: number } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
     cwd: root,
     encoding: 'utf8',
@@ -71,11 +72,11 @@ function runVerifier(dataset: string): { seconds: number; samples: number; image
 
 /** (a) What users write by hand: tarfile + PIL, one process, the same decode-and-check work. */
 const PYTHON_LOOP = String.raw`
-import io, json, sys, tarfile, time, resource
+import io, json, os, sys, tarfile, time, resource
 import numpy as np
 from PIL import Image
 classes = int(sys.argv[1]); shards = sys.argv[2:]
-t0 = time.time(); n = 0; bad = 0
+t0 = time.time(); c0 = os.times(); n = 0; bad = 0
 sums = np.zeros(3); sumsq = np.zeros(3); keys = set()
 for path in shards:
     with tarfile.open(path) as tar:
@@ -101,11 +102,11 @@ for path in shards:
             if k not in keys: keys.add(k)
             sample[ext.lower()] = tar.extractfile(m).read()
         if sample: check(sample)
-seconds = time.time() - t0
-print(json.dumps({"seconds": seconds, "samples": n, "bad": bad, "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+seconds = time.time() - t0; c1 = os.times()
+print(json.dumps({"seconds": seconds, "samples": n, "bad": bad, "cpuSeconds": (c1.user - c0.user) + (c1.system - c0.system), "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 `
 
-function runPython(dataset: string): { seconds: number; samples: number; maxRssKiB: number } {
+function runPython(dataset: string): { seconds: number; samples: number; cpuSeconds: number; maxRssKiB: number } {
   const shards: string[] = []
   for (let i = 0; i < Math.ceil(train / 1000); i++) shards.push(join(dataset, 'train', `train-${String(i).padStart(6, '0')}.tar`))
   for (let i = 0; i < Math.ceil(val / 1000); i++) shards.push(join(dataset, 'val', `val-${String(i).padStart(6, '0')}.tar`))
@@ -115,7 +116,7 @@ function runPython(dataset: string): { seconds: number; samples: number; maxRssK
 }
 
 /** (b) The decode-only limit: the same JPEG bytes, from memory, decoded on every core. */
-async function decodeOnly(dataset: string, limit: number): Promise<{ images: number; seconds: number; threads: number }> {
+async function decodeOnly(dataset: string, limit: number): Promise<{ images: number; seconds: number; cpuSeconds: number; threads: number }> {
   const { readSamples } = await import('../src/core/wds/read')
   const images: Uint8Array[] = []
   for (let i = 0; images.length < limit; i++) {
@@ -146,10 +147,12 @@ async function decodeOnly(dataset: string, limit: number): Promise<{ images: num
   const wait = (w: Worker, what: string) => new Promise<void>((resolve, reject) => w.once('message', (m) => (m === what ? resolve() : reject(new Error(String(m))))).once('error', reject))
   await Promise.all(workers.map((w, i) => (w.postMessage(images.slice(i * share, (i + 1) * share)), wait(w, 'ready'))))
   const t0 = performance.now()
+  const c0 = process.cpuUsage()
   await Promise.all(workers.map((w) => (w.postMessage('go'), wait(w, 'done'))))
   const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(c0)
   await Promise.all(workers.map((w) => w.terminate()))
-  return { images: images.length, seconds, threads }
+  return { images: images.length, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, threads }
 }
 
 const dataset = await ensureDataset()
@@ -165,13 +168,17 @@ const decodeRate = limit.images / limit.seconds
 console.log(
   JSON.stringify({
     dataset: { samples: train + val, imageSize: '64×64 JPEG', shards: Math.ceil(train / 1000) + Math.ceil(val / 1000) },
-    verifier: { samplesPerSecond: Math.round(verifierRate), seconds: +verifier.seconds.toFixed(2), samples: verifier.samples, imagesDecoded: verifier.images, decodeThreads: verifier.threads, findings: verifier.findings, peakRssMiB: +(verifier.maxRssKiB / 1024).toFixed(1) },
-    pythonTarfilePil: { samplesPerSecond: Math.round(pythonRate), seconds: +python.seconds.toFixed(2), samples: python.samples, peakRssMiB: +(python.maxRssKiB / 1024).toFixed(1) },
-    decodeOnlyLimit: { imagesPerSecond: Math.round(decodeRate), images: limit.images, threads: limit.threads, decoder: '@jsquash/jpeg (WASM mozjpeg)' },
+    verifier: { samplesPerSecond: Math.round(verifierRate), samplesPerCpuSecond: Math.round(verifier.samples / verifier.cpuSeconds), seconds: +verifier.seconds.toFixed(2), samples: verifier.samples, imagesDecoded: verifier.images, decodeThreads: verifier.threads, findings: verifier.findings, peakRssMiB: +(verifier.maxRssKiB / 1024).toFixed(1) },
+    pythonTarfilePil: { samplesPerSecond: Math.round(pythonRate), samplesPerCpuSecond: Math.round(python.samples / python.cpuSeconds), seconds: +python.seconds.toFixed(2), samples: python.samples, peakRssMiB: +(python.maxRssKiB / 1024).toFixed(1) },
+    decodeOnlyLimit: { imagesPerSecond: Math.round(decodeRate), imagesPerCpuSecond: Math.round(limit.images / limit.cpuSeconds), images: limit.images, threads: limit.threads, decoder: '@jsquash/jpeg (WASM mozjpeg)' },
     ratios: {
       verifierVsPython: +(verifierRate / pythonRate).toFixed(2),
-      verifierVsDecodeOnly: +(verifierRate / decodeRate).toFixed(2)
+      verifierVsDecodeOnly: +(verifierRate / decodeRate).toFixed(2),
+      // On a shared, loaded machine wall-clock rates mostly measure the neighbours; per CPU-second they measure the work.
+      perCpuSecondVerifierVsPython: +(verifier.samples / verifier.cpuSeconds / (python.samples / python.cpuSeconds)).toFixed(2),
+      perCpuSecondVerifierVsDecodeOnly: +(verifier.samples / verifier.cpuSeconds / (limit.images / limit.cpuSeconds)).toFixed(2)
     },
+    machine: { cpus: availableParallelism(), loadAverage1m: +loadavg()[0]!.toFixed(1) },
     targets: { verifierVsPython: 4, verifierVsDecodeOnly: 0.8, peakRssMiB: 300 }
   })
 )
