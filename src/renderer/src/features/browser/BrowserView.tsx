@@ -6,7 +6,7 @@ import { formatCount } from '../../app/errors'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useInventory } from '../inventory/store'
 import { NoDataset } from '../inventory/InventoryView'
-import { columnsFor, describeFilter, moveSelection } from './pages'
+import { columnsFor, describeFilter, gridVariant, moveSelection } from './pages'
 import { useBrowser } from './store'
 import { SampleDetailPanel } from './SampleDetailPanel'
 
@@ -178,6 +178,7 @@ function SampleGrid({ datasetId }: { datasetId: string }): React.JSX.Element {
   }, [scrollRequest, columns, virtualizer])
 
   const client = getClient()
+  const variant = useDatasets((s) => gridVariant(s.current?.manifest))
   return (
     <div
       ref={parentRef}
@@ -216,7 +217,7 @@ function SampleGrid({ datasetId }: { datasetId: string }): React.JSX.Element {
                   position={position}
                   sample={sample}
                   selected={position === selected}
-                  src={sample?.imageField ? client.mediaUrl(datasetId, sample.split, sample.index, sample.imageField, 'thumb') : null}
+                  src={sample?.imageField ? client.mediaUrl(datasetId, sample.split, sample.index, sample.imageField, variant) : null}
                   onSelect={select}
                   onOpen={openDetail}
                 />

@@ -4,6 +4,7 @@
  * pages go first), and grid geometry. Pure, so it is tested without a browser.
  */
 import type { SampleFilter, SampleRow } from '@shared/contract/datasets'
+import { DatasetManifestSchema } from '@shared/manifest'
 
 export const PAGE_SIZE = 200
 
@@ -101,4 +102,20 @@ export function describeFilter(filter: SampleFilter, classNames: readonly string
   if (filter.problem) parts.push(filter.problem === 'any' ? 'with problems' : `problem ${filter.problem}`)
   if (filter.keys) parts.push(`${filter.keys.length} chosen samples`)
   return parts.length ? parts.join(' · ') : 'all samples'
+}
+
+/** Thumbnails are made at this edge by the back end (media service); smaller originals are served as they are. */
+const THUMBNAIL_EDGE_PX = 128
+
+/**
+ * Which image variant the grid asks for. When dataset.json says every image is no
+ * bigger than a thumbnail (Tiny ImageNet's 64×64), the stored bytes already are the
+ * thumbnail: asking for 'thumb' would make the back end re-encode each one (measured:
+ * 60 thumbnails ≈ 1.1 s vs ≈ 0.16 s for the stored JPEGs on a 2-core machine).
+ */
+export function gridVariant(manifest: unknown): 'thumb' | 'full' {
+  const parsed = DatasetManifestSchema.safeParse(manifest)
+  if (!parsed.success) return 'thumb'
+  const [height, width] = parsed.data.imageShape
+  return Math.max(height, width) <= THUMBNAIL_EDGE_PX ? 'full' : 'thumb'
 }
