@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import type { Handlers } from '../../shared/contract'
 import type { MetricPoint, RunSummary, TrainConfig } from '../../shared/contract/train'
+import { ensureDemoDataset } from '../demo'
 import { compareRuns, listRuns, readMetrics, readRunConfig, readSummary, resolveTrainConfig, runTraining } from '../train'
 import type { ServiceContext } from './context'
 
@@ -66,7 +67,15 @@ export function createTrainService(ctx: ServiceContext) {
   }
 
   const handlers: Pick<Handlers, 'train.start' | 'train.stop' | 'train.rerun' | 'train.list' | 'train.metrics' | 'train.compare'> = {
-    'train.start': async ({ config, datasetDir }) => start(await resolveTrainConfig({ ...config, datasetDir: datasetDir ?? config.datasetDir ?? (config.train ? undefined : ctx.demoDir) })),
+    'train.start': async ({ config, datasetDir }) => {
+      let dir = datasetDir ?? config.datasetDir
+      if (!dir && !config.train) {
+        // No dataset named: the built-in demo, generated on first use.
+        await ensureDemoDataset(ctx.demoDir)
+        dir = ctx.demoDir
+      }
+      return start(await resolveTrainConfig({ ...config, datasetDir: dir }))
+    },
     'train.stop': async ({ runId }) => {
       const run = live.get(runId)
       if (!run) return { stopped: false }
