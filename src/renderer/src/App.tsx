@@ -12,6 +12,7 @@ import { InventoryView } from './features/inventory/InventoryView'
 import { VerifyView } from './features/verify/VerifyView'
 import { useVerify } from './features/verify/store'
 import { BrowserView } from './features/browser/BrowserView'
+import { useBrowser } from './features/browser/store'
 import { TrainView } from './features/train/TrainView'
 import { useTrain } from './features/train/store'
 import { useInventory } from './features/inventory/store'
@@ -36,6 +37,11 @@ export function App(): React.JSX.Element {
       })
     return () => offs.forEach((off) => off())
   }, [])
+  // The grid's first page is asked for as soon as a dataset opens, so Browse has it ready.
+  const datasetId = useDatasets((s) => s.current?.datasetId ?? null)
+  useEffect(() => {
+    if (datasetId) useBrowser.getState().setDataset(datasetId)
+  }, [datasetId])
   const View = viewComponents[view]
   return (
     <div className="app">
