@@ -110,12 +110,12 @@ export async function decodeJpeg(bytes: Uint8Array, options: { maxPixels?: numbe
   if (!header.complete) throw new JpegError('truncated: no end-of-image marker', 'truncated')
   await initDecoder()
   decoderWarnings = []
-  // The codec reads from its own heap; hand it an exact ArrayBuffer.
-  // (A copy via `new Uint8Array(bytes)`: Buffer#slice would return a view of Node's shared pool.)
-  const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : new Uint8Array(bytes).buffer
+  // The codec copies the bytes into its own heap; embind accepts a Uint8Array view as well as
+  // the ArrayBuffer its .d.ts names, so no copy is made here.
+  const view = bytes as unknown as ArrayBuffer
   let image: { data: Uint8ClampedArray; width: number; height: number }
   try {
-    image = await decode(buffer)
+    image = await decode(view)
   } catch (err) {
     throw new JpegError(`cannot be decoded: ${decoderWarnings[0] ?? (err as Error).message}`, 'corrupt')
   }
