@@ -31,7 +31,8 @@ function workerLauncher(): { code: string; eval: boolean } | null {
   for (const built of [join(here, 'verify-decode-worker.js'), join(here, '..', 'verify-decode-worker.js')]) {
     if (existsSync(built)) return { code: built, eval: false }
   }
-  const candidates = [join(here, 'decode-worker.ts'), join(here, '..', '..', 'src', 'core', 'verify', 'decode-worker.ts')]
+  // Source beside this module, or (from out/main or a chunk folder below it) the repository's src/.
+  const candidates = [join(here, 'decode-worker.ts'), ...[2, 3].map((up) => join(here, ...Array<string>(up).fill('..'), 'src', 'core', 'verify', 'decode-worker.ts'))]
   const source = candidates.find((c) => existsSync(c))
   if (!source) return null
   let tsxApi: string
