@@ -12,7 +12,9 @@ export default defineConfig({
         input: {
           index: resolve(import.meta.dirname, 'src/main/index.ts'),
           cli: resolve(import.meta.dirname, 'src/cli/index.ts'),
-          'process-entry': resolve(import.meta.dirname, 'src/core/process/entry.ts')
+          'process-entry': resolve(import.meta.dirname, 'src/core/process/entry.ts'),
+          // The verifier's decode threads (worker_threads need a file of their own).
+          'verify-decode-worker': resolve(import.meta.dirname, 'src/core/verify/decode-worker.ts')
         }
       }
     }

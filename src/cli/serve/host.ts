@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocketServer, WebSocket } from 'ws'
 import type { EventSink } from '../../shared/contract'
@@ -234,8 +234,9 @@ export function findRendererBuild(): string {
   let dir = dirname(fileURLToPath(import.meta.url))
   for (let i = 0; i < 6; i++) {
     if (existsSync(join(dir, 'package.json'))) return join(dir, 'out', 'renderer')
+    // Built bundle: out/main/cli.js (or out/main/chunks/*) beside out/renderer.
     const besideBundle = join(dir, '..', 'renderer', 'index.html')
-    if (existsSync(besideBundle)) return join(dir, '..', 'renderer')
+    if (basename(join(dir, '..')) === 'out' && existsSync(besideBundle)) return join(dir, '..', 'renderer')
     dir = dirname(dir)
   }
   return join(process.cwd(), 'out', 'renderer')

@@ -21,6 +21,11 @@ import { tmpdir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { registerWasmGradientKernels } from '../kernels'
 
+// tfjs prints a banner urging tfjs-node to every Node process that touches the CPU
+// backend, on stderr of every CLI run and worker. Production mode silences tfjs's
+// warnings (it also skips debug-only checks, which are off by default anyway).
+tf.enableProdMode()
+
 export type BackendName = 'cuda' | 'webgpu' | 'wasm' | 'cpu'
 export type BackendChoice = BackendName | 'auto'
 export const BACKEND_NAMES: readonly BackendName[] = ['cuda', 'webgpu', 'wasm', 'cpu']
