@@ -2,22 +2,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../index'
+import { captureCliOutput } from '../testing'
 import { parseBytes } from './import'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-cli-import-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-let stdout = ''
-let stderr = ''
-beforeEach(() => {
-  stdout = ''
-  stderr = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true))
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true))
-})
-afterEach(() => vi.restoreAllMocks())
+const output = captureCliOutput()
 
 const src = join(root, 'animals')
 beforeAll(async () => {
@@ -34,7 +27,7 @@ describe('shardscope import', () => {
   it('imports class folders into shards, JSON result, exit 0 when every image was good', async () => {
     const out = join(root, 'animals-wds')
     expect(await main(['import', src, out, '--shard-maxcount', '6', '--seed', '2', '--val-fraction', '0.2', '--json'])).toBe(0)
-    const r = JSON.parse(stdout) as { imported: { train: number; val: number }; badImages: unknown[]; shards: { train: { samples: number }[] } }
+    const r = JSON.parse(output.stdout) as { imported: { train: number; val: number }; badImages: unknown[]; shards: { train: { samples: number }[] } }
     expect(r.imported).toEqual({ train: 16, val: 4 })
     expect(r.badImages).toEqual([])
     expect(r.shards.train.map((s) => s.samples)).toEqual([6, 6, 4])
@@ -46,8 +39,8 @@ describe('shardscope import', () => {
     writeFileSync(join(src, 'dog', 'broken.jpg'), Buffer.from('definitely not a jpeg'))
     try {
       expect(await main(['import', src, join(root, 'animals-wds-2')])).toBe(1)
-      expect(stdout).toMatch(/left out dog\/broken\.jpg: not a decodable image/)
-      expect(stdout).toMatch(/train: 18 images/)
+      expect(output.stdout).toMatch(/left out dog\/broken\.jpg: not a decodable image/)
+      expect(output.stdout).toMatch(/train: 18 images/)
     } finally {
       rmSync(join(src, 'dog', 'broken.jpg'))
     }
@@ -55,7 +48,7 @@ describe('shardscope import', () => {
 
   it('a missing source folder is a one-line error, exit 2', async () => {
     expect(await main(['import', join(root, 'nowhere'), join(root, 'out3')])).toBe(2)
-    expect(stderr).toMatch(/^shardscope: .*nowhere is not a folder\n$/)
+    expect(output.stderr).toMatch(/^shardscope: .*nowhere is not a folder\n$/)
   })
 
   it.each([

@@ -1,21 +1,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Inventory } from '../../core/inventory'
 import { packTar, type TestMember } from '../../core/wds/testing/tar'
 import { main } from '../index'
+import { captureCliOutput } from '../testing'
 
 let root: string
-let stdout = ''
-let stderr = ''
-beforeEach(() => {
-  stdout = ''
-  stderr = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true))
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true))
-})
-afterEach(() => vi.restoreAllMocks())
+const output = captureCliOutput()
 
 function samples(prefix: string, count: number): TestMember[] {
   return Array.from({ length: count }, (_, i) => [
@@ -37,15 +30,15 @@ afterAll(() => rmSync(root, { recursive: true, force: true }))
 describe('shardscope inventory', () => {
   it('prints a table of the folder shards with totals, exit 0 when clean', async () => {
     expect(await main(['inventory', join(root, 'data')])).toBe(0)
-    expect(stdout).toMatch(/train\s+train-000000\.tar\s+.*\s6\s+cls,jpg\s+2\s+t0\s+t5\s+0/)
-    expect(stdout).toMatch(/val: 2 shards, 5 samples/)
-    expect(stdout).toMatch(/total: 3 shards, 11 samples/)
-    expect(stderr).toBe('')
+    expect(output.stdout).toMatch(/train\s+train-000000\.tar\s+.*\s6\s+cls,jpg\s+2\s+t0\s+t5\s+0/)
+    expect(output.stdout).toMatch(/val: 2 shards, 5 samples/)
+    expect(output.stdout).toMatch(/total: 3 shards, 11 samples/)
+    expect(output.stderr).toBe('')
   })
 
   it('prints JSON with --json and exits 1 when the pattern covers 1 of 2 shards', async () => {
     expect(await main(['inventory', 'file:val/val-{000000..000000}.tar', '--base', join(root, 'data'), '--json'])).toBe(1)
-    const inventory = JSON.parse(stdout) as Inventory
+    const inventory = JSON.parse(output.stdout) as Inventory
     expect(inventory.shards.map((s) => [s.name, s.samples])).toEqual([['val-000000.tar', 3]])
     expect(inventory.coverage.map((g) => g.message)).toEqual(['pattern covers 1 of 2 shards in val: val-000001.tar is not covered'])
   })
@@ -54,8 +47,8 @@ describe('shardscope inventory', () => {
     writeFileSync(join(root, 'data', 'broken.tar'), '<html>oops</html>')
     try {
       expect(await main(['inventory', 'val/val-000000.tar::broken.tar', '--base', join(root, 'data')])).toBe(1)
-      expect(stdout).toMatch(/! pattern covers 1 of 2 shards in val: val-000001\.tar is not covered/)
-      expect(stdout).toMatch(/not-a-tar: .*broken\.tar: not a tar archive/)
+      expect(output.stdout).toMatch(/! pattern covers 1 of 2 shards in val: val-000001\.tar is not covered/)
+      expect(output.stdout).toMatch(/not-a-tar: .*broken\.tar: not a tar archive/)
     } finally {
       rmSync(join(root, 'data', 'broken.tar'))
     }
@@ -63,11 +56,11 @@ describe('shardscope inventory', () => {
 
   it('exits 2 with one line for pipe: patterns and folders without shards', async () => {
     expect(await main(['inventory', 'pipe:curl http://x/a.tar'])).toBe(2)
-    expect(stderr).toMatch(/^shardscope: .*pipe: patterns run a shell command/)
-    stderr = ''
+    expect(output.stderr).toMatch(/^shardscope: .*pipe: patterns run a shell command/)
+    output.stderr = ''
     mkdirSync(join(root, 'empty'))
     expect(await main(['inventory', join(root, 'empty')])).toBe(2)
-    expect(stderr).toMatch(/no shards found/)
+    expect(output.stderr).toMatch(/no shards found/)
     expect(await main(['inventory', join(root, 'nope.tar')])).toBe(2)
   })
 })

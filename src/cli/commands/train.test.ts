@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateDemo } from '../../core/demo'
 import { main } from '../index'
+import { captureCliOutput } from '../testing'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-cli-train-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -11,30 +12,22 @@ beforeAll(async () => {
   await generateDemo(join(root, 'faulty'), { train: 32, val: 16, classes: 4, size: 8, shardMaxcount: 16, seed: 2, faults: ['unnormalized-val'] })
 }, 60_000)
 
-let stdout = ''
-let stderr = ''
-beforeEach(() => {
-  stdout = ''
-  stderr = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true))
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true))
-})
-afterEach(() => vi.restoreAllMocks())
+const output = captureCliOutput()
 
 describe('shardscope train', () => {
   it('usage errors exit 2 with a message naming the option', async () => {
     expect(await main(['train', join(root, 'faulty'), '--mode', 'gossip'])).toBe(2)
-    expect(stderr).toMatch(/--mode must be one of async, sync, ssp, got "gossip"/)
+    expect(output.stderr).toMatch(/--mode must be one of async, sync, ssp, got "gossip"/)
     expect(await main(['train', join(root, 'faulty'), '--crash', 'two@3'])).toBe(2)
-    expect(stderr).toMatch(/--crash takes WORKER@STEP/)
+    expect(output.stderr).toMatch(/--crash takes WORKER@STEP/)
     expect(await main(['train', '--train', 'x-{0..1}.tar', '--val', 'y.tar', '--runs-dir', join(root, 'runs')])).toBe(2)
-    expect(stderr).toMatch(/training config field classes/)
+    expect(output.stderr).toMatch(/training config field classes/)
   })
 
   it('unnormalized-val data: exit 1, the JSON summary names the failed validation-loss check and normalisation', async () => {
     const code = await main(['train', join(root, 'faulty'), '--workers', '1', '--epochs', '1', '--batch', '8', '--max-batches', '2', '--backend', 'cpu', '--runs-dir', join(root, 'runs'), '--json'])
     expect(code).toBe(1)
-    const summary = JSON.parse(stdout) as { healthy: boolean; health: { name: string; passed: boolean; causes: string[] }[] }
+    const summary = JSON.parse(output.stdout) as { healthy: boolean; health: { name: string; passed: boolean; causes: string[] }[] }
     expect(summary.healthy).toBe(false)
     const check = summary.health.find((h) => h.name === 'validation-loss')!
     expect(check.passed).toBe(false)

@@ -1,23 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateDemo } from '../../core/demo'
 import { main } from '../index'
+import { captureCliOutput } from '../testing'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-cli-verify-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 const small = { train: 200, val: 100, classes: 4, size: 16, shardMaxcount: 50, seed: 7 }
 
-let stdout = ''
-let stderr = ''
-beforeEach(() => {
-  stdout = ''
-  stderr = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true))
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true))
-})
-afterEach(() => vi.restoreAllMocks())
+const output = captureCliOutput()
 
 beforeAll(async () => {
   await generateDemo(join(root, 'clean'), small)
@@ -28,12 +21,12 @@ describe('shardscope verify', () => {
   it('names the post-mortem causes (pattern, stale copy, unnormalised val) first and exits 1', async () => {
     const json = join(root, 'out', 'report.json')
     expect(await main(['verify', join(root, 'postmortem'), '--json', json, '--threads', '1'])).toBe(1)
-    const numbered = stdout.split('\n').filter((l) => /^\d+\. \[/.test(l))
+    const numbered = output.stdout.split('\n').filter((l) => /^\d+\. \[/.test(l))
     expect(numbered).toHaveLength(3)
     expect(numbered.join('\n')).toMatch(/Validation copy `remote\/val\/val-\{000000\.\.\d+\}\.tar` is stale/)
     expect(numbered.join('\n')).toMatch(/Validation pattern `val\/val-000000\.tar` covers 1 of 2 shards in the folder: 50 of 100 samples are skipped\./)
     expect(numbered.join('\n')).toMatch(/Validation pixels are not normalised/)
-    expect(stdout).toContain('Fix: Use `val/val-{000000..000001}.tar`.')
+    expect(output.stdout).toContain('Fix: Use `val/val-{000000..000001}.tar`.')
     const report = JSON.parse(readFileSync(json, 'utf8'))
     expect(report.findings.map((f: { code: string }) => f.code).sort()).toEqual(['not-normalised', 'pattern-misses-shards', 'stale-copy'])
   }, 120_000)
@@ -41,13 +34,13 @@ describe('shardscope verify', () => {
   it('a clean dataset exits 0 with no findings; patterns on the command line work without dataset.json', async () => {
     const dir = join(root, 'clean')
     expect(await main(['verify', '--base', dir, '--train', 'train/train-{000000..000003}.tar', '--val', 'val/val-{000000..000001}.tar', '--json', '-', '--threads', '1'])).toBe(0)
-    const report = JSON.parse(stdout)
+    const report = JSON.parse(output.stdout)
     expect(report.findings).toEqual([])
     expect(report.samplesVerified).toBe(300)
   }, 120_000)
 
-  it('a folder that does not exist cannot be verified: one line on stderr, exit 2', async () => {
+  it('a folder that does not exist cannot be verified: one line on output.stderr, exit 2', async () => {
     expect(await main(['verify', join(root, 'nope')])).toBe(2)
-    expect(stderr).toMatch(/^shardscope: dataset folder .*nope does not exist\n$/)
+    expect(output.stderr).toMatch(/^shardscope: dataset folder .*nope does not exist\n$/)
   }, 120_000)
 })

@@ -4,17 +4,9 @@
  * at once or in what order they finish.
  */
 
-/** mulberry32: a small, fast 32-bit generator; good enough for pictures and shuffles. */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { createRandom } from '../random'
+
+export { createRandom }
 
 /** Mix several integers into one seed (a 32-bit FNV-1a over their bytes). */
 export function mixSeed(...parts: number[]): number {

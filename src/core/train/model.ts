@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core'
 // registers all of them into the same global registry (it also brings layers, converter
 // and a WebGL backend that never initialises in Node: ≈0.3 s of import, nothing else).
 import '@tensorflow/tfjs'
+import { createRandom } from '../random'
 
 export type ModelKind = 'small-cnn' | 'resnet-small'
 
@@ -143,20 +144,8 @@ function toSlots(items: { name: string; shape: number[] }[]): { slots: WeightSlo
   return { slots, count: offset }
 }
 
-/** mulberry32: a small, fast, seedable PRNG, identical on every platform. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 function seededNormal(seed: number): () => number {
-  const uniform = seededRandom(seed)
+  const uniform = createRandom(seed)
   return () => {
     const u = Math.max(uniform(), 1e-12)
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform())
