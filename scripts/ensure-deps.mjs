@@ -14,10 +14,11 @@ const lock = join(root, 'package-lock.json')
 export function ensureDeps() {
   const fresh = existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs)
   if (fresh) return
-  const command = existsSync(lock) ? 'ci' : 'install'
-  process.stderr.write(`shardscope: installing dependencies (npm ${command})…\n`)
+  // `npm install`, not `npm ci`: vite 8 names an optional Windows-only dependency that
+  // the registry does not serve, which npm ci reports as a lockfile mismatch.
+  process.stderr.write('shardscope: installing dependencies (npm install)…\n')
   const run = (env) =>
-    spawnSync('npm', [command, '--no-audit', '--no-fund', '--include=optional'], { cwd: root, stdio: 'inherit', env })
+    spawnSync('npm', ['install', '--no-audit', '--no-fund', '--include=optional'], { cwd: root, stdio: 'inherit', env })
   let result = run(process.env)
   if (result.status !== 0 && !process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) {
     process.stderr.write(
