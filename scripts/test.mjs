@@ -68,6 +68,18 @@ if (existsSync(vitestJson)) {
 }
 if (existsSync(playwrightJson) && filter.length === 0) {
   const p = JSON.parse(readFileSync(playwrightJson, 'utf8'))
+  // Say why each e2e test was skipped (the list reporter shows only a dash).
+  const walk = (suite) => {
+    for (const spec of suite.specs ?? []) {
+      for (const t of spec.tests ?? []) {
+        if (t.status !== 'skipped') continue
+        const why = (t.annotations ?? []).find((a) => a.type === 'skip')?.description || 'no reason given'
+        console.log(`[test] skipped: ${spec.file} › ${spec.title} — ${why}`)
+      }
+    }
+    for (const child of suite.suites ?? []) walk(child)
+  }
+  for (const suite of p.suites ?? []) walk(suite)
   passed += p.stats.expected + (p.stats.flaky ?? 0)
   failed += p.stats.unexpected
   skipped += p.stats.skipped
