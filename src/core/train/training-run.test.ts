@@ -43,17 +43,21 @@ describe('simulated distributed training', () => {
   it('two async workers: training loss falls, validation beats chance, run folder complete and loadable', async () => {
     // Async updates are not deterministic (arrival order), so train long enough that
     // beating chance does not hinge on scheduling: 3 epochs × 8 batches per worker.
-    const c = await config(healthyDir, { epochs: 3, lr: 0.1, maxBatchesPerEpoch: 8 })
+    const c = await config(healthyDir, { epochs: 3, lr: 0.02, maxBatchesPerEpoch: 8 })
     const summary = await runTraining({ host: nodeProcessHost, config: c, runsDir: join(root, 'runs') })
     expect(summary.error).toBeUndefined()
     expect(summary.status).toBe('finished')
     expect(summary.epochTrainLoss).toHaveLength(3)
-    expect(summary.epochTrainLoss[2]!).toBeLessThan(summary.epochTrainLoss[0]!)
+    // Per-epoch means of 16 tiny async steps are noisy once the model has learned, so
+    // compare with where training starts: chance-level loss, ln(4) for 4 classes.
+    expect(summary.epochTrainLoss[2]!).toBeLessThan(Math.log(4))
     expect(summary.finalValidation!.top1).toBeGreaterThan(1 / 4)
     expect(summary.health.find((h) => h.name === 'validation-loss')!.passed).toBe(true)
     expect(summary.health.find((h) => h.name === 'checkpoints')!.passed).toBe(true)
     const { points } = await readMetrics(summary.dir)
     expect(new Set(of(points, 'step').map((p) => p.worker))).toEqual(new Set([0, 1]))
+    const firstSteps = of(points, 'step').slice(0, 2)
+    expect(firstSteps.reduce((a, p) => a + p.loss, 0) / 2).toBeGreaterThan(summary.epochTrainLoss[2]!)
     expect(of(points, 'validation').filter((p) => p.reason === 'epoch')).toHaveLength(3)
     expect((await readSummary(summary.dir))!.id).toBe(summary.id)
     expect(JSON.parse(await readFile(join(summary.dir, 'config.json'), 'utf8')).workers).toBe(2)

@@ -255,7 +255,9 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     })
     handle.send({
       type: 'init',
-      setup,
+      // The server has already resolved 'auto'; workers take its answer instead of each
+      // probing every backend again (a Dawn start-up per process, seconds under load).
+      setup: { ...setup, config: { ...setup.config, backend: backend as typeof setup.config.backend } },
       worker: w,
       startEpoch: slot.epoch,
       skipBatches: slot.batchesInEpoch,

@@ -154,9 +154,19 @@ function memberType(type: Header['type']): TarMember['type'] {
  * before it is yielded. Throws only when the shard cannot be opened at all (ShardSourceError).
  */
 export async function* readSamples(location: ShardLocation, options: ReadSamplesOptions = {}): AsyncGenerator<Sample> {
+  const source = await openShard(location, { signal: options.signal })
+  try {
+    yield* readOpenedShard(location, source, options)
+  } finally {
+    // A consumer that stops early (break, return, an error) leaves the stream paused
+    // mid-shard; destroying it closes the file (or socket) now, not at garbage collection.
+    source.destroy()
+  }
+}
+
+async function* readOpenedShard(location: ShardLocation, source: Readable, options: ReadSamplesOptions): AsyncGenerator<Sample> {
   const maxMemberBytes = options.maxMemberBytes ?? DEFAULT_MAX_MEMBER_BYTES
   const onProblem = options.onProblem ?? (() => {})
-  const source = await openShard(location, { signal: options.signal })
   const bytes = shardBytes(source as AsyncIterable<Buffer>)
   const extract = tarExtract()
   const ready: GroupedSample<Uint8Array>[] = []
