@@ -120,10 +120,15 @@ async function loadRenderer(win: BrowserWindow, datasetId?: string): Promise<voi
   }
 }
 
-/** The datasets service records recent datasets; the menu's Recent list follows it. */
+/** The datasets service records recent datasets; the menu's Recent list follows it. The folder dialog is Electron's. */
 function refreshMenuAfterOpen(handlers: Handlers): Handlers {
   return {
     ...handlers,
+    'system.chooseFolder': async ({ title }) => {
+      if (!mainWindow) return { supported: true, folder: null }
+      const picked = await dialog.showOpenDialog(mainWindow, { title: title ?? 'Open a folder of shards', properties: ['openDirectory'] })
+      return { supported: true, folder: picked.canceled ? null : (picked.filePaths[0] ?? null) }
+    },
     'datasets.open': async (input) => {
       const summary = await handlers['datasets.open'](input)
       void refreshMenu()

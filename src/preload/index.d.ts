@@ -5,6 +5,8 @@ declare global {
   interface Window {
     /** Present under Electron only; serve mode uses the WebSocket client instead. */
     shardscope?: ShardScopeClient
+    /** Under Electron only: the path of a dropped file or folder (webUtils.getPathForFile). */
+    shardscopeFiles?: { pathOf(file: File): string }
   }
 }
 

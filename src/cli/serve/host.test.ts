@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { generateDemo } from '../../core/demo'
 import type { ShardScopeClient } from '../../shared/contract'
+import { decodeMediaBatch } from '../../shared/media-batch'
 import { startServeHost, type ServeHost } from './host'
 
 let root: string
@@ -175,14 +176,16 @@ describe('serve host', () => {
     const url = new URL(c.mediaUrl(datasetId, 'val', page.items[1]!.index, 'jpg', 'thumb'))
     const thumb = await get(url.pathname + url.search)
     expect(thumb.status).toBe(200)
-    expect(thumb.headers['content-type']).toBe('image/webp')
+    // A 16×16 JPEG already fits a thumbnail: its stored bytes come back, not a re-encoding.
+    expect(thumb.headers['content-type']).toBe('image/jpeg')
     expect(thumb.headers['cache-control']).toBe('private, max-age=31536000, immutable')
-    expect(await sharp(thumb.body).metadata()).toMatchObject({ format: 'webp', width: 16, height: 16 })
+    expect(await sharp(thumb.body).metadata()).toMatchObject({ format: 'jpeg', width: 16, height: 16 })
     const again = await get(url.pathname + url.search, { 'If-None-Match': String(thumb.headers.etag) })
     expect(again.status).toBe(304)
     const full = new URL(c.mediaUrl(datasetId, 'val', 1, 'jpg', 'full'))
     const image = await get(full.pathname + full.search)
     expect(image.headers['content-type']).toBe('image/jpeg')
+    expect(image.body.equals(thumb.body)).toBe(true)
     expect(await sharp(image.body).metadata()).toMatchObject({ format: 'jpeg', width: 16, height: 16 })
     const t = `token=${host.token}`
     expect((await get(`/media/${datasetId}/val/1/jpg?variant=thumb`)).status).toBe(403)
@@ -191,6 +194,33 @@ describe('serve host', () => {
     expect([400, 404]).toContain((await get(`/media/${datasetId}/val/1/%2e%2e?${t}`)).status)
     expect((await get(`/media/${datasetId}/val/1/..%2F..%2Fdataset.json?${t}`)).status).toBe(400)
     expect((await get(`/media/${datasetId}/val/one/jpg?${t}`)).status).toBe(400)
+  })
+
+  it('answers a screen of images in one /media-batch request: the same bytes as one URL each, a refusal per unknown sample', async () => {
+    const c = client()
+    const { datasetId } = await c.call('datasets.open', { folder: demoDir })
+    const page = await c.call('datasets.samples', { datasetId, filter: {}, offset: 0, limit: 40 })
+    expect(page.items.length).toBe(32)
+    const items = [...page.items.map((r) => ({ split: r.split, index: r.index, field: r.imageField! })), { split: 'val', index: 99, field: 'jpg' }]
+    const url = new URL(c.mediaBatchUrl!(datasetId, items, 'thumb'))
+    const answer = await get(url.pathname + url.search)
+    expect(answer.status).toBe(200)
+    expect(answer.headers['content-type']).toBe('application/vnd.shardscope.media-batch')
+    const body = answer.body.buffer.slice(answer.body.byteOffset, answer.body.byteOffset + answer.body.length) as ArrayBuffer
+    const entries = decodeMediaBatch(body)
+    expect(entries).toHaveLength(33)
+    for (const [i, row] of page.items.entries()) {
+      const one = new URL(c.mediaUrl(datasetId, row.split, row.index, 'jpg', 'thumb'))
+      const single = await get(one.pathname + one.search)
+      expect(entries[i]!.entry).toMatchObject({ status: 200, contentType: 'image/jpeg' })
+      expect(Buffer.from(entries[i]!.body).equals(single.body)).toBe(true)
+    }
+    expect(entries[32]!.entry).toMatchObject({ status: 404, bytes: 0, message: 'Split val has 8 samples; there is no sample 99' })
+    const t = `token=${host.token}`
+    expect((await get(`/media-batch/${datasetId}?variant=thumb&items=val%2F1%2Fjpg`)).status).toBe(403)
+    expect((await get(`/media-batch/${datasetId}?${t}&items=val%2Fone%2Fjpg`)).status).toBe(400)
+    expect((await get(`/media-batch/${datasetId}?${t}&items=val%2F1`)).status).toBe(400)
+    expect((await get(`/media-batch/0123456789abcdef?${t}&items=val%2F1%2Fjpg`)).status).toBe(404)
   })
 
   it('the browser client reconnects by itself when the serve host restarts on the same port', async () => {

@@ -18,7 +18,8 @@ import { apiPath, mediaPath, RequestFrame } from '../../shared/ws-protocol'
 import { createServices, type Services } from '../../core/services'
 import type { ServiceContext } from '../../core/services/context'
 import { dispatch } from '../../core/services/dispatch'
-import { serveMedia, type MediaResponse } from '../../core/services/media'
+import { serveMedia, serveMediaBatch, type MediaResponse } from '../../core/services/media'
+import { mediaBatchPath, parseMediaBatchItems } from '../../shared/media-batch'
 import { nodeProcessHost, type ProcessHost } from '../../core/process'
 import { createAccessToken, isAccessToken, isOwnHost, isOwnOrigin, tokenCookie, tokenOf } from './token'
 import { sendRendererFile } from './static-files'
@@ -96,6 +97,7 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
       const media = await answerMedia(url)
       return sendMedia(req, res, media, headers)
     }
+    if (url.pathname.startsWith(mediaBatchPath + '/')) return sendMedia(req, res, await answerMediaBatch(url), headers)
     if (url.pathname === apiPath) return deny(res, 426, 'Upgrade required: /api is a WebSocket')
     if (!(await sendRendererFile(rendererDir, url.pathname, res, headers, req.method === 'HEAD'))) {
       const hint = existsSync(join(rendererDir, 'index.html')) ? '' : ` (no renderer build in ${rendererDir}: run npm run build)`
@@ -114,6 +116,21 @@ export async function startServeHost(options: ServeHostOptions): Promise<ServeHo
     }
     const [datasetId, split, index, field] = parts as [string, string, string, string]
     return serveMedia(context, { datasetId, split, index, field, variant: url.searchParams.get('variant') ?? 'thumb' })
+  }
+
+  async function answerMediaBatch(url: URL): Promise<MediaResponse> {
+    const text = (status: MediaResponse['status'], body: string): MediaResponse => ({ status, body, contentType: 'text/plain; charset=utf-8' })
+    const segments = url.pathname.slice(mediaBatchPath.length + 1).split('/')
+    if (segments.length !== 1 || !segments[0]) return text(404, 'Not found: /media-batch/<dataset>?variant=&items=')
+    const items = parseMediaBatchItems(url.searchParams.get('items') ?? '')
+    if (typeof items === 'string') return text(400, items)
+    let datasetId: string
+    try {
+      datasetId = decodeURIComponent(segments[0])
+    } catch {
+      return text(400, 'Bad request: malformed URL encoding')
+    }
+    return serveMediaBatch(context, { datasetId, items, variant: url.searchParams.get('variant') ?? 'thumb' })
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 32 * 1024 * 1024 })

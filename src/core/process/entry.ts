@@ -11,7 +11,8 @@ const roleModules: Record<ProcessRole, () => Promise<RoleModule>> = {
   echo: () => import('./echo-role'),
   verifier: () => import('../verify/process-role'),
   'parameter-server': () => import('../train/parameter-server-role'),
-  worker: () => import('../train/worker-role')
+  worker: () => import('../train/worker-role'),
+  backends: () => import('../services/backends-role')
 }
 
 function parentPort(): ParentPort {

@@ -1,5 +1,5 @@
 /** A role a child process can play; each maps to a module with `run(port: ParentPort)`. */
-export const roles = ['verifier', 'parameter-server', 'worker', 'echo'] as const
+export const roles = ['verifier', 'parameter-server', 'worker', 'echo', 'backends'] as const
 export type ProcessRole = (typeof roles)[number]
 
 export interface ChildHandle {

@@ -11,7 +11,8 @@ import { nodeProcessHost } from '../process'
 import { createServices, type Services } from './index'
 import type { ServiceContext } from './context'
 import { dispatch } from './dispatch'
-import { serveMedia } from './media'
+import { serveMedia, serveMediaBatch } from './media'
+import { decodeMediaBatch } from '../../shared/media-batch'
 import { serveFolder } from '../wds/testing/http-server'
 
 // A small Tiny-ImageNet-style dataset: 48 train samples in 3 shards, 16 val in 1, 4 classes, 16×16 JPEG.
@@ -69,6 +70,8 @@ describe('datasets service', () => {
     const recent = JSON.parse(await readFile(join(ctx.stateDir, 'recent.json'), 'utf8'))
     expect(recent.items[0].source.folder).toBe(demoDir)
     expect((await call<{ items: unknown[] }>('datasets.recent', {})).items).toHaveLength(1)
+    expect(await call('datasets.get', { datasetId: summary.datasetId })).toEqual(summary)
+    await expect(call('datasets.get', { datasetId: 'feedfacefeedface' })).rejects.toThrow('No open dataset with id feedfacefeedface')
   })
 
   it('inventory counts equal the samples the reader finds in each shard, and indexing reports progress', async () => {
@@ -241,14 +244,14 @@ describe('datasets service', () => {
     const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
     const thumb = await serveMedia(ctx, { datasetId, split: 'train', index: '3', field: 'jpg', variant: 'thumb' })
     expect(thumb.status).toBe(200)
-    expect(thumb.contentType).toBe('image/webp')
+    // 16×16 fits a thumbnail: the stored JPEG is the thumbnail.
+    expect(thumb.contentType).toBe('image/jpeg')
     expect(thumb.cacheControl).toContain('immutable')
-    const meta = await sharp(thumb.body as Uint8Array).metadata()
-    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 16, 16])
     const full = await serveMedia(ctx, { datasetId, split: 'train', index: 3, field: 'jpg', variant: 'full' })
     expect(full.contentType).toBe('image/jpeg')
     const fullMeta = await sharp(full.body as Uint8Array).metadata()
     expect([fullMeta.width, fullMeta.height]).toEqual([16, 16])
+    expect(Buffer.from(thumb.body as Uint8Array).equals(Buffer.from(full.body as Uint8Array))).toBe(true)
     expect(full.etag).not.toBe(thumb.etag)
     expect((await serveMedia(ctx, { datasetId: 'feedfacefeedface', split: 'train', index: 0, field: 'jpg', variant: 'thumb' })).status).toBe(404)
     expect((await serveMedia(ctx, { datasetId, split: 'train', index: 48, field: 'jpg', variant: 'thumb' })).status).toBe(404)
@@ -257,6 +260,24 @@ describe('datasets service', () => {
     expect((await serveMedia(ctx, { datasetId, split: 'train', index: 0, field: '../../etc/passwd', variant: 'full' })).status).toBe(400)
     expect((await serveMedia(ctx, { datasetId, split: 'train', index: 0, field: 'png', variant: 'full' })).status).toBe(404)
     expect((await serveMedia(ctx, { datasetId, split: 'train', index: 0, field: 'jpg', variant: 'huge' })).status).toBe(400)
+  })
+
+  it('images bigger than a thumbnail are made into 128-pixel WebP thumbnails, alone or in a batch with small ones', async () => {
+    const bigDir = join(root, 'big-images')
+    await generateDemo(bigDir, { train: 3, val: 1, classes: 2, size: 200, shardMaxcount: 4, seed: 5 })
+    const big = await call<{ datasetId: string }>('datasets.open', { folder: bigDir })
+    const thumb = await serveMedia(ctx, { datasetId: big.datasetId, split: 'train', index: 1, field: 'jpg', variant: 'thumb' })
+    expect(thumb.contentType).toBe('image/webp')
+    const meta = await sharp(thumb.body as Uint8Array).metadata()
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 128, 128])
+    const batch = await serveMediaBatch(ctx, {
+      datasetId: big.datasetId,
+      items: [0, 1, 2].map((index) => ({ split: 'train', index, field: 'jpg' })),
+      variant: 'thumb'
+    })
+    const entries = decodeMediaBatch(new Uint8Array(batch.body as Uint8Array).buffer)
+    expect(entries.map((e) => e.entry.contentType)).toEqual(['image/webp', 'image/webp', 'image/webp'])
+    expect(Buffer.from(entries[1]!.body).equals(Buffer.from(thumb.body as Uint8Array))).toBe(true)
   })
 
   it('an npy image is served as a PNG of its shape', async () => {

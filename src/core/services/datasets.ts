@@ -22,6 +22,7 @@ type DatasetHandlers = Pick<
   Handlers,
   | 'datasets.open'
   | 'datasets.openDemo'
+  | 'datasets.get'
   | 'datasets.close'
   | 'datasets.recent'
   | 'datasets.completePath'
@@ -56,6 +57,9 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
       async 'datasets.openDemo'() {
         await ensureDemoDataset(ctx.demoDir)
         return (await openAndRemember({ folder: ctx.demoDir })).summary
+      },
+      async 'datasets.get'({ datasetId }) {
+        return registry.get(datasetId).summary
       },
       async 'datasets.close'({ datasetId }) {
         registry.close(datasetId)

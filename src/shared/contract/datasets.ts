@@ -203,6 +203,7 @@ const DatasetRef = z.object({ datasetId: z.string().min(1) })
 export const methods = {
   'datasets.open': method('Open a shard folder or train/val URL patterns; returns the dataset summary.', DatasetSource, DatasetSummary),
   'datasets.openDemo': method('Open the built-in demo dataset, generating it on first use.', z.object({}), DatasetSummary),
+  'datasets.get': method('The summary of a dataset opened in this session, by id (a page reload, `serve DATASET`).', DatasetRef, DatasetSummary),
   'datasets.close': method('Forget an opened dataset (its media URLs stop working).', DatasetRef, z.object({})),
   'datasets.recent': method('Datasets opened before, most recent first.', z.object({}), z.object({ items: z.array(RecentDataset) })),
   'datasets.completePath': method(

@@ -46,6 +46,12 @@ export interface ShardScopeClient {
   on<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): () => void
   /** Base URL under which sample images are served: `shardscope-media://` in Electron, `/media` in serve mode. */
   mediaUrl(datasetId: string, split: string, sampleIndex: number, field: string, variant: 'thumb' | 'full'): string
+  /**
+   * One URL answering many images (src/shared/media-batch.ts), where fetching one URL
+   * per image would queue behind the browser's 6 connections per host (serve mode).
+   * Absent under Electron: its media protocol has no such limit.
+   */
+  mediaBatchUrl?(datasetId: string, items: ReadonlyArray<{ split: string; index: number; field: string }>, variant: 'thumb' | 'full'): string
 }
 
 export const methodNames = Object.keys(methods) as MethodName[]

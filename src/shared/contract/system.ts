@@ -10,8 +10,35 @@ export const AppInfo = z.object({
 })
 export type AppInfo = z.infer<typeof AppInfo>
 
+/** One TensorFlow.js compute backend as the trainer would find it on this machine. */
+export const BackendStatus = z.object({
+  name: z.enum(['cuda', 'webgpu', 'wasm', 'cpu']),
+  available: z.boolean(),
+  /** Why it is (not) available, in one line: the load error, the adapter found, ... */
+  reason: z.string(),
+  detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional()
+})
+export type BackendStatus = z.infer<typeof BackendStatus>
+
+export const BackendList = z.object({
+  backends: z.array(BackendStatus),
+  /** What `auto` picks, and why the faster ones were passed over; null when none works. */
+  auto: z.object({ name: z.string(), reason: z.string() }).nullable()
+})
+export type BackendList = z.infer<typeof BackendList>
+
 export const methods = {
-  'system.info': method('What hosts the back end, its version and where the demo dataset lives.', z.object({}), AppInfo)
+  'system.info': method('What hosts the back end, its version and where the demo dataset lives.', z.object({}), AppInfo),
+  'system.backends': method(
+    'Every compute backend for training, available or why not, and what auto picks (probed once, in a child process).',
+    z.object({}),
+    BackendList
+  ),
+  'system.chooseFolder': method(
+    'Ask the user for a folder with the native dialog (Electron); `supported` is false where there is none (serve mode: type the path).',
+    z.object({ title: z.string().max(200).optional() }),
+    z.object({ supported: z.boolean(), folder: z.string().nullable() })
+  )
 }
 
 export const events = {

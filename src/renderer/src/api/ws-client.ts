@@ -7,6 +7,7 @@
  */
 import type { EventName, EventPayload, MethodInput, MethodName, MethodOutput, ShardScopeClient } from '../../../shared/contract'
 import { apiPath, mediaUrlPath } from '../../../shared/ws-protocol'
+import { mediaBatchUrlPath } from '../../../shared/media-batch'
 
 /** The part of the browser's WebSocket this client uses; `ws`'s WebSocket has it too (tests run in Node). */
 interface SocketLike {
@@ -132,6 +133,9 @@ export function createWebSocketClient(origin: string, token: string, options: We
     },
     mediaUrl(datasetId, split, sampleIndex, field, variant) {
       return `${base}${mediaUrlPath(datasetId, split, sampleIndex, field, variant)}&token=${encodeURIComponent(token)}`
+    },
+    mediaBatchUrl(datasetId, items, variant) {
+      return `${base}${mediaBatchUrlPath(datasetId, items, variant)}&token=${encodeURIComponent(token)}`
     },
     isConnected() {
       return socket !== null && socket.readyState === OPEN

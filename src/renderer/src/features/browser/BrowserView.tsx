@@ -1,16 +1,18 @@
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import type { SampleRow } from '@shared/contract/datasets'
-import { getClient } from '../../api/client'
 import { formatCount } from '../../app/errors'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useInventory } from '../inventory/store'
 import { NoDataset } from '../inventory/InventoryView'
-import { columnsFor, describeFilter, gridVariant, moveSelection } from './pages'
+import { columnsFor, describeFilter, moveSelection } from './pages'
+import type { ThumbnailUrl } from './thumbnails'
 import { useBrowser } from './store'
 import { SampleDetailPanel } from './SampleDetailPanel'
 
 const CELL_WIDTH = 116
+/** The grid's width in CSS pixels when it was last measured; a first guess before that. */
+let lastGridWidth = typeof window === 'undefined' ? 800 : Math.max(CELL_WIDTH, window.innerWidth - 210)
 const CELL_HEIGHT = 136
 
 export function BrowserView(): React.JSX.Element {
@@ -25,7 +27,7 @@ export function BrowserView(): React.JSX.Element {
     <div className="view browser-view">
       <FilterBar datasetId={datasetId} />
       <div className="browser-body">
-        <SampleGrid datasetId={datasetId} />
+        <SampleGrid />
         {detailOpen && <SampleDetailPanel datasetId={datasetId} />}
       </div>
     </div>
@@ -137,20 +139,23 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
   )
 }
 
-function SampleGrid({ datasetId }: { datasetId: string }): React.JSX.Element {
+function SampleGrid(): React.JSX.Element {
   const total = useBrowser((s) => s.total) ?? 0
-  useBrowser((s) => s.pagesVersion)
+  const pagesVersion = useBrowser((s) => s.pagesVersion)
+  useBrowser((s) => s.thumbnailsVersion)
   const selected = useBrowser((s) => s.selected)
   const scrollRequest = useBrowser((s) => s.scrollRequest)
-  const { ensureRange, row, select, openDetail, closeDetail } = useBrowser.getState()
+  const { ensureRange, loadThumbnails, row, thumbnailUrl, select, openDetail, closeDetail } = useBrowser.getState()
   const parentRef = useRef<HTMLDivElement>(null)
-  const [width, setWidth] = useState(800)
+  // The width the grid had last time: opening Browse again renders the right columns at once, not a guess and then again.
+  const [width, setWidth] = useState(lastGridWidth)
 
   useLayoutEffect(() => {
     const el = parentRef.current
     if (!el) return
-    setWidth(el.clientWidth)
-    const ro = new ResizeObserver(() => setWidth(el.clientWidth))
+    const measure = (): void => setWidth((lastGridWidth = el.clientWidth))
+    measure()
+    const ro = new ResizeObserver(measure)
     ro.observe(el)
     return () => ro.disconnect()
   }, [])
@@ -174,12 +179,15 @@ function SampleGrid({ datasetId }: { datasetId: string }): React.JSX.Element {
     if (total > 0) ensureRange(firstRow * columns, (lastRow + 1) * columns - 1)
   }, [firstRow, lastRow, columns, total, ensureRange])
 
+  // Images of the rows on screen (and the overscan row), once their page is here: one batch per change in serve mode.
+  useEffect(() => {
+    if (total > 0) loadThumbnails(firstRow * columns, (lastRow + 1) * columns - 1)
+  }, [firstRow, lastRow, columns, total, pagesVersion, loadThumbnails])
+
   useEffect(() => {
     if (scrollRequest) virtualizer.scrollToIndex(Math.floor(scrollRequest.position / columns), { align: 'auto' })
   }, [scrollRequest, columns, virtualizer])
 
-  const client = getClient()
-  const variant = useDatasets((s) => gridVariant(s.current?.manifest))
   return (
     <div
       ref={parentRef}
@@ -218,7 +226,7 @@ function SampleGrid({ datasetId }: { datasetId: string }): React.JSX.Element {
                   position={position}
                   sample={sample}
                   selected={position === selected}
-                  src={sample?.imageField ? client.mediaUrl(datasetId, sample.split, sample.index, sample.imageField, variant) : null}
+                  src={sample ? thumbnailUrl(sample) : undefined}
                   onSelect={select}
                   onOpen={openDetail}
                 />
@@ -236,7 +244,7 @@ interface CellProps {
   position: number
   sample: SampleRow | undefined
   selected: boolean
-  src: string | null
+  src: ThumbnailUrl
   onSelect(position: number, scroll?: boolean): void
   onOpen(position: number): void
 }
@@ -256,7 +264,15 @@ const SampleCell = memo(function SampleCell({ position, sample, selected, src, o
       onClick={() => onSelect(position, false)}
       onDoubleClick={() => onOpen(position)}
     >
-      <div className="thumb">{src ? <Thumbnail key={src} src={src} alt={sample?.key ?? ''} priority={selected} /> : <span className="muted small">{sample ? 'no image' : ''}</span>}</div>
+      <div className="thumb">
+        {src === 'broken' ? (
+          <span className="thumb-broken small">cannot decode</span>
+        ) : src ? (
+          <Thumbnail key={src} src={src} alt={sample?.key ?? ''} priority={selected} />
+        ) : (
+          <span className="muted small">{sample && !sample.imageField ? 'no image' : ''}</span>
+        )}
+      </div>
       <div className="cell-label" title={sample ? `${sample.key} · ${sample.shard}` : undefined}>
         {sample ? (
           <>
@@ -275,7 +291,9 @@ function Thumbnail({ src, alt, priority }: { src: string; alt: string; priority:
   const [broken, setBroken] = useState(false)
   if (broken) return <span className="thumb-broken small">cannot decode</span>
   // The selected sample (a jump target) loads ahead of its neighbours.
-  return <img src={src} alt={alt} loading="eager" decoding="async" fetchPriority={priority ? 'high' : 'auto'} draggable={false} onError={() => setBroken(true)} />
+  return (
+    <img src={src} alt={alt} width={96} height={96} loading="eager" decoding="async" fetchPriority={priority ? 'high' : 'auto'} draggable={false} onError={() => setBroken(true)} />
+  )
 }
 
 const emptySplits: never[] = []

@@ -8,7 +8,11 @@ import type { SampleDetail, SampleFilter, SampleRow } from '@shared/contract/dat
 import { getClient } from '../../api/client'
 import { describeError } from '../../app/errors'
 import { useDatasets } from '../datasets/store'
-import { PAGE_SIZE, PageCache, pagesForRange, parseJumpTarget } from './pages'
+import { PAGE_SIZE, PageCache, gridVariant, pagesForRange, parseJumpTarget } from './pages'
+import { ThumbnailSource, type ThumbnailUrl } from './thumbnails'
+
+/** Thumbnails fetched with the first page, so Browse opens on a painted screen (≈ 7 rows × 12 columns at 1400×900). */
+const FIRST_SCREEN = 96
 
 interface BrowserState {
   datasetId: string | null
@@ -18,6 +22,8 @@ interface BrowserState {
   /** Samples matching the filter; null until the first page answers. */
   total: number | null
   pagesVersion: number
+  /** Ticks when a batch of thumbnails arrives (serve mode), so the grid re-renders once per batch. */
+  thumbnailsVersion: number
   selected: number | null
   detailOpen: boolean
   detail: SampleDetail | null
@@ -30,6 +36,10 @@ interface BrowserState {
   setFilter(patch: Partial<SampleFilter>): void
   ensureRange(first: number, last: number): void
   row(position: number): SampleRow | undefined
+  /** The grid's image URL for a row (see ./thumbnails.ts). */
+  thumbnailUrl(row: SampleRow): ThumbnailUrl
+  /** Asks for the images of the rows at these listing positions (those whose page is here). */
+  loadThumbnails(first: number, last: number): void
   select(position: number, scroll?: boolean): void
   openDetail(position?: number): void
   closeDetail(): void
@@ -43,6 +53,10 @@ export const useBrowser = create<BrowserState>((set, get) => {
   let generation = 0
   let scrollSeq = 0
   let detailSeq = 0
+  let thumbnails: ThumbnailSource | null = null
+  const thumbnailSource = (): ThumbnailSource =>
+    (thumbnails ??= new ThumbnailSource(getClient(), () => set((s) => ({ thumbnailsVersion: s.thumbnailsVersion + 1 }))))
+  const variant = (): 'thumb' | 'full' => gridVariant(useDatasets.getState().current?.manifest)
 
   function reset(patch: Partial<BrowserState>): void {
     cache = new PageCache()
@@ -63,6 +77,8 @@ export const useBrowser = create<BrowserState>((set, get) => {
         if (gen !== generation) return
         inFlight.delete(page)
         cache.put(page, result.items)
+        // The first screen's images are asked for with its page, before the grid mounts.
+        if (page === 0) thumbnailSource().request(datasetId, result.items.slice(0, FIRST_SCREEN), variant())
         set((s) => ({ total: result.total, pagesVersion: s.pagesVersion + 1 }))
         // A detail asked for before its page arrived (a jump far down) loads now.
         const { detailOpen, detail, selected } = get()
@@ -95,6 +111,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
     origin: null,
     total: null,
     pagesVersion: 0,
+    thumbnailsVersion: 0,
     selected: null,
     detailOpen: false,
     detail: null,
@@ -122,6 +139,20 @@ export const useBrowser = create<BrowserState>((set, get) => {
       for (const p of pages) fetchPage(p)
     },
     row: (position) => cache.row(position),
+    thumbnailUrl(row) {
+      const { datasetId } = get()
+      return datasetId ? thumbnailSource().url(datasetId, row, variant()) : undefined
+    },
+    loadThumbnails(first, last) {
+      const { datasetId, total } = get()
+      if (!datasetId || total === null) return
+      const rows: SampleRow[] = []
+      for (let p = Math.max(0, first); p <= Math.min(total - 1, last); p++) {
+        const r = cache.row(p)
+        if (r) rows.push(r)
+      }
+      thumbnailSource().request(datasetId, rows, variant())
+    },
     select(position, scroll = true) {
       const total = get().total ?? 0
       if (total === 0) return
@@ -143,7 +174,9 @@ export const useBrowser = create<BrowserState>((set, get) => {
       const target = parseJumpTarget(text, filter.split ?? cache.row(0)?.split)
       if (!target) return false
       try {
-        const { position } = await getClient().call('datasets.locate', { datasetId, filter, ...target })
+        const { position, sample } = await getClient().call('datasets.locate', { datasetId, filter, ...target })
+        // The target's image is asked for now, alongside its page, not after the page arrives.
+        if (sample && position !== null) thumbnailSource().request(datasetId, [sample], variant())
         if (position === null) {
           set({ error: `No sample ${text.trim()} in ${filter.split ?? 'this dataset'}${Object.keys(filter).length ? ' with this filter' : ''}.` })
           return false

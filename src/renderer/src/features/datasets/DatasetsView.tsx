@@ -87,6 +87,8 @@ function FolderCard(): React.JSX.Element {
   const [highlight, setHighlight] = useState(-1)
   const [dragOver, setDragOver] = useState(false)
   const requestSeq = useRef(0)
+  // Only Electron has a native folder dialog; in a browser the path field (with completion) is the way.
+  const dialogSupported = !!window.shardscope
 
   useEffect(() => {
     if (!path) return
@@ -132,7 +134,7 @@ function FolderCard(): React.JSX.Element {
       }}
     >
       <h3>Open a shard folder</h3>
-      <p className="muted">Type a path (Tab completes) or drop a folder here. Splits come from dataset.json or from shard names like train-000000.tar.</p>
+      <p className="muted">Type a path (Tab completes){window.shardscope ? ', choose one' : ''} or drop a folder here. Splits come from dataset.json or from shard names like train-000000.tar.</p>
       <form
         className="row"
         onSubmit={(e) => {
@@ -195,6 +197,24 @@ function FolderCard(): React.JSX.Element {
         <button className="primary" type="submit" disabled={busy || !path.trim()}>
           Open folder
         </button>
+        {dialogSupported && (
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() =>
+              void getClient()
+                .call('system.chooseFolder', { title: 'Open a folder of shards' })
+                .then(({ folder }) => {
+                  if (folder) {
+                    setPath(folder)
+                    openFolder(folder)
+                  }
+                })
+            }
+          >
+            Choose…
+          </button>
+        )}
       </form>
     </section>
   )

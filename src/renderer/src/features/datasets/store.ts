@@ -29,9 +29,9 @@ interface DatasetsState {
   openDemo(): Promise<boolean>
   loadRecent(): Promise<void>
   /**
-   * `shardscope serve DATASET` opens a dataset before the page loads and names it in
-   * the URL (`&dataset=ID`). The contract has no "get by id", so we reopen the most
-   * recent dataset (that one): the id is stable for the same source.
+   * `shardscope serve DATASET` (and Electron's File menu) open a dataset before the page
+   * loads and name it in the URL (`&dataset=ID`): show that one. When the back end no
+   * longer has it (restarted), the most recent dataset is reopened.
    */
   restoreFromUrl(): Promise<void>
   /** Starts listening to indexing events; returns the unsubscribe. */
@@ -70,6 +70,14 @@ export const useDatasets = create<DatasetsState>((set, get) => {
     async restoreFromUrl() {
       const wanted = new URLSearchParams(window.location.search).get('dataset')
       if (!wanted || get().current) return
+      const opened = await getClient()
+        .call('datasets.get', { datasetId: wanted })
+        .catch(() => null)
+      if (opened) {
+        set({ current: opened })
+        void get().loadRecent()
+        return
+      }
       await get().loadRecent()
       const latest = get().recent[0]
       if (latest) await run(latest.name, () => getClient().call('datasets.open', latest.source))
@@ -100,10 +108,17 @@ export function splitsFromForm(rows: ReadonlyArray<{ name: string; patterns: str
     .filter((r) => r.name && r.patterns.length > 0)
 }
 
-/** A path dropped on the window: Electron gives File.path for files and folders; a browser can only give dropped text. */
-export function pathFromDrop(dt: DataTransfer): string | null {
-  const file = dt.files?.[0] as (File & { path?: string }) | undefined
-  if (file?.path) return file.path
+/**
+ * A path dropped on the window. Electron (≥ 32) gives a dropped file's or folder's path
+ * only through the preload's `pathOf` (webUtils.getPathForFile); a browser gives none,
+ * only dropped text (a path or a file:// URL).
+ */
+export function pathFromDrop(dt: DataTransfer, pathOf: ((file: File) => string) | undefined = globalThis.window?.shardscopeFiles?.pathOf): string | null {
+  const file = dt.files?.[0]
+  if (file && pathOf) {
+    const path = pathOf(file)
+    if (path) return path
+  }
   const text = dt.getData('text/plain') || dt.getData('text/uri-list')
   const first = text.split('\n')[0]?.trim()
   if (!first) return null

@@ -4,6 +4,7 @@ import { formatCount } from '../../app/errors'
 import { useDatasets } from '../datasets/store'
 import { NoDataset } from '../inventory/InventoryView'
 import { Chart, download, palette, type ChartLine } from './Chart'
+import { BackendChoices } from './BackendChoices'
 import { histogram, toCsv } from './series'
 import { runLabel, useTrain, type TrainForm } from './store'
 
@@ -86,16 +87,7 @@ function TrainFormCard(): React.JSX.Element {
         </select>
       </label>
       <NumberField label="Epochs" field="epochs" min={1} />
-      <label>
-        Backend
-        <select aria-label="Backend" value={form.backend} onChange={(e) => setForm({ backend: e.target.value as TrainForm['backend'] })}>
-          <option value="auto">auto (fastest that works)</option>
-          <option value="cuda">CUDA</option>
-          <option value="webgpu">WebGPU</option>
-          <option value="wasm">WASM</option>
-          <option value="cpu">CPU</option>
-        </select>
-      </label>
+      <BackendChoices value={form.backend} onChange={(backend) => setForm({ backend })} />
       {active && (
         <div className="backend-note" data-testid="backend-note">
           ran on <strong>{active.backend}</strong>

@@ -1,0 +1,105 @@
+/**
+ * Where the grid's thumbnails come from. Under Electron each image has its own
+ * `shardscope-media:` URL (a custom protocol has no connection limit). In serve mode a
+ * browser opens at most 6 HTTP/1.1 connections per host, so a screen of ≈ 70 images,
+ * one URL each, loads in ≈ 12 rounds; here they are fetched a screen at a time through
+ * one batch URL (src/shared/media-batch.ts) and shown by data: URL, made here from the
+ * binary answer (measured: a Blob + createObjectURL per image cost ≈ 0.4 ms each on the
+ * main thread, and an <img> loads a data: URL without a trip to the browser process).
+ * URLs are kept in a bounded least-recently-used map.
+ */
+import type { ShardScopeClient } from '@shared/contract'
+import type { SampleRow } from '@shared/contract/datasets'
+import { decodeMediaBatch, maxBatchItems } from '@shared/media-batch'
+
+/** An image's URL, or `broken` when the back end says it cannot be shown, or undefined while it is on its way. */
+export type ThumbnailUrl = string | 'broken' | undefined
+
+export class ThumbnailSource {
+  private readonly urls = new Map<string, string>()
+  private readonly pending = new Set<string>()
+
+  /**
+   * @param onArrive called after a batch's URLs are in, so the grid re-renders once per batch
+   * @param capacity URLs kept (≈ 3 KB each for 64×64 JPEGs); a few screens' worth, so scrolling back does not refetch
+   */
+  constructor(
+    private readonly client: ShardScopeClient,
+    private readonly onArrive: () => void,
+    readonly capacity = 1500
+  ) {}
+
+  /** Whether images come in batches (serve mode) rather than one URL each. */
+  get batched(): boolean {
+    return typeof this.client.mediaBatchUrl === 'function'
+  }
+
+  url(datasetId: string, row: SampleRow, variant: 'thumb' | 'full'): ThumbnailUrl {
+    if (!row.imageField) return undefined
+    if (!this.batched) return this.client.mediaUrl(datasetId, row.split, row.index, row.imageField, variant)
+    const k = keyOf(datasetId, row, variant)
+    const url = this.urls.get(k)
+    if (url === undefined) return undefined
+    this.urls.delete(k)
+    this.urls.set(k, url)
+    return url
+  }
+
+  /** Fetches the images of these rows that are neither here nor on their way, in as few requests as the batch size allows. */
+  request(datasetId: string, rows: ReadonlyArray<SampleRow | undefined>, variant: 'thumb' | 'full'): void {
+    if (!this.batched) return
+    const wanted: Array<{ key: string; row: SampleRow & { imageField: string } }> = []
+    for (const row of rows) {
+      if (!row?.imageField) continue
+      const k = keyOf(datasetId, row, variant)
+      if (this.urls.has(k) || this.pending.has(k)) continue
+      this.pending.add(k)
+      wanted.push({ key: k, row: row as SampleRow & { imageField: string } })
+    }
+    for (let i = 0; i < wanted.length; i += maxBatchItems) void this.fetchBatch(datasetId, wanted.slice(i, i + maxBatchItems), variant)
+  }
+
+  private async fetchBatch(datasetId: string, items: Array<{ key: string; row: SampleRow & { imageField: string } }>, variant: 'thumb' | 'full'): Promise<void> {
+    const url = this.client.mediaBatchUrl!(
+      datasetId,
+      items.map(({ row }) => ({ split: row.split, index: row.index, field: row.imageField })),
+      variant
+    )
+    try {
+      const response = await fetch(url)
+      if (!response.ok) throw new Error(`media batch answered ${response.status}`)
+      const entries = decodeMediaBatch(await response.arrayBuffer())
+      entries.forEach(({ entry, body }, i) => {
+        const item = items[i]
+        if (!item) return
+        this.remember(item.key, entry.status === 200 ? `data:${entry.contentType};base64,${toBase64(body)}` : 'broken')
+      })
+    } catch {
+      // The batch route failed as a whole (connection lost, old host): fall back to one URL per image.
+      for (const { key, row } of items) this.remember(key, this.client.mediaUrl(datasetId, row.split, row.index, row.imageField, variant))
+    } finally {
+      for (const { key } of items) this.pending.delete(key)
+    }
+    this.onArrive()
+  }
+
+  private remember(key: string, url: string): void {
+    this.urls.set(key, url)
+    while (this.urls.size > this.capacity) this.urls.delete(this.urls.keys().next().value!)
+  }
+
+  get size(): number {
+    return this.urls.size
+  }
+}
+
+function keyOf(datasetId: string, row: SampleRow, variant: string): string {
+  return `${datasetId}/${row.split}/${row.index}/${row.imageField}/${variant}`
+}
+
+/** Base64 of image bytes, in chunks (String.fromCharCode takes a bounded argument list). */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = ''
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  return btoa(binary)
+}
