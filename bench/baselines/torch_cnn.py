@@ -5,6 +5,11 @@ batch (64 x 64x64x3, 200 classes), one training step = forward, softmax
 cross-entropy, backward, gradients flattened into one vector (what a worker
 sends to the parameter server). Prints one JSON object on its last line.
 
+Warm-up steps (oneDNN builds its kernels for each shape on first use) are run
+first and not timed. The JSON carries the parameter count, so the caller can check
+that both sides train the same model, and CPU time per step (all threads of this
+process), which other load on a shared machine does not inflate.
+
 usage: python3 torch_cnn.py --threads N --steps S [--warmup W]
 """
 import argparse
@@ -33,7 +38,10 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--classes", type=int, default=200)
     a = p.parse_args()
+    # Intra-op threads are what "same number of threads" means; the inter-op pool
+    # is unused by a single CPU training step but is capped too.
     torch.set_num_threads(a.threads)
+    torch.set_num_interop_threads(a.threads)
     torch.manual_seed(0)
     model = small_cnn(a.classes).train()
     x = torch.randn(a.batch, 3, 64, 64)
@@ -56,7 +64,9 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     cpu_seconds = time.process_time() - c0
     print(json.dumps({
-        "threads": a.threads,
+        "threads": torch.get_num_threads(),
+        "parameters": sum(q.numel() for q in model.parameters()),
+        "warmupSteps": a.warmup,
         "steps": a.steps,
         "batch": a.batch,
         "secondsPerStep": seconds / a.steps,
@@ -64,6 +74,7 @@ def main() -> None:
         "cpuSecondsPerStep": cpu_seconds / a.steps,
         "samplesPerCpuSecond": a.steps * a.batch / cpu_seconds,
         "torch": torch.__version__,
+        "mkldnn": torch.backends.mkldnn.is_available(),
         "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core'
 // and a WebGL backend that never initialises in Node: ≈0.3 s of import, nothing else).
 import '@tensorflow/tfjs'
 import { createRandom } from '../random'
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './kernels'
 
 export type ModelKind = 'small-cnn' | 'resnet-small'
 
@@ -268,8 +269,24 @@ function statTensors(model: Model): tf.Tensor[] {
  * and (biased) variance onto `collected`, kept past the tape's tidy.
  */
 function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, relu: boolean, collected: tf.Tensor[]): tf.Tensor4D {
+  // The WASM backend has both passes as kernels of ours (./kernels/batch-norm.ts).
+  const fused = tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) !== undefined
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc]
+    if (fused) {
+      const attrs = { relu, epsilon: BATCH_NORM_EPSILON } as unknown as tf.NamedAttrMap
+      const [value, mean, variance, rstd] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x: input, gamma: g, beta: b }, attrs) as tf.Tensor[]
+      collected.push(tf.keep(tf.clone(mean!)), tf.keep(tf.clone(variance!)))
+      save([input, value!, mean!, rstd!, g])
+      return {
+        value: value as tf.Tensor4D,
+        gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+          const [xs, out, mu, invStd, scale] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
+          const inputs = { dy, x: xs, y: out, mean: mu, rstd: invStd, gamma: scale }
+          return tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, inputs, { relu } as unknown as tf.NamedAttrMap) as tf.Tensor[]
+        }
+      }
+    }
     const { mean, variance } = tf.moments(input, [0, 1, 2])
     collected.push(tf.keep(tf.clone(mean)), tf.keep(tf.clone(variance)))
     const normed = tf.batchNorm4d(input, mean as tf.Tensor1D, variance as tf.Tensor1D, b, g, BATCH_NORM_EPSILON)

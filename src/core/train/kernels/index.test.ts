@@ -107,21 +107,30 @@ describe('WASM gradient kernels match the CPU backend', () => {
     })
   }
 
-  it('a whole training step of resnet-small (stride-2 convs, shortcuts) gives the same gradients on wasm as on cpu', async () => {
-    const { createModel, computeGradients, dispose } = await import('../model')
-    const spec = { kind: 'resnet-small' as const, inputShape: [12, 12, 3] as [number, number, number], classes: 5, seed: 4 }
-    const xs = values(4 * 12 * 12 * 3, 6)
-    const labels = new Int32Array([0, 1, 2, 3])
-    const run = async (backend: 'cpu' | 'wasm') => {
-      await tf.setBackend(backend)
-      const model = createModel(spec)
-      const result = await computeGradients(model, xs, labels)
-      dispose(model)
-      return result
-    }
-    const cpu = await run('cpu')
-    const wasm = await run('wasm')
-    expect(wasm.loss).toBeCloseTo(cpu.loss, 4)
-    expectClose({ shape: [wasm.gradients.length], data: wasm.gradients }, { shape: [cpu.gradients.length], data: cpu.gradients })
-  })
+  // Whole steps also check our batch-norm kernels (fused on wasm, composed of tfjs ops on
+  // cpu): with and without ReLU, the batch statistics, the loss and every gradient.
+  const steps: [string, 'small-cnn' | 'resnet-small', number, number][] = [
+    ['resnet-small (stride-2 convs, shortcuts, batch norm without ReLU)', 'resnet-small', 12, 4],
+    ['small-cnn (three conv-BN-ReLU-pool blocks)', 'small-cnn', 16, 6]
+  ]
+  for (const [name, kind, size, n] of steps) {
+    it(`a whole training step of ${name} gives the same gradients on wasm as on cpu`, async () => {
+      const { createModel, computeGradients, dispose } = await import('../model')
+      const spec = { kind, inputShape: [size, size, 3] as [number, number, number], classes: 5, seed: 4 }
+      const xs = values(n * size * size * 3, 6)
+      const labels = new Int32Array(n).map((_, i) => i % 5)
+      const run = async (backend: 'cpu' | 'wasm') => {
+        await tf.setBackend(backend)
+        const model = createModel(spec)
+        const result = await computeGradients(model, xs, labels)
+        dispose(model)
+        return result
+      }
+      const cpu = await run('cpu')
+      const wasm = await run('wasm')
+      expect(wasm.loss).toBeCloseTo(cpu.loss, 4)
+      expectClose({ shape: [wasm.gradients.length], data: wasm.gradients }, { shape: [cpu.gradients.length], data: cpu.gradients })
+      expectClose({ shape: [wasm.batchNormStats.length], data: wasm.batchNormStats }, { shape: [cpu.batchNormStats.length], data: cpu.batchNormStats })
+    })
+  }
 })
