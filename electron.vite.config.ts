@@ -14,7 +14,9 @@ export default defineConfig({
           cli: resolve(import.meta.dirname, 'src/cli/index.ts'),
           'process-entry': resolve(import.meta.dirname, 'src/core/process/entry.ts'),
           // The verifier's decode threads (worker_threads need a file of their own).
-          'verify-decode-worker': resolve(import.meta.dirname, 'src/core/verify/decode-worker.ts')
+          'verify-decode-worker': resolve(import.meta.dirname, 'src/core/verify/decode-worker.ts'),
+          // The inventory's extra reading threads.
+          'inventory-worker': resolve(import.meta.dirname, 'src/core/inventory/inventory-worker.ts')
         }
       }
     }

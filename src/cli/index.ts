@@ -5,7 +5,7 @@
  *   0 clean · 1 problems found (findings, failed health check) · 2 usage or I/O error.
  */
 import { Command, CommanderError } from 'commander'
-import { commands } from './commands'
+import { commandsFor } from './commands'
 import { ExitCode, CliError } from './output'
 
 export async function main(argv: string[]): Promise<number> {
@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
   let exitCode: number = ExitCode.Clean
-  for (const register of commands) {
+  for (const register of await commandsFor(argv)) {
     register(program, (code) => {
       exitCode = code
     })

@@ -1,15 +1,27 @@
 import type { Command } from 'commander'
 import type { SetExitCode } from '../output'
-import { registerBackends } from './backends'
-import { registerMakeDemo } from './make-demo'
-import { registerImport } from './import'
-import { registerVerify } from './verify'
-import { registerServe } from './serve'
-import { registerInventory } from './inventory'
-import { registerTrain } from './train'
 
 /** A subcommand adds itself to the program and reports its outcome through setExitCode. */
 export type RegisterCommand = (program: Command, setExitCode: SetExitCode) => void
 
-// One line per subcommand file.
-export const commands: RegisterCommand[] = [registerBackends, registerMakeDemo, registerImport, registerVerify, registerServe, registerTrain, registerInventory]
+/**
+ * One line per subcommand file, loaded only when needed: `shardscope inventory` must not
+ * pay for loading TensorFlow.js, sharp or the serve host (measured: the CLI took ~1 s to
+ * start with every command imported up front, most of it before any shard was read).
+ * `--help` and unknown commands load them all.
+ */
+export const commands: Record<string, () => Promise<RegisterCommand>> = {
+  backends: async () => (await import('./backends')).registerBackends,
+  'make-demo': async () => (await import('./make-demo')).registerMakeDemo,
+  import: async () => (await import('./import')).registerImport,
+  verify: async () => (await import('./verify')).registerVerify,
+  serve: async () => (await import('./serve')).registerServe,
+  train: async () => (await import('./train')).registerTrain,
+  inventory: async () => (await import('./inventory')).registerInventory
+}
+
+/** The registrations `argv` needs: its subcommand's alone, or every one (help, version, a typo). */
+export async function commandsFor(argv: readonly string[]): Promise<RegisterCommand[]> {
+  const named = argv[0] !== undefined && Object.hasOwn(commands, argv[0]) ? [commands[argv[0]]!] : Object.values(commands)
+  return Promise.all(named.map((load) => load()))
+}

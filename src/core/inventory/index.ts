@@ -6,14 +6,13 @@
  */
 export {
   inventoryShards,
-  inventoryShard,
   findCoverageGaps,
   splitFromName,
   SHARD_FILE,
   type Inventory,
   type InventoryOptions,
   type InventoryProgress,
-  type ShardInventory,
   type SplitInventory,
   type CoverageGap
 } from './inventory'
+export { inventoryShard, type ShardInventory } from './inventory-shard'

@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expandPattern } from '../wds/patterns'
@@ -8,8 +8,13 @@ import { readSamples } from '../wds/read'
 import { serveFolder } from '../wds/testing/http-server'
 import { packTar, type TestMember } from '../wds/testing/tar'
 import { inventoryShards, splitFromName } from './inventory'
+import { inventoryShard, type ShardInventory } from './inventory-shard'
+import { createShardCounter } from './shard-queue'
+import { startThread, threadLauncher } from './shard-threads'
 
 let root: string
+/** Shards outside `root` (whose folder inventory must stay as it is): a truncated one. */
+let elsewhere: string
 
 /** `count` samples with jpg + cls = (first + i) % classes, keys `<prefix>_<n>`. */
 function samples(prefix: string, first: number, count: number, classes: number): TestMember[] {
@@ -30,8 +35,14 @@ beforeAll(async () => {
   writeFileSync(join(root, 'val', 'val-000000.tar'), await packTar(samples('v', 0, 4, 3)))
   writeFileSync(join(root, 'val', 'val-000001.tar.gz'), gzipSync(await packTar([...samples('v', 4, 2, 3), { name: 'v_9999.cls', data: 'abc' }])))
   writeFileSync(join(root, 'val', 'notes.txt'), 'not a shard')
+  elsewhere = mkdtempSync(join(tmpdir(), 'inventory-cut-'))
+  // Samples 0 and 1 take 5 blocks each; the cut falls inside sample 2's jpg.
+  writeFileSync(join(elsewhere, 'cut.tar'), (await packTar(samples('c', 0, 6, 2))).subarray(0, 512 * 11 + 100))
 })
-afterAll(() => rmSync(root, { recursive: true, force: true }))
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true })
+  rmSync(elsewhere, { recursive: true, force: true })
+})
 
 describe('inventoryShards', () => {
   it('inventories a folder by split: samples, fields, class histogram, first and last key', async () => {
@@ -67,6 +78,29 @@ describe('inventoryShards', () => {
       for await (const sample of readSamples(expandPattern(shard.url)[0]!)) count += sample.key ? 1 : 0
       expect(shard.samples).toBe(count)
     }
+  })
+
+  it('gives the same inventory on two threads as on one, problems included, progress for every shard', async () => {
+    const pattern = `${root}/{train/train-{000000..000001}.tar,val/val-000000.tar,val/val-000001.tar.gz}::${elsewhere}/cut.tar`
+    const one = await inventoryShards(pattern, { threads: 1 })
+    const progress: string[] = []
+    const two = await inventoryShards(pattern, { threads: 2, onProgress: (p) => progress.push(basename(p.url)) })
+    expect(one.threads).toBe(1)
+    expect(two.threads).toBe(2)
+    expect({ ...two, threads: 1 }).toEqual(one)
+    expect(progress.sort()).toEqual(['cut.tar', 'train-000000.tar', 'train-000001.tar', 'val-000000.tar', 'val-000001.tar.gz'])
+  })
+
+  it('an inventory thread takes every shard left in the queue and finds what this thread finds', async () => {
+    const shards = [join(root, 'train/train-000000.tar'), join(root, 'val/val-000001.tar.gz'), join(elsewhere, 'cut.tar'), join(root, 'gone.tar')].map((path) => ({ location: expandPattern(path)[0]!, split: 'x' }))
+    const launcher = threadLauncher()
+    expect(launcher).not.toBeNull()
+    const next = createShardCounter()
+    const posted: [number, ShardInventory][] = []
+    await startThread(launcher!, { shards, next }, (index, shard) => posted.push([index, shard])).finished
+    expect(posted.map(([index]) => index)).toEqual([0, 1, 2, 3])
+    for (const [index, shard] of posted) expect(shard).toEqual(await inventoryShard(shards[index]!.location, 'x'))
+    expect(posted[3]![1].problems.map((p) => p.kind)).toEqual(['unreadable'])
   })
 
   it('pattern covering 1 of 2 shards is reported with the missing shard name', async () => {

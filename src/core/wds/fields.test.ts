@@ -21,7 +21,14 @@ describe('parseInteger (cls, index) reads what Python int() reads', () => {
     ['abc', null],
     ['1.5', null],
     ['', null],
-    ['99999999999999999999', null]
+    ['99999999999999999999', null],
+    ['9007199254740991', 9007199254740991],
+    ['9007199254740992', null],
+    ['\t5\r\n', 5],
+    ['1 2', null],
+    ['-', null],
+    [' ', null],
+    ['٣', null]
   ]
   for (const [text, expected] of table) {
     it(`${JSON.stringify(text)} → ${expected}`, () => expect(parseInteger(bytes(text))).toBe(expected))

@@ -6,6 +6,9 @@
  * and what was found; range checks (is the label < class count?) belong to the verifier.
  */
 import { decodeImage, ImageDecodeError, type DecodedImage, type DecodeImageOptions } from '../imaging/decode'
+import { parseInteger } from './integers'
+
+export { parseInteger }
 
 export type DecodedField =
   | { kind: 'integer'; value: number }
@@ -31,15 +34,6 @@ function problem(expected: string, found: string, message: string): DecodedField
 function preview(bytes: Uint8Array): string {
   const text = Buffer.from(bytes.subarray(0, 40)).toString('latin1').replace(/[^\x20-\x7e]/g, '?')
   return JSON.stringify(text + (bytes.length > 40 ? '…' : ''))
-}
-
-/** `cls`/`index` text as Python's int() reads it: optional sign and surrounding whitespace. */
-export function parseInteger(bytes: Uint8Array): number | null {
-  const text = Buffer.from(bytes).toString('latin1')
-  const match = /^\s*([+-]?\d+)\s*$/.exec(text)
-  if (!match) return null
-  const value = Number.parseInt(match[1]!, 10)
-  return Number.isSafeInteger(value) ? value : null
 }
 
 /** Parse a NumPy .npy file (format 1.0–3.0): uint8 or little-endian float32, C order. */

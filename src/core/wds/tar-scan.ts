@@ -20,7 +20,11 @@ export type TarScanEnd =
   | { kind: 'no-end-marker'; offset: number }
 
 export interface TarScanOptions {
-  /** Called for each member (extended headers already applied), with its bytes when `wantData` said yes. */
+  /**
+   * Called for each member (extended headers already applied), with its bytes when
+   * `wantData` said yes. The bytes may be a view into the caller's chunk, valid only
+   * during the call: copy what you keep.
+   */
   onMember: (member: TarMember, data: Buffer | undefined) => void
   /** Return true to receive this member's bytes (keep it to small members). */
   wantData?: (name: string, size: number) => boolean
@@ -42,7 +46,7 @@ export interface TarScanResult {
  * time from 32-bit words (two 16-bit lanes per accumulator cannot overflow in 128 words):
  * the checksum is the scanner's main cost on small-sample shards.
  */
-function checksumOk(block: Buffer, at: number, words: Uint32Array | null): boolean {
+export function checksumOk(block: Buffer, at: number, words: Uint32Array | null): boolean {
   let sum = 0
   if (words !== null && ((block.byteOffset + at) & 3) === 0) {
     const first = (at >>> 2)
@@ -70,12 +74,13 @@ function checksumOk(block: Buffer, at: number, words: Uint32Array | null): boole
   return digits > 0 && stored === sum
 }
 
-function isZeroBlock(block: Buffer, at: number): boolean {
+export function isZeroBlock(block: Buffer, at: number): boolean {
   for (let i = 0; i < BLOCK; i++) if (block[at + i] !== 0) return false
   return true
 }
 
-function readOctal(block: Buffer, at: number, length: number): number {
+/** A numeric header field: octal text, or GNU base-256. */
+export function readOctal(block: Buffer, at: number, length: number): number {
   if (block[at]! & 0x80) {
     // GNU base-256 for sizes ≥ 8 GiB: big-endian binary after the marker bit.
     let value = block[at]! & 0x7f
@@ -132,7 +137,7 @@ function memberType(flag: number): TarMember['type'] {
 
 /**
  * Scan a tar byte stream. Chunks may be reused by the caller after each step: nothing
- * keeps a reference to them (kept bytes are copied).
+ * keeps a reference to them past the `onMember` call that lends a view.
  */
 export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOptions): Promise<TarScanResult> {
   const { onMember, wantData } = options
@@ -214,6 +219,11 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
     const dataBytes = type === 'file' || type === 'other' ? size : 0
     skip = Math.ceil(dataBytes / BLOCK) * BLOCK
     if (type === 'file' && wantData?.(name, size)) {
+      if (block !== header && at + BLOCK + size <= block.length) {
+        // The bytes are all in this chunk: lend a view instead of copying (valid during the call).
+        onMember(member, block.subarray(at + BLOCK, at + BLOCK + size))
+        return true
+      }
       kept.for = 'member'
       kept.bytes = Buffer.allocUnsafe(size)
       kept.fill = 0

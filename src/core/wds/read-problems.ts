@@ -1,0 +1,75 @@
+/**
+ * What went wrong reading a shard, in words the user can act on: not a tar, truncated,
+ * a bad header, gzip damage, no end marker, empty. Shared by the streaming reader
+ * (read.ts), the index and the inventory (which scan headers with tar-scan.ts); kept
+ * apart from read.ts so that the header scanners load neither tar-stream nor zlib.
+ */
+import type { TarScanResult } from './tar-scan'
+import type { ReadProblem } from './types'
+
+/** What was seen of a shard's start: gzip or not, and its first 512 (uncompressed) bytes. */
+export interface ShardStart {
+  compressed: boolean
+  firstBlock: Buffer | null
+}
+
+/** True when a 512-byte block carries a valid tar header checksum. */
+export function isTarHeader(block: Buffer | null): boolean {
+  if (!block || block.length < 512) return false
+  let sum = 0
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : block[i]!
+  const stored = Number.parseInt(block.subarray(148, 156).toString('latin1').replace(/[\0 ]+/g, ' ').trim(), 8)
+  return sum !== 8 * 32 && stored === sum
+}
+
+/** Classify a failure to read a shard's bytes as a problem the user can act on. */
+export function describeReadFailure(url: string, error: unknown, start: ShardStart, membersSeen: number): ReadProblem {
+  const err = error as NodeJS.ErrnoException
+  const message = String(err?.message ?? error)
+  if (typeof err?.code === 'string' && err.code.startsWith('Z_')) {
+    if (err.code === 'Z_BUF_ERROR') {
+      return { url, kind: 'truncated', message: `${url}: gzip stream ends early after ${membersSeen} members (truncated .gz)` }
+    }
+    return { url, kind: 'gzip-error', message: `${url}: gzip data is corrupt after ${membersSeen} members (${message})` }
+  }
+  if (membersSeen === 0 && !isTarHeader(start.firstBlock)) {
+    const what = start.firstBlock && /^\s*<(!doctype|html)/i.test(start.firstBlock.toString('latin1')) ? ' (it looks like an HTML page, e.g. an error page saved as .tar)' : ''
+    return { url, kind: 'not-a-tar', message: `${url}: not a tar archive${what}` }
+  }
+  if (/unexpected end of data/i.test(message)) {
+    return { url, kind: 'truncated', message: `${url}: the tar ends in the middle of a member after ${membersSeen} complete members (truncated shard)` }
+  }
+  if (/invalid tar header/i.test(message)) {
+    return { url, kind: 'bad-header', message: `${url}: invalid tar header after ${membersSeen} members (${message})` }
+  }
+  return { url, kind: 'unreadable', message: `${url}: ${message}` }
+}
+
+/** Every member is whole but the end-of-archive marker is missing: cut at a member boundary. */
+export function missingEndMarker(url: string, membersSeen: number): ReadProblem {
+  return { url, kind: 'truncated', message: `${url}: the tar has no end-of-archive marker after ${membersSeen} members (truncated at a member boundary?); all members read are whole` }
+}
+
+export function emptyShard(url: string): ReadProblem {
+  return { url, kind: 'empty-shard', message: `${url}: the shard holds no members` }
+}
+
+/**
+ * What the end of a header scan (src/core/wds/tar-scan.ts) means, in the same words
+ * readSamples uses: the problem to report, if any, and whether the sample being built
+ * when the scan stopped is whole (it is not when the bytes ran out inside it).
+ */
+export function judgeScanEnd(url: string, scanned: TarScanResult | undefined, failure: unknown, start: ShardStart): { problem: ReadProblem | null; lastSampleWhole: boolean } {
+  const members = scanned?.members ?? 0
+  if (failure || !scanned) return { problem: describeReadFailure(url, failure, start, members), lastSampleWhole: false }
+  switch (scanned.end.kind) {
+    case 'complete':
+      return { problem: members === 0 ? emptyShard(url) : null, lastSampleWhole: true }
+    case 'no-end-marker':
+      return { problem: missingEndMarker(url, members), lastSampleWhole: true }
+    default: {
+      const reason = new Error(scanned.end.kind === 'truncated' ? 'Unexpected end of data' : 'Invalid tar header')
+      return { problem: describeReadFailure(url, reason, { compressed: start.compressed, firstBlock: scanned.firstBlock }, members), lastSampleWhole: false }
+    }
+  }
+}
