@@ -4,7 +4,8 @@
  * with (a) a Python tarfile + PIL loop doing the same decode-and-check work (what the
  * post-mortem's verify_webdataset.py did; Debian's python3-pil + numpy), and (b) the
  * decode-only limit: the fastest decoder we have (WASM mozjpeg, src/core/imaging/
- * fast-jpeg.ts) decoding the same JPEG bytes from memory on all cores.
+ * fast-jpeg.ts, its synchronous call) decoding the same JPEG bytes from memory on all
+ * cores.
  *
  * The verifier runs as its own process (this file re-run in child mode), so its peak
  * RSS is its own. The dataset is generated once with generateDemo and cached under
@@ -58,12 +59,23 @@ function lastJson(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>
 }
 
+/**
+ * The verifier's worker thread, bundled as the app's build bundles it (dependencies
+ * external), so the measurement does not include tsx transpiling the source in each thread.
+ */
+async function buildWorker(): Promise<string> {
+  const { build } = await import('esbuild')
+  const outfile = join(root, '.cache', 'bench', 'verify-decode-worker.mjs')
+  await build({ entryPoints: [join(root, 'src', 'core', 'verify', 'decode-worker.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'error' })
+  return outfile
+}
+
 /** The verifier, as its own process. */
-function runVerifier(dataset: string): { seconds: number; samples: number; images: number; threads: number; findings: string[]; cpuSeconds: number; maxRssKiB: number } {
+function runVerifier(dataset: string, worker: string): { seconds: number; samples: number; images: number; threads: number; findings: string[]; cpuSeconds: number; maxRssKiB: number } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, SHARDSCOPE_VERIFY_BENCH_CHILD: dataset },
+    env: { ...process.env, SHARDSCOPE_VERIFY_BENCH_CHILD: dataset, SHARDSCOPE_VERIFY_WORKER: worker },
     maxBuffer: 16 * 1024 * 1024
   })
   if (r.status !== 0) throw new Error(`verifier run failed: ${r.stderr.slice(-2000)}`)
@@ -134,11 +146,12 @@ async function decodeOnly(dataset: string, limit: number): Promise<{ images: num
     const { parentPort } = require('node:worker_threads')
     parentPort.once('message', async (images) => {
       const api = await import(${JSON.stringify(pathToFileURL(tsxApi).href)}); api.register()
-      const { decodeJpeg } = await import(${JSON.stringify(decoder)})
-      await decodeJpeg(images[0]) // load the WASM module outside the timing
+      const { loadJpegDecoder, decodeJpegSync } = await import(${JSON.stringify(decoder)})
+      await loadJpegDecoder() // load the WASM module outside the timing
+      decodeJpegSync(images[0])
       parentPort.postMessage('ready')
-      parentPort.once('message', async () => {
-        for (const bytes of images) await decodeJpeg(bytes)
+      parentPort.once('message', () => {
+        for (const bytes of images) decodeJpegSync(bytes)
         parentPort.postMessage('done')
       })
     })`
@@ -158,7 +171,7 @@ async function decodeOnly(dataset: string, limit: number): Promise<{ images: num
 const dataset = await ensureDataset()
 // Warm the page cache so the first contender does not pay for the disk.
 spawnSync('sh', ['-c', `cat ${join(dataset, 'train')}/*.tar ${join(dataset, 'val')}/*.tar > /dev/null`])
-const verifier = runVerifier(dataset)
+const verifier = runVerifier(dataset, await buildWorker())
 const python = runPython(dataset)
 const limit = await decodeOnly(dataset, quick ? 10_000 : 30_000)
 

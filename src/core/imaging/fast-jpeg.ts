@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import decode, { init } from '@jsquash/jpeg/decode.js'
+import mozjpegFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js'
 
 export interface JpegHeader {
   width: number
@@ -74,24 +74,56 @@ function endsWithEoi(bytes: Uint8Array): boolean {
   return end >= 2 && bytes[end - 2] === 0xff && bytes[end - 1] === 0xd9
 }
 
-let ready: Promise<void> | null = null
+/** The decoder's emscripten module: `decode` is synchronous once the module is instantiated. */
+interface MozjpegModule {
+  decode(data: Uint8Array, preserveOrientation: boolean): { data: Uint8ClampedArray; width: number; height: number } | null
+}
+
+let loading: Promise<void> | null = null
+let decoder: MozjpegModule | null = null
 let decoderWarnings: string[] = []
 
-function initDecoder(): Promise<void> {
-  if (!ready) {
+/**
+ * Instantiates the WASM decoder (once per thread). After it resolves, `decodeJpegSync`
+ * can be called: a verifier thread decodes thousands of tiny images a second, and a
+ * promise per image is measurable there.
+ */
+export function loadJpegDecoder(): Promise<void> {
+  if (!loading) {
     const require = createRequire(import.meta.url)
     const wasmPath = require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm')
     // WebAssembly is a Node global; this project's lib settings (no DOM) do not declare it.
-    const wasmApi = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object } }).WebAssembly
+    const wasmApi = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: object) => { exports: object } } }).WebAssembly
     const wasm = new wasmApi.Module(readFileSync(wasmPath))
     // libjpeg reports recoverable damage ("Corrupt JPEG data: …") as warnings on stderr
     // and decodes anyway; capture them so damage becomes a finding, not a grey image.
     const capture = (text: string) => void decoderWarnings.push(text)
-    // The published .d.ts omits init's (module, overrides) form that decode.js implements.
-    const initWith = init as unknown as (module: object, overrides: object) => Promise<void>
-    ready = initWith(wasm, { print: capture, printErr: capture })
+    const factory = mozjpegFactory as unknown as (options: object) => Promise<MozjpegModule>
+    loading = factory({
+      noInitialRun: true,
+      print: capture,
+      printErr: capture,
+      instantiateWasm: (imports: object, done: (instance: object) => void) => {
+        const instance = new wasmApi.Instance(wasm, imports)
+        done(instance)
+        return instance.exports
+      }
+    }).then((module) => {
+      decoder = module
+    })
   }
-  return ready
+  return loading
+}
+
+function checkHeader(bytes: Uint8Array, maxPixels: number): JpegHeader {
+  const header = readJpegHeader(bytes)
+  if (!header) throw new JpegError('not a JPEG (no start-of-image and frame header)', 'not-jpeg')
+  if (header.width === 0 || header.height === 0) throw new JpegError(`frame header claims ${header.width}×${header.height} pixels`, 'corrupt')
+  if (header.width * header.height > maxPixels) {
+    throw new JpegError(`claims ${header.width}×${header.height} pixels, over the limit of ${maxPixels.toLocaleString('en-US')}`, 'too-large')
+  }
+  if (!header.complete) throw new JpegError('truncated: no end-of-image marker', 'truncated')
+  return header
 }
 
 /**
@@ -100,25 +132,24 @@ function initDecoder(): Promise<void> {
  * `maxPixels`.
  */
 export async function decodeJpeg(bytes: Uint8Array, options: { maxPixels?: number } = {}): Promise<DecodedJpeg> {
-  const header = readJpegHeader(bytes)
-  if (!header) throw new JpegError('not a JPEG (no start-of-image and frame header)', 'not-jpeg')
-  if (header.width === 0 || header.height === 0) throw new JpegError(`frame header claims ${header.width}×${header.height} pixels`, 'corrupt')
-  const maxPixels = options.maxPixels ?? 40_000_000
-  if (header.width * header.height > maxPixels) {
-    throw new JpegError(`claims ${header.width}×${header.height} pixels, over the limit of ${maxPixels.toLocaleString('en-US')}`, 'too-large')
-  }
-  if (!header.complete) throw new JpegError('truncated: no end-of-image marker', 'truncated')
-  await initDecoder()
+  checkHeader(bytes, options.maxPixels ?? 40_000_000)
+  await loadJpegDecoder()
+  return decodeJpegSync(bytes, options)
+}
+
+/** `decodeJpeg` without the promise; `loadJpegDecoder()` must have resolved first. */
+export function decodeJpegSync(bytes: Uint8Array, options: { maxPixels?: number } = {}): DecodedJpeg {
+  const header = checkHeader(bytes, options.maxPixels ?? 40_000_000)
+  if (!decoder) throw new Error('decodeJpegSync before loadJpegDecoder() resolved')
   decoderWarnings = []
-  // The codec copies the bytes into its own heap; embind accepts a Uint8Array view as well as
-  // the ArrayBuffer its .d.ts names, so no copy is made here.
-  const view = bytes as unknown as ArrayBuffer
-  let image: { data: Uint8ClampedArray; width: number; height: number }
+  // The codec copies the bytes into its own heap; embind accepts a Uint8Array view as well as an ArrayBuffer.
+  let image: { data: Uint8ClampedArray; width: number; height: number } | null
   try {
-    image = await decode(view)
+    image = decoder.decode(bytes, false)
   } catch (err) {
     throw new JpegError(`cannot be decoded: ${decoderWarnings[0] ?? (err as Error).message}`, 'corrupt')
   }
+  if (!image) throw new JpegError(`cannot be decoded: ${decoderWarnings[0] ?? 'the decoder gave no image'}`, 'corrupt')
   if (decoderWarnings.length > 0) throw new JpegError(`damaged: ${decoderWarnings[0]}`, 'corrupt')
   return {
     ...header,

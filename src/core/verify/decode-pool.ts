@@ -1,32 +1,67 @@
 /**
- * Spreads image inspection over worker threads inside the verifier process, so
- * decoding uses every core while one thread reads shards. Batches keep messaging
- * overhead small for tiny images; the caller bounds how many are in flight.
+ * Spreads whole shards over worker threads inside the verifier process: each thread
+ * reads, decodes and checks its shard end to end (./shard-check.ts) and sends back only
+ * the shard's small result, so every core decodes and the verifier's own thread only
+ * merges results and reports progress. The caller bounds how many shards are in flight.
  *
- * Where the worker script cannot be found (a bundle built without it), images are
- * inspected on the calling thread and `threads` says 0, so the report can tell.
+ * With 0 threads (or where the worker script cannot be found) shards are checked on the
+ * calling thread, one at a time, and `threads` says 0, so the report can tell.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { DecodeAnswer, DecodeJob } from './decode-worker'
-import { inspectImage, type ImageInspection, type InspectLimits } from './inspect-image'
+import type { ShardLocation } from '../wds/types'
+import { checkShard, type ShardCheck, type ShardCheckOptions, type ShardProgress } from './shard-check'
 
-interface PendingBatch {
-  resolve(results: ImageInspection[]): void
+export interface ShardJob {
+  id: number
+  location: ShardLocation
+  options: ShardCheckOptions
+}
+
+export type ShardAnswer = { id: number; progress: number } | { id: number; result: ShardCheck } | { id: number; error: string }
+
+interface PendingShard {
+  job: ShardJob
+  onProgress?: ShardProgress
+  resolve(result: ShardCheck): void
   reject(err: Error): void
 }
 
+/** Source folders the worker entry is built from: a build older than any of them is stale. */
+const WORKER_SOURCES = ['src/core/verify', 'src/core/imaging', 'src/core/wds', 'src/shared']
+
+/** True when `built` is newer than every source file it was bundled from. */
+function builtIsFresh(built: string, repo: string): boolean {
+  try {
+    const builtAt = statSync(built).mtimeMs
+    for (const dir of WORKER_SOURCES) {
+      for (const name of readdirSync(join(repo, dir))) {
+        if (name.endsWith('.ts') && statSync(join(repo, dir, name)).mtimeMs > builtAt) return false
+      }
+    }
+    return true
+  } catch {
+    return false
+  }
+}
+
 /**
- * How to start a decode thread. Built: `verify-decode-worker.js` beside the bundle.
- * From source (vitest, tsx, or a bundle built without the worker entry): the .ts file,
- * through tsx's ESM hooks registered inside the thread (Node 20 does not pass
- * `--import` hooks on to worker threads).
+ * How to start a worker thread, fastest first:
+ * - a prebuilt worker named by SHARDSCOPE_VERIFY_WORKER (the bench builds one);
+ * - built: `verify-decode-worker.js` beside the bundle (or its chunk folder);
+ * - from source outside vitest: the repository's build (out/main) when it is fresh;
+ * - from source: the .ts file through tsx's ESM hooks registered inside the thread
+ *   (Node 20 does not pass `--import` hooks on to worker threads). That costs each
+ *   thread about a second of start-up (transpiling, tsx's esbuild service), so vitest,
+ *   which tests the source, is the main user.
  */
 function workerLauncher(): { code: string; eval: boolean } | null {
+  const prebuilt = process.env.SHARDSCOPE_VERIFY_WORKER
+  if (prebuilt && existsSync(prebuilt)) return { code: prebuilt, eval: false }
   const here = dirname(fileURLToPath(import.meta.url))
   for (const built of [join(here, 'verify-decode-worker.js'), join(here, '..', 'verify-decode-worker.js')]) {
     if (existsSync(built)) return { code: built, eval: false }
@@ -35,6 +70,9 @@ function workerLauncher(): { code: string; eval: boolean } | null {
   const candidates = [join(here, 'decode-worker.ts'), ...[2, 3].map((up) => join(here, ...Array<string>(up).fill('..'), 'src', 'core', 'verify', 'decode-worker.ts'))]
   const source = candidates.find((c) => existsSync(c))
   if (!source) return null
+  const repo = join(dirname(source), '..', '..', '..')
+  const repoBuild = join(repo, 'out', 'main', 'verify-decode-worker.js')
+  if (!process.env.VITEST && existsSync(repoBuild) && builtIsFresh(repoBuild, repo)) return { code: repoBuild, eval: false }
   let tsxApi: string
   try {
     tsxApi = createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')
@@ -45,65 +83,56 @@ function workerLauncher(): { code: string; eval: boolean } | null {
   return { code, eval: true }
 }
 
-export class DecodePool {
+export class ShardPool {
   private readonly workers: Worker[] = []
   private readonly idle: Worker[] = []
-  private readonly queue: Array<{ job: DecodeJob; transfer: ArrayBuffer[] }> = []
-  private readonly pending = new Map<number, PendingBatch>()
-  private nextBatch = 0
+  private readonly queue: PendingShard[] = []
+  private readonly running = new Map<number, PendingShard>()
+  private nextId = 0
   private failure: Error | null = null
+  /** On the calling thread, shards run one after another (they share one read buffer). */
+  private inline: Promise<unknown> = Promise.resolve()
 
-  /** Worker threads decoding; 0 when images are inspected on the calling thread. */
+  /** Worker threads checking shards; 0 when shards are checked on the calling thread. */
   readonly threads: number
 
-  constructor(
-    private readonly limits: InspectLimits,
-    threads = availableParallelism()
-  ) {
+  constructor(threads = availableParallelism()) {
     const launcher = threads > 0 ? workerLauncher() : null
     this.threads = launcher ? threads : 0
     for (let i = 0; i < this.threads && launcher; i++) {
-      // Small heaps: a decode thread holds one batch at a time; the default young generation lets garbage pile up.
-      const worker = new Worker(launcher.code, { eval: launcher.eval, workerData: limits, resourceLimits: { maxYoungGenerationSizeMb: 4 } })
-      worker.on('message', (answer: DecodeAnswer) => {
-        const pending = this.pending.get(answer.batch)
-        this.pending.delete(answer.batch)
-        pending?.resolve(answer.results)
+      // Small young generation: a thread's garbage is per-sample and short-lived; the default lets it pile up (peak RSS).
+      const worker = new Worker(launcher.code, { eval: launcher.eval, resourceLimits: { maxYoungGenerationSizeMb: 4 } })
+      worker.on('message', (answer: ShardAnswer) => {
+        const pending = this.running.get(answer.id)
+        if (!pending) return
+        if ('progress' in answer) {
+          pending.onProgress?.(answer.progress)
+          return
+        }
+        this.running.delete(answer.id)
+        if ('result' in answer) pending.resolve(answer.result)
+        else pending.reject(new Error(answer.error))
         this.dispatch(worker)
       })
       worker.on('error', (err) => this.fail(err))
       worker.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`a decode thread ended with code ${code}`))
+        if (code !== 0) this.fail(new Error(`a verifier thread ended with code ${code}`))
       })
       this.workers.push(worker)
       this.idle.push(worker)
     }
   }
 
-  /** Number of batches sent and not yet answered. */
-  get inFlight(): number {
-    return this.pending.size
-  }
-
-  inspect(images: Array<{ bytes: Uint8Array; field: string }>): Promise<ImageInspection[]> {
-    if (this.threads === 0) return Promise.all(images.map((i) => inspectImage(i.bytes, i.field, this.limits)))
+  /** Checks one shard on the next free thread. */
+  check(location: ShardLocation, options: ShardCheckOptions, onProgress?: ShardProgress, signal?: AbortSignal): Promise<ShardCheck> {
     if (this.failure) return Promise.reject(this.failure)
-    const batch = this.nextBatch++
-    // One buffer per batch, moved (not copied) to the thread: fewer allocations than one per
-    // image, and nothing of Node's shared Buffer pool is handed over.
-    const total = images.reduce((a, i) => a + i.bytes.byteLength, 0)
-    const packed = new Uint8Array(total)
-    let offset = 0
-    const owned = images.map(({ bytes, field }) => {
-      packed.set(bytes, offset)
-      const view = packed.subarray(offset, offset + bytes.byteLength)
-      offset += bytes.byteLength
-      return { bytes: view, field }
-    })
-    const transfer = [packed.buffer]
+    if (this.threads === 0) {
+      const run = this.inline.then(() => checkShard(location, options, onProgress, signal))
+      this.inline = run.catch(() => undefined)
+      return run
+    }
     return new Promise((resolve, reject) => {
-      this.pending.set(batch, { resolve, reject })
-      this.queue.push({ job: { batch, images: owned }, transfer })
+      this.queue.push({ job: { id: this.nextId++, location, options }, onProgress, resolve, reject })
       const worker = this.idle.pop()
       if (worker) this.dispatch(worker)
     })
@@ -115,18 +144,20 @@ export class DecodePool {
       if (!this.idle.includes(worker)) this.idle.push(worker)
       return
     }
-    worker.postMessage(next.job, next.transfer)
+    this.running.set(next.job.id, next)
+    worker.postMessage(next.job)
   }
 
   private fail(err: Error): void {
     if (this.failure) return
     this.failure = err
-    for (const p of this.pending.values()) p.reject(err)
-    this.pending.clear()
+    for (const p of [...this.running.values(), ...this.queue]) p.reject(err)
+    this.running.clear()
+    this.queue.length = 0
   }
 
   async close(): Promise<void> {
-    this.failure ??= new Error('decode pool closed')
+    this.failure ??= new Error('verifier threads closed')
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
 }

@@ -1,23 +1,16 @@
 /**
- * A decode worker thread of the verifier process: receives batches of image fields,
- * answers with their inspections. Started by ./decode-pool.ts.
+ * A worker thread of the verifier process: checks whole shards, one at a time, end to
+ * end (read, walk the tar, group, decode, statistics, hashes: ./shard-check.ts) and
+ * answers with each shard's small result. Started by ./decode-pool.ts; built as its own
+ * entry (out/main/verify-decode-worker.js).
  */
-import { parentPort, workerData } from 'node:worker_threads'
-import { inspectImage, type ImageInspection, type InspectLimits } from './inspect-image'
+import { parentPort } from 'node:worker_threads'
+import { checkShard } from './shard-check'
+import type { ShardAnswer, ShardJob } from './decode-pool'
 
-export interface DecodeJob {
-  batch: number
-  images: Array<{ bytes: Uint8Array; field: string }>
-}
-
-export interface DecodeAnswer {
-  batch: number
-  results: ImageInspection[]
-}
-
-const limits = workerData as InspectLimits
-parentPort?.on('message', async (job: DecodeJob) => {
-  const results: ImageInspection[] = []
-  for (const image of job.images) results.push(await inspectImage(image.bytes, image.field, limits))
-  parentPort?.postMessage({ batch: job.batch, results } satisfies DecodeAnswer)
+parentPort?.on('message', (job: ShardJob) => {
+  checkShard(job.location, job.options, (samples) => parentPort?.postMessage({ id: job.id, progress: samples } satisfies ShardAnswer)).then(
+    (result) => parentPort?.postMessage({ id: job.id, result } satisfies ShardAnswer),
+    (err: unknown) => parentPort?.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) } satisfies ShardAnswer)
+  )
 })

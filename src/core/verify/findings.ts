@@ -8,6 +8,7 @@
 import type { CheckName, CheckStatus, Finding, OffendingSample, Severity } from '../../shared/contract/verify'
 import { describeLayout, fmt, type CopyComparison } from './copy-compare'
 import type { Coverage } from './coverage'
+import { compareClassMappings, type ClassMapping } from './class-mapping'
 import type { SplitChecks } from './split-checks'
 import type { ReadProblem } from '../wds/types'
 
@@ -19,6 +20,8 @@ export interface SplitOutcome {
   /** Samples in shards of the folder that the pattern does not name, by shard path. */
   uncoveredSamples: Map<string, number>
   copy?: CopyComparison
+  /** The class id → name mapping the split is labelled with, where one is known. */
+  classMapping?: ClassMapping
 }
 
 export interface DiagnosisContext {
@@ -193,6 +196,27 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
       const list = listed(code)
       if (!list) continue
       add(finding({ check, code, severity, split: s.name, title: title(list.count), evidence: [`${plural(list.count, 'sample')} of ${fmt(c.samples)}${code.includes('image') ? ` (field .${imageField})` : ''}`], fix, impactSamples: list.count, offenders: list.items, offenderCount: list.count }, cap))
+    }
+
+    const extra = extraFields(c)
+    if (extra.count > 0) {
+      add(
+        finding(
+          {
+            check: 'structure',
+            code: 'extra-fields',
+            severity: 'warning',
+            split: s.name,
+            title: `${label} has ${plural(extra.count, 'sample')} with fields other samples do not have (${extra.fields.map((f) => `.${f}`).join(', ')}): a loader that expects one sample layout may fail on them or drop them silently.`,
+            evidence: [`${plural(extra.count, 'sample')} of ${fmt(c.samples)}`, `fields expected: ${extra.expected.map((f) => `.${f}`).join(', ')} (required${extra.expected.length > extra.required ? ', or carried by most samples' : ''})`],
+            fix: 'Leave unexpected members out when writing shards, or list them as required fields if every sample should have them.',
+            impactSamples: extra.count,
+            offenders: extra.offenders,
+            offenderCount: extra.count
+          },
+          cap
+        )
+      )
     }
 
     // ---- images: shape ----
@@ -409,6 +433,27 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
   return { findings: out, checks }
 }
 
+/**
+ * Fields a sample carries beyond the split's layout: the required fields plus those most
+ * samples (over half) carry. A stray `.txt` or `.json` in a few samples is the usual case.
+ */
+function extraFields(c: SplitChecks): { count: number; fields: string[]; expected: string[]; required: number; offenders: OffendingSample[] } {
+  const required = c.options.requiredFields ?? [c.imageField ?? 'jpg', c.options.labelField]
+  const expected = new Set(required)
+  for (const [field, n] of c.fieldCounts) if (n * 2 > c.samples) expected.add(field)
+  let count = 0
+  const fields = new Set<string>()
+  const offenders: OffendingSample[] = []
+  for (const [set, { count: n, examples }] of c.fieldSets) {
+    const unexpected = set.split(',').filter((f) => f !== '' && !expected.has(f))
+    if (unexpected.length === 0) continue
+    count += n
+    for (const f of unexpected) fields.add(f)
+    for (const ref of examples) offenders.push({ url: ref.url, key: ref.key, field: unexpected[0], expected: `fields ${[...expected].map((f) => `.${f}`).join(', ')}`, found: `also .${unexpected.join(', .')}` })
+  }
+  return { count, fields: [...fields].sort(), expected: [...expected], required: new Set(required).size, offenders }
+}
+
 const CHECK_NAMES: CheckName[] = ['coverage', 'readability', 'structure', 'images', 'labels', 'label-diversity', 'counts', 'pixel-statistics', 'train-vs-val', 'leakage', 'copy-vs-copy']
 
 function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Finding[] {
@@ -493,6 +538,30 @@ function trainVsVal(splits: SplitOutcome[], already: Finding[], cap: number): Fi
           cap
         )
       )
+    }
+    if (train.classMapping && other.classMapping) {
+      const differ = compareClassMappings(train.classMapping, other.classMapping)
+      if (differ.length > 0) {
+        const a = train.classMapping.source
+        const b = other.classMapping.source
+        out.push(
+          finding(
+            {
+              check: 'train-vs-val',
+              code: 'class-mapping-differs',
+              severity: 'error',
+              split: other.name,
+              title: `${label} labels use another class id → name mapping than training: ${plural(differ.length, 'class index', 'class indices')} of ${fmt(Math.max(train.classMapping.ids.length, other.classMapping.ids.length))} map to different classes, so those ${label.toLowerCase()} samples are scored against the wrong class.`,
+              evidence: [`training mapping: ${a}; ${other.name} mapping: ${b}`, ...differ.slice(0, 5).map((d) => `label ${d.label}: ${d.a ?? '(none)'} in training, ${d.b ?? '(none)'} in ${other.name}`)],
+              fix: `Label both splits from one class list (one wnids.txt): rewrite the ${other.name} labels with the training mapping, or replace ${b} with ${a} if only the file is wrong.`,
+              impactSamples: differ.reduce((n, d) => n + (o.labelHistogram.get(d.label) ?? 0), 0),
+              offenders: differ.map((d) => ({ url: b, field: `label ${d.label}`, expected: d.a ?? '(no class)', found: d.b ?? '(no class)' })),
+              offenderCount: differ.length
+            },
+            cap
+          )
+        )
+      }
     }
     const labelsExplained = already.some((f) => f.split === other.name && (f.code === 'label-offset' || f.code === 'label-out-of-range'))
     const unseen = [...o.labelHistogram.keys()].filter((l) => !t.labelHistogram.has(l))

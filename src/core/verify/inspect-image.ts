@@ -1,10 +1,10 @@
 /**
  * One image field → what the verifier needs to know about it: format, shape, whether
- * it decodes, per-channel pixel sums, and a content hash (for leakage between splits).
- * Runs in decode worker threads; plain data in, plain data out.
+ * it decodes; its pixels are added to the caller's per-channel running sums. Runs on
+ * the thread that checks the shard; plain data in, plain data out.
  */
-import { createHash } from 'node:crypto'
-import { decodeJpeg, JpegError } from '../imaging/fast-jpeg'
+import { decodeJpegSync, JpegError, loadJpegDecoder, readJpegHeader } from '../imaging/fast-jpeg'
+import { mergeSums } from './pixel-stats'
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'npy' | 'unknown'
 
@@ -27,14 +27,20 @@ export interface ImageInspection {
   /** Why the image cannot be used; absent when it decoded. */
   error?: string
   errorKind?: 'corrupt' | 'truncated' | 'too-large' | 'unsupported'
-  pixels?: PixelSums
-  /** First 16 hex digits of the SHA-1 of the field's bytes. */
-  hash: string
 }
 
 export interface InspectLimits {
   maxPixels: number
 }
+
+/** The running sums for images of one dtype and channel count. */
+export type SumsFor = (dtype: 'uint8' | 'float32', channels: number) => PixelSums
+
+/**
+ * JPEGs larger than this go to sharp (native, frees its memory) instead of the WASM
+ * decoder, whose heap only grows: it stays at a few MiB per thread for dataset-sized images.
+ */
+const MAX_WASM_JPEG_PIXELS = 2_000_000
 
 const IMAGE_EXTENSIONS: Record<string, ImageFormat> = { jpg: 'jpeg', jpeg: 'jpeg', png: 'png', webp: 'webp', npy: 'npy' }
 
@@ -42,30 +48,47 @@ export function imageFormatOfField(field: string): ImageFormat {
   return IMAGE_EXTENSIONS[field.toLowerCase()] ?? 'unknown'
 }
 
-export async function inspectImage(bytes: Uint8Array, field: string, limits: InspectLimits): Promise<ImageInspection> {
-  const hash = createHash('sha1').update(bytes).digest('hex').slice(0, 16)
+export function loadImageDecoders(): Promise<void> {
+  return loadJpegDecoder()
+}
+
+/**
+ * Inspects one image field and adds its pixels to `sumsFor(dtype, channels)`. JPEG (the
+ * common case) and npy are inspected synchronously; png, webp and very large JPEGs
+ * through sharp, asynchronously. `loadImageDecoders()` must have resolved first.
+ */
+export function inspectImage(bytes: Uint8Array, field: string, limits: InspectLimits, sumsFor: SumsFor): ImageInspection | Promise<ImageInspection> {
   const format = imageFormatOfField(field)
   try {
     if (format === 'jpeg') {
-      const image = await decodeJpeg(bytes, { maxPixels: limits.maxPixels })
+      const header = readJpegHeader(bytes)
+      if (header && header.width * header.height > MAX_WASM_JPEG_PIXELS && header.width * header.height <= limits.maxPixels) {
+        return inspectWithSharp(bytes, format, limits, sumsFor).catch((err: unknown) => failure(format, err, limits))
+      }
+      const image = decodeJpegSync(bytes, { maxPixels: limits.maxPixels })
       const channels = image.components === 1 ? 1 : 3
-      return { format, dtype: 'uint8', width: image.width, height: image.height, channels, pixels: sumInterleaved(image.rgba, 4, channels), hash }
+      addInterleaved(sumsFor('uint8', channels), image.rgba, 4, channels)
+      return { format, dtype: 'uint8', width: image.width, height: image.height, channels }
     }
-    if (format === 'png' || format === 'webp') return { ...(await inspectWithSharp(bytes, format, limits)), hash }
-    if (format === 'npy') return { ...inspectNpy(bytes, limits), hash }
-    return { format, error: `field .${field} is not an image format the verifier knows (jpg, png, webp, npy)`, errorKind: 'unsupported', hash }
+    if (format === 'png' || format === 'webp') return inspectWithSharp(bytes, format, limits, sumsFor).catch((err: unknown) => failure(format, err, limits))
+    if (format === 'npy') return inspectNpy(bytes, limits, sumsFor)
+    return { format, error: `field .${field} is not an image format the verifier knows (jpg, png, webp, npy)`, errorKind: 'unsupported' }
   } catch (err) {
-    if (err instanceof JpegError) {
-      const kind = err.kind === 'not-jpeg' ? 'corrupt' : err.kind
-      return { format, error: err.message, errorKind: kind, hash }
-    }
-    const message = (err as Error).message ?? String(err)
-    if (/pixel limit/i.test(message)) return { format, error: `image is larger than the limit of ${limits.maxPixels.toLocaleString('en-US')} pixels`, errorKind: 'too-large', hash }
-    return { format, error: `cannot be decoded: ${message}`, errorKind: /truncat|premature|end of/i.test(message) ? 'truncated' : 'corrupt', hash }
+    return failure(format, err, limits)
   }
 }
 
-async function inspectWithSharp(bytes: Uint8Array, format: 'png' | 'webp', limits: InspectLimits): Promise<Omit<ImageInspection, 'hash'>> {
+function failure(format: ImageFormat, err: unknown, limits: InspectLimits): ImageInspection {
+  if (err instanceof JpegError) {
+    const kind = err.kind === 'not-jpeg' ? 'corrupt' : err.kind
+    return { format, error: err.message, errorKind: kind }
+  }
+  const message = (err as Error).message ?? String(err)
+  if (/pixel limit/i.test(message)) return { format, error: `image is larger than the limit of ${limits.maxPixels.toLocaleString('en-US')} pixels`, errorKind: 'too-large' }
+  return { format, error: `cannot be decoded: ${message}`, errorKind: /truncat|premature|end of/i.test(message) ? 'truncated' : 'corrupt' }
+}
+
+async function inspectWithSharp(bytes: Uint8Array, format: 'png' | 'webp' | 'jpeg', limits: InspectLimits, sumsFor: SumsFor): Promise<ImageInspection> {
   // Loaded on first use: most datasets are JPEG, and sharp costs each decode thread memory and start-up time.
   const { default: sharp } = await import('sharp')
   // sharp refuses images over limitInputPixels from the header, before allocating pixels.
@@ -73,23 +96,40 @@ async function inspectWithSharp(bytes: Uint8Array, format: 'png' | 'webp', limit
     .raw()
     .toBuffer({ resolveWithObject: true })
   const channels = info.channels >= 3 ? 3 : 1
-  return {
-    format,
-    dtype: 'uint8',
-    width: info.width,
-    height: info.height,
-    channels: info.channels === 2 || info.channels === 4 ? info.channels - 1 : info.channels,
-    pixels: sumInterleaved(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.channels, channels)
-  }
+  addInterleaved(sumsFor('uint8', channels), new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.channels, channels)
+  return { format, dtype: 'uint8', width: info.width, height: info.height, channels: info.channels === 2 || info.channels === 4 ? info.channels - 1 : info.channels }
 }
 
-/** Sums the first `channels` of every `stride`-byte pixel. */
-function sumInterleaved(data: Uint8Array, stride: number, channels: number): PixelSums {
-  const sum = new Array<number>(channels).fill(0)
-  const sumSq = new Array<number>(channels).fill(0)
-  const min = new Array<number>(channels).fill(255)
-  const max = new Array<number>(channels).fill(0)
+/** Adds the first `channels` of every `stride`-byte pixel to `into` (the verifier's hottest loop). */
+function addInterleaved(into: PixelSums, data: Uint8Array, stride: number, channels: number): void {
   const pixels = Math.floor(data.length / stride)
+  into.count += pixels
+  if (channels === 3) {
+    let s0 = 0, s1 = 0, s2 = 0, q0 = 0, q1 = 0, q2 = 0
+    let lo0 = 255, lo1 = 255, lo2 = 255, hi0 = 0, hi1 = 0, hi2 = 0
+    const end = pixels * stride
+    for (let p = 0; p < end; p += stride) {
+      const r = data[p]!
+      const g = data[p + 1]!
+      const b = data[p + 2]!
+      s0 += r
+      s1 += g
+      s2 += b
+      q0 += r * r
+      q1 += g * g
+      q2 += b * b
+      if (r < lo0) lo0 = r
+      if (r > hi0) hi0 = r
+      if (g < lo1) lo1 = g
+      if (g > hi1) hi1 = g
+      if (b < lo2) lo2 = b
+      if (b > hi2) hi2 = b
+    }
+    addChannel(into, 0, s0, q0, lo0, hi0)
+    addChannel(into, 1, s1, q1, lo1, hi1)
+    addChannel(into, 2, s2, q2, lo2, hi2)
+    return
+  }
   for (let c = 0; c < channels; c++) {
     let s = 0
     let s2 = 0
@@ -102,20 +142,23 @@ function sumInterleaved(data: Uint8Array, stride: number, channels: number): Pix
       if (v < lo) lo = v
       if (v > hi) hi = v
     }
-    sum[c] = s
-    sumSq[c] = s2
-    min[c] = lo
-    max[c] = hi
+    addChannel(into, c, s, s2, lo, hi)
   }
-  return { count: pixels, sum, sumSq, min, max }
+}
+
+function addChannel(into: PixelSums, c: number, sum: number, sumSq: number, min: number, max: number): void {
+  into.sum[c]! += sum
+  into.sumSq[c]! += sumSq
+  if (min < into.min[c]!) into.min[c] = min
+  if (max > into.max[c]!) into.max[c] = max
 }
 
 /**
  * NumPy `.npy` (format 1.0/2.0/3.0): the header is a Python dict literal with `descr`,
  * `fortran_order` and `shape`. Images are HWC (or HW); uint8 and float32 are read.
  */
-function inspectNpy(bytes: Uint8Array, limits: InspectLimits): Omit<ImageInspection, 'hash'> {
-  const fail = (error: string): Omit<ImageInspection, 'hash'> => ({ format: 'npy', error, errorKind: 'corrupt' })
+function inspectNpy(bytes: Uint8Array, limits: InspectLimits, sumsFor: SumsFor): ImageInspection {
+  const fail = (error: string): ImageInspection => ({ format: 'npy', error, errorKind: 'corrupt' })
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]
   if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) return fail('not a .npy array (no \\x93NUMPY magic)')
   const major = bytes[6]!
@@ -154,5 +197,7 @@ function inspectNpy(bytes: Uint8Array, limits: InspectLimits): Omit<ImageInspect
     if (v < pixels.min[c]!) pixels.min[c] = v
     if (v > pixels.max[c]!) pixels.max[c] = v
   }
-  return { format: 'npy', dtype, width, height, channels, pixels }
+  // Added only once every value is known to be finite.
+  mergeSums(sumsFor(dtype, channels), pixels)
+  return { format: 'npy', dtype, width, height, channels }
 }

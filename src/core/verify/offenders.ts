@@ -32,12 +32,16 @@ export class OffenderBook {
   constructor(private readonly cap: number) {}
 
   add(code: string, offender: OffendingSample): void {
+    this.list(code).add(offender)
+  }
+
+  private list(code: string): OffenderList {
     let list = this.lists.get(code)
     if (!list) {
       list = new OffenderList(this.cap)
       this.lists.set(code, list)
     }
-    list.add(offender)
+    return list
   }
 
   get(code: string): OffenderList | undefined {
@@ -51,5 +55,21 @@ export class OffenderBook {
 
   removeEverywhere(match: (o: OffendingSample) => boolean): void {
     for (const list of this.lists.values()) list.remove(match)
+  }
+
+  /** Plain data (to cross from a worker thread): code → listed offenders and full count. */
+  toRecord(): Record<string, { items: OffendingSample[]; count: number }> {
+    const out: Record<string, { items: OffendingSample[]; count: number }> = {}
+    for (const [code, list] of this.lists) if (list.count > 0) out[code] = { items: list.items, count: list.count }
+    return out
+  }
+
+  /** Adds another book's offenders (a shard's) after this one's. */
+  merge(record: Record<string, { items: OffendingSample[]; count: number }>): void {
+    for (const [code, { items, count }] of Object.entries(record)) {
+      const list = this.list(code)
+      for (const item of items) list.add(item)
+      list.count += count - items.length
+    }
   }
 }

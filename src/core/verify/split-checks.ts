@@ -1,19 +1,19 @@
 /**
- * The per-sample checks of one split, as an accumulator fed by the sample stream
- * (structure, labels, label diversity) and by the decode threads (images, pixel
- * statistics, content hashes). Memory grows with the number of keys and distinct
- * labels, never with the bytes of the samples.
+ * The checks of one split that span its shards, as an accumulator fed with each shard's
+ * result (./shard-check.ts) in shard order: keys (duplicates within and across shards
+ * and splits), field sets (missing and extra fields), content hashes (leakage), and the
+ * merged label, image and pixel statistics. Memory grows with the number of keys and
+ * distinct labels, never with the bytes of the samples.
  */
-import type { ReadProblem, Sample } from '../wds/types'
+import type { ReadProblem } from '../wds/types'
 import type { SplitSummary } from '../../shared/contract/verify'
-import type { ImageInspection, PixelSums } from './inspect-image'
+import type { PixelSums } from './inspect-image'
 import { OffenderBook } from './offenders'
 import { channelStats, emptySums, mergeSums, normaliseSums, type Normalization } from './pixel-stats'
+import { MAX_TRACKED_SHAPES, type ShardCheck, type ShardCheckOptions } from './shard-check'
 
-const IMAGE_FIELDS = ['jpg', 'jpeg', 'png', 'webp', 'npy']
-/** Distinct shapes tracked with example offenders; more are only counted. */
-const MAX_TRACKED_SHAPES = 64
-const utf8 = new TextDecoder('utf-8', { fatal: false })
+/** Distinct field sets tracked with example samples; more are only counted. */
+const MAX_TRACKED_FIELD_SETS = 64
 
 export interface SplitCheckOptions {
   split: string
@@ -42,8 +42,6 @@ interface ShardTally {
   samples: number
   bytes: number
   problems: ReadProblem[]
-  lastKey?: string
-  keys: Set<string>
 }
 
 export class SplitChecks {
@@ -53,6 +51,8 @@ export class SplitChecks {
   readonly keysSeen = new Map<string, { url: string; fields: string }>()
   readonly labelHistogram = new Map<number, number>()
   readonly fieldCounts = new Map<string, number>()
+  /** Field set (sorted, comma-joined) → samples that have exactly it, with the first few. */
+  readonly fieldSets = new Map<string, { count: number; examples: SampleRef[] }>()
   readonly imageFormats = new Map<string, number>()
   readonly imageDtypes = new Map<string, number>()
   readonly imageShapes = new Map<string, number>()
@@ -65,9 +65,7 @@ export class SplitChecks {
   imageField: string | undefined
   rawPixels: PixelSums | null = null
   normalisedPixels: PixelSums | null = null
-  private batchLabels = new Set<number>()
-  private batchCount = 0
-  private batchShard = ''
+  private rawChannels = 0
 
   constructor(
     readonly options: SplitCheckOptions,
@@ -77,51 +75,84 @@ export class SplitChecks {
     this.imageField = options.imageField
   }
 
-  startShard(url: string, bytes: number): void {
-    this.shards.set(url, { url, samples: 0, bytes, problems: [], keys: new Set() })
-    this.batchLabels = new Set()
-    this.batchCount = 0
-    this.batchShard = url
+  /** What a thread checking one of this split's shards needs to know. */
+  shardOptions(maxPixels: number): ShardCheckOptions {
+    const o = this.options
+    return { imageField: o.imageField, labelField: o.labelField, requiredFields: o.requiredFields, classes: o.classes, batchSize: o.batchSize, maxOffenders: o.maxOffenders, maxPixels }
   }
 
+  /** A shard that could not be checked at all (its thread failed). */
   addProblem(problem: ReadProblem): void {
-    this.shards.get(problem.url)?.problems.push(problem)
+    const shard = this.shards.get(problem.url)
+    if (shard) shard.problems.push(problem)
+    else this.shards.set(problem.url, { url: problem.url, samples: 0, bytes: 0, problems: [problem] })
   }
 
-  /** Structure and label checks; returns the image field to decode, if the sample has one. */
-  addSample(sample: Sample): { field: string; bytes: Uint8Array } | null {
-    this.samples++
-    const shard = this.shards.get(sample.url)
-    if (shard) {
-      shard.samples++
-      shard.lastKey = sample.key
+  /** Merge one shard's result; shards are added in pattern order. */
+  addShard(r: ShardCheck): void {
+    this.shards.set(r.url, { url: r.url, samples: r.samples, bytes: r.bytes, problems: r.problems })
+    this.samples += r.samples
+    if (!this.imageField && r.imageField) this.imageField = r.imageField
+    for (const [field, n] of Object.entries(r.fieldCounts)) this.fieldCounts.set(field, (this.fieldCounts.get(field) ?? 0) + n)
+
+    const setCounts = new Array<number>(r.fieldSets.length).fill(0)
+    for (let i = 0; i < r.samples; i++) {
+      const setId = r.fieldSetOfSample[i]!
+      setCounts[setId]!++
+      const key = r.keys[i]!
+      this.checkKey(r.url, key, r.fieldSets[setId]!)
+      const hash = r.hashes[i]
+      if (hash && !this.contentHashes.has(hash) && this.contentHashes.size < 5_000_000) this.contentHashes.set(hash, { url: r.url, key, indexInShard: i })
     }
-    const ref = { url: sample.url, key: sample.key }
-    for (const field of Object.keys(sample.fields)) this.fieldCounts.set(field, (this.fieldCounts.get(field) ?? 0) + 1)
+    r.fieldSets.forEach((fields, setId) => {
+      let entry = this.fieldSets.get(fields)
+      if (!entry && this.fieldSets.size < MAX_TRACKED_FIELD_SETS) this.fieldSets.set(fields, (entry = { count: 0, examples: [] }))
+      if (!entry) return
+      entry.count += setCounts[setId]!
+      for (let i = 0; i < r.samples && entry.examples.length < this.options.maxOffenders; i++) {
+        if (r.fieldSetOfSample[i] === setId) entry.examples.push({ url: r.url, key: r.keys[i]!, indexInShard: i })
+      }
+    })
 
-    this.checkKey(sample)
+    for (const [label, n] of r.labelHistogram) {
+      if (this.labelHistogram.size < 100_000 || this.labelHistogram.has(label)) this.labelHistogram.set(label, (this.labelHistogram.get(label) ?? 0) + n)
+    }
+    const d = this.diversity
+    d.batches += r.diversity.batches
+    d.sum += r.diversity.sum
+    d.min = Math.min(d.min, r.diversity.min)
+    d.max = Math.max(d.max, r.diversity.max)
 
-    const imageField = this.imageField ?? IMAGE_FIELDS.find((f) => f in sample.fields)
-    if (!this.imageField && imageField) this.imageField = imageField
-    const required = this.options.requiredFields ?? [imageField ?? 'jpg', this.options.labelField]
-    for (const field of required) {
-      if (!(field in sample.fields)) {
-        const code = field === this.options.labelField ? 'missing-label' : 'missing-field'
-        this.offenders.add(code, { ...ref, field, expected: `a .${field} member`, found: `fields ${Object.keys(sample.fields).sort().join(', ') || '(none)'}` })
+    this.imagesDecoded += r.imagesDecoded
+    for (const [format, n] of Object.entries(r.imageFormats)) this.imageFormats.set(format, (this.imageFormats.get(format) ?? 0) + n)
+    for (const [dtype, n] of Object.entries(r.imageDtypes)) this.imageDtypes.set(dtype, (this.imageDtypes.get(dtype) ?? 0) + n)
+    for (const [shape, n] of Object.entries(r.imageShapes)) this.imageShapes.set(shape, (this.imageShapes.get(shape) ?? 0) + n)
+    for (const [shape, refs] of Object.entries(r.shapeExamples)) {
+      let examples = this.shapeExamples.get(shape)
+      if (!examples && this.shapeExamples.size < MAX_TRACKED_SHAPES) this.shapeExamples.set(shape, (examples = []))
+      for (const ref of refs) if (examples && examples.length < this.options.maxOffenders) examples.push({ url: r.url, ...ref })
+    }
+    this.addPixels(r)
+    this.offenders.merge(r.offenders)
+  }
+
+  /**
+   * Pixel sums of the images with the split's first image's channel count. Normalisation
+   * is linear, so normalising a shard's summed 8-bit pixels equals summing each image's
+   * normalised pixels; float32 (npy) data is meant to be stored normalised and is taken as is.
+   */
+  private addPixels(r: ShardCheck): void {
+    if (this.rawChannels === 0 && r.pixels.length > 0) this.rawChannels = r.pixels[0]!.channels
+    const norm = this.options.normalization
+    for (const group of r.pixels) {
+      if (group.channels !== this.rawChannels) continue
+      this.rawPixels ??= emptySums(group.channels)
+      mergeSums(this.rawPixels, group.sums)
+      if (norm) {
+        this.normalisedPixels ??= emptySums(group.channels)
+        mergeSums(this.normalisedPixels, group.dtype === 'float32' ? group.sums : normaliseSums(group.sums, norm))
       }
     }
-
-    const labelBytes = sample.fields[this.options.labelField]
-    if (labelBytes) {
-      const label = this.parseLabel(labelBytes, ref)
-      if (label !== null) {
-        if (this.labelHistogram.size < 100_000 || this.labelHistogram.has(label)) this.labelHistogram.set(label, (this.labelHistogram.get(label) ?? 0) + 1)
-        this.countForDiversity(sample.url, label)
-      }
-    }
-
-    const imageBytes = imageField ? sample.fields[imageField] : undefined
-    return imageField && imageBytes ? { field: imageField, bytes: imageBytes } : null
   }
 
   /**
@@ -130,105 +161,24 @@ export class SplitChecks {
    * the fields between them (a.jpg, b.jpg, a.cls). Keys of other splits come from
    * `otherSplits` (key → split name).
    */
-  private checkKey(sample: Sample): void {
-    const ref = { url: sample.url, key: sample.key }
-    const fields = Object.keys(sample.fields).sort().join(',')
-    if (sample.key.includes('\uFFFD')) {
-      this.offenders.add('non-utf8-name', { ...ref, expected: 'a UTF-8 member name', found: `bytes that are not UTF-8 (read as ${JSON.stringify(sample.key)})` })
-    }
-    const first = this.keysSeen.get(sample.key)
+  private checkKey(url: string, key: string, fields: string): void {
+    const first = this.keysSeen.get(key)
     if (first) {
+      const ref = { url, key }
       const before = new Set(first.fields.split(','))
-      const overlap = Object.keys(sample.fields).some((f) => before.has(f))
-      if (!overlap && first.url === sample.url) {
+      const overlap = fields.split(',').some((f) => before.has(f))
+      if (!overlap && first.url === url) {
         this.offenders.add('non-adjacent-key', { ...ref, expected: 'all members of a key next to each other', found: `members .${first.fields.split(',').join(', .')} and later .${fields.split(',').join(', .')}` })
       } else {
-        const where = first.url === sample.url ? 'again in the same shard' : `also in ${first.url}`
+        const where = first.url === url ? 'again in the same shard' : `also in ${first.url}`
         this.offenders.add('duplicate-keys', { ...ref, expected: 'a key used once', found: where })
       }
       return
     }
-    this.keysSeen.set(sample.key, { url: sample.url, fields })
-    const otherSplit = this.otherSplits?.get(sample.key)
+    this.keysSeen.set(key, { url, fields })
+    const otherSplit = this.otherSplits?.get(key)
     if (otherSplit !== undefined) {
-      this.offenders.add('duplicate-keys', { ...ref, expected: 'a key used once in the dataset', found: `also in split ${otherSplit}` })
-    }
-  }
-
-  private parseLabel(bytes: Uint8Array, ref: { url: string; key: string }): number | null {
-    const field = this.options.labelField
-    if (bytes.length > 64) {
-      this.offenders.add('label-not-integer', { ...ref, field, expected: 'a decimal class index', found: `${bytes.length.toLocaleString('en-US')} bytes of text` })
-      return null
-    }
-    const text = utf8.decode(bytes).trim()
-    if (!/^[+-]?\d+$/.test(text)) {
-      this.offenders.add('label-not-integer', { ...ref, field, expected: 'a decimal class index', found: JSON.stringify(text.slice(0, 32)) })
-      return null
-    }
-    const label = Number(text)
-    const classes = this.options.classes
-    if (label < 0 || (classes !== undefined && label >= classes)) {
-      this.offenders.add('label-out-of-range', { ...ref, field, expected: classes !== undefined ? `0 … ${classes - 1}` : '≥ 0', found: String(label) })
-    }
-    return label
-  }
-
-  /** Distinct labels per `batchSize` consecutive samples of a shard, as a sequential loader batches them. */
-  private countForDiversity(url: string, label: number): void {
-    if (url !== this.batchShard) {
-      this.batchShard = url
-      this.batchLabels = new Set()
-      this.batchCount = 0
-    }
-    this.batchLabels.add(label)
-    this.batchCount++
-    if (this.batchCount === this.options.batchSize) {
-      const d = this.diversity
-      d.batches++
-      d.sum += this.batchLabels.size
-      d.min = Math.min(d.min, this.batchLabels.size)
-      d.max = Math.max(d.max, this.batchLabels.size)
-      this.batchLabels = new Set()
-      this.batchCount = 0
-    }
-  }
-
-  addImage(ref: SampleRef, field: string, image: ImageInspection): void {
-    const where = { url: ref.url, key: ref.key, field }
-    if (image.error) {
-      const code = image.errorKind === 'too-large' ? 'image-too-large' : image.errorKind === 'unsupported' ? 'image-unsupported' : 'corrupt-image'
-      this.offenders.add(code, { ...where, expected: 'a decodable image', found: image.error })
-      return
-    }
-    this.imagesDecoded++
-    this.imageFormats.set(image.format, (this.imageFormats.get(image.format) ?? 0) + 1)
-    if (image.dtype) this.imageDtypes.set(image.dtype, (this.imageDtypes.get(image.dtype) ?? 0) + 1)
-    const shape = `${image.height}x${image.width}x${image.channels}`
-    this.imageShapes.set(shape, (this.imageShapes.get(shape) ?? 0) + 1)
-    let examples = this.shapeExamples.get(shape)
-    if (!examples && this.shapeExamples.size < MAX_TRACKED_SHAPES) this.shapeExamples.set(shape, (examples = []))
-    if (examples && examples.length < this.options.maxOffenders) examples.push(ref)
-    if (!this.contentHashes.has(image.hash) && this.contentHashes.size < 5_000_000) this.contentHashes.set(image.hash, ref)
-    if (image.pixels) {
-      const channels = image.pixels.sum.length
-      this.rawPixels ??= emptySums(channels)
-      if (this.rawPixels.sum.length === channels) {
-        mergeSums(this.rawPixels, image.pixels)
-        if (this.options.normalization) {
-          this.normalisedPixels ??= emptySums(channels)
-          mergeSums(this.normalisedPixels, image.dtype === 'float32' ? image.pixels : normaliseSums(image.pixels, this.options.normalization))
-        }
-      }
-    }
-  }
-
-  /** The half sample at a truncation point belongs to the truncation finding, not to structure or image findings. */
-  forgetTruncatedTails(): void {
-    for (const shard of this.shards.values()) {
-      if (!shard.lastKey || !shard.problems.some((p) => p.kind === 'truncated')) continue
-      const key = shard.lastKey
-      this.offenders.removeEverywhere((o) => o.url === shard.url && o.key === key)
+      this.offenders.add('duplicate-keys', { url, key, expected: 'a key used once in the dataset', found: `also in split ${otherSplit}` })
     }
   }
 

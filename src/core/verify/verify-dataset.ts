@@ -9,13 +9,14 @@ import { dirname, join, resolve } from 'node:path'
 import { DatasetManifestSchema, MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import { REPORT_VERSION, VerifyRequest, type SplitRequest, type VerificationReport, type VerifyRequestInput } from '../../shared/contract/verify'
 import { expandPattern, PatternError } from '../wds/patterns'
-import { readSamples } from '../wds/read'
-import type { ReadProblem, ShardLocation } from '../wds/types'
+import type { ShardLocation } from '../wds/types'
 import { checkCoverage, type Coverage } from './coverage'
 import { compareCopies, sha256File, type CopyShard, type CopySide } from './copy-compare'
-import { DecodePool } from './decode-pool'
+import { ShardPool } from './decode-pool'
+import type { ShardCheck } from './shard-check'
 import { diagnose, type SplitOutcome } from './findings'
-import { SplitChecks, type SampleRef } from './split-checks'
+import { SplitChecks } from './split-checks'
+import { classMappingOf } from './class-mapping'
 
 /** The request cannot be run as given (no splits, bad dataset.json, bad pattern): exit 2, not a finding. */
 export class VerifyInputError extends Error {
@@ -53,9 +54,6 @@ export interface VerifyPlan {
   manifest?: DatasetManifest
   splits: PlannedSplit[]
 }
-
-/** Images per message to a decode thread: large enough to amortise messaging, small enough to keep memory flat. */
-const DECODE_BATCH = 64
 
 export function planVerification(input: VerifyRequestInput | VerifyRequest): { request: VerifyRequest; plan: VerifyPlan } {
   const parsed = VerifyRequest.safeParse(input)
@@ -115,21 +113,6 @@ function fileBytes(loc: ShardLocation): number {
   }
 }
 
-/** Reads a shard for counting only (no decoding): samples, keys, problems. */
-async function countShard(loc: ShardLocation, keys: Set<string> | null, signal?: AbortSignal): Promise<{ samples: number; readable: boolean }> {
-  let samples = 0
-  let readable = true
-  try {
-    for await (const sample of readSamples(loc, { signal, onProblem: () => undefined })) {
-      samples++
-      keys?.add(sample.key)
-    }
-  } catch {
-    readable = false
-  }
-  return { samples, readable }
-}
-
 export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, options: VerifyRunOptions = {}): Promise<VerificationReport> {
   const { request, plan } = planVerification(input)
   const started = performance.now()
@@ -138,8 +121,10 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
   const imageShape = request.imageShape ?? plan.manifest?.imageShape
   const normalization = request.normalization ?? plan.manifest?.normalization
   const labelField = request.labelField ?? plan.manifest?.labelField ?? 'cls'
-  const pool = new DecodePool({ maxPixels: request.maxImagePixels }, request.threads)
-  const maxInFlight = Math.max(2, pool.threads * 3)
+  const pool = new ShardPool(request.threads)
+  // Shards checked ahead of the one being merged: keeps every thread busy while results
+  // are merged in pattern order, and bounds the results held at once.
+  const lookahead = Math.max(1, pool.threads * 2)
 
   const coverages = plan.splits.map((s) => checkCoverage(s.locations))
   const totalBytes = coverages.reduce((a, c) => a + c.readable.reduce((b, l) => b + fileBytes(l), 0), 0)
@@ -162,17 +147,10 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
     options.onProgress({ samplesDone, samplesPerSecond: Math.round(rate), etaSeconds: eta === null ? null : Math.round(eta * 10) / 10, currentShard, fraction })
   }
 
-  const outcomes: SplitOutcome[] = []
   const datasetKeys = new Map<string, string>()
-  const pending = new Set<Promise<void>>()
-  const settle = async (limit: number) => {
-    while (pending.size > limit) await Promise.race(pending)
-  }
-  try {
-    for (let i = 0; i < plan.splits.length && !signal?.aborted; i++) {
-      const split = plan.splits[i]!
-      const coverage = coverages[i]!
-      const checks = new SplitChecks(
+  const splitChecks = plan.splits.map(
+    (split) =>
+      new SplitChecks(
         {
           split: split.name,
           pattern: split.pattern,
@@ -188,48 +166,55 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
         },
         datasetKeys
       )
+  )
+  // Every shard of every split, in order; threads work ahead across split boundaries.
+  const jobs = plan.splits.flatMap((_, i) => coverages[i]!.readable.map((location) => ({ split: i, location })))
+  const inFlight: Array<Promise<ShardCheck> | undefined> = []
+  let nextJob = 0
+  const startJobs = (merged: number) => {
+    while (nextJob < jobs.length && nextJob < merged + lookahead && !signal?.aborted) {
+      const { split, location } = jobs[nextJob]!
+      let counted = 0
+      const job = pool.check(location, splitChecks[split]!.shardOptions(request.maxImagePixels), (n) => {
+        samplesDone += n - counted
+        counted = n
+        report()
+      }, signal)
+      inFlight[nextJob] = job.then((r) => {
+        samplesDone += r.samples - counted
+        counted = r.samples
+        report()
+        return r
+      })
+      // Merged (and its failure handled) in order below; never left unhandled meanwhile.
+      inFlight[nextJob]!.catch(() => undefined)
+      nextJob++
+    }
+  }
+
+  const outcomes: SplitOutcome[] = []
+  let merged = 0
+  try {
+    for (let i = 0; i < plan.splits.length && !signal?.aborted; i++) {
+      const split = plan.splits[i]!
+      const coverage = coverages[i]!
+      const checks = splitChecks[i]!
       for (const loc of coverage.readable) {
         if (signal?.aborted) break
-        const bytes = fileBytes(loc)
-        checks.startShard(loc.url, bytes)
+        startJobs(merged)
         currentShard = loc.url
         report(true)
-        let refs: SampleRef[] = []
-        let images: Array<{ bytes: Uint8Array; field: string }> = []
-        const flush = () => {
-          if (images.length === 0) return
-          const batchRefs = refs
-          const batch = images
-          refs = []
-          images = []
-          const p: Promise<void> = pool.inspect(batch).then((results) => {
-            results.forEach((r, k) => checks.addImage(batchRefs[k]!, batch[k]!.field, r))
-          })
-          const tracked = p.finally(() => pending.delete(tracked))
-          pending.add(tracked)
-        }
         try {
-          for await (const sample of readSamples(loc, { signal, onProblem: (p: ReadProblem) => checks.addProblem(p) })) {
-            const image = checks.addSample(sample)
-            if (image) {
-              refs.push({ url: sample.url, key: sample.key, indexInShard: sample.indexInShard })
-              images.push(image)
-              if (images.length >= DECODE_BATCH) {
-                flush()
-                await settle(maxInFlight)
-              }
-            }
-            samplesDone++
-            report()
-          }
+          checks.addShard(await inFlight[merged]!)
         } catch (err) {
-          if (!signal?.aborted) checks.addProblem({ url: loc.url, kind: 'unreadable', message: `${loc.url}: ${(err as Error).message}` })
+          if (signal?.aborted) break
+          checks.addProblem({ url: loc.url, kind: 'unreadable', message: `${loc.url}: ${(err as Error).message}` })
         }
-        flush()
-        bytesDone += bytes
+        inFlight[merged] = undefined
+        merged++
+        bytesDone += checks.shards.get(loc.url)?.bytes ?? 0
       }
-      await settle(0)
-      checks.forgetTruncatedTails()
+      startJobs(merged)
 
       // Shards of the folder that the pattern skips: count what is lost.
       const uncoveredSamples = new Map<string, number>()
@@ -240,19 +225,18 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
           if (signal?.aborted) break
           currentShard = f.path
           report(true)
-          const r = await countShard({ url: f.path, kind: 'file', path: f.path, pattern: split.pattern }, uncoveredKeys, signal)
+          const r = await countShard(pool, { url: f.path, kind: 'file', path: f.path, pattern: split.pattern }, uncoveredKeys, signal)
           uncoveredSamples.set(f.path, r.samples)
           uncoveredShards.push({ url: f.path, bytes: f.bytes, samples: r.samples, mtimeMs: f.mtimeMs, readable: r.readable })
         }
       }
 
       let copy: SplitOutcome['copy']
-      if (split.remoteLocations && !signal?.aborted) copy = await compareWithCopy(split, coverage, checks, uncoveredShards, uncoveredKeys, signal)
+      if (split.remoteLocations && !signal?.aborted) copy = await compareWithCopy(pool, split, coverage, checks, uncoveredShards, uncoveredKeys, signal)
 
       for (const k of checks.keysSeen.keys()) if (!datasetKeys.has(k)) datasetKeys.set(k, split.name)
-      outcomes.push({ name: split.name, pattern: split.pattern, checks, coverage, uncoveredSamples, copy })
+      outcomes.push({ name: split.name, pattern: split.pattern, checks, coverage, uncoveredSamples, copy, classMapping: classMappingOf(split, plan) })
     }
-    await settle(0)
   } finally {
     await pool.close()
   }
@@ -279,7 +263,19 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
   }
 }
 
+/** Counts a shard's samples and keys only (no decoding), on the pool's threads. */
+async function countShard(pool: ShardPool, loc: ShardLocation, keys: Set<string> | null, signal?: AbortSignal): Promise<{ samples: number; readable: boolean }> {
+  try {
+    const r = await pool.check(loc, { labelField: 'cls', batchSize: 1, maxOffenders: 1, maxPixels: 1, countOnly: true }, undefined, signal)
+    if (keys) for (const k of r.keys) keys.add(k)
+    return { samples: r.samples, readable: !r.problems.some((p) => p.kind === 'unreadable') }
+  } catch {
+    return { samples: 0, readable: false }
+  }
+}
+
 async function compareWithCopy(
+  pool: ShardPool,
   split: PlannedSplit,
   coverage: Coverage,
   checks: SplitChecks,
@@ -302,7 +298,7 @@ async function compareWithCopy(
   for (const loc of split.remoteLocations ?? []) {
     if (signal?.aborted) return undefined
     const file = loc.kind === 'file' && loc.path ? statSync(loc.path, { throwIfNoEntry: false }) : undefined
-    const r = await countShard(loc, remote.keys, signal)
+    const r = await countShard(pool, loc, remote.keys, signal)
     remote.shards.push({ url: loc.url, bytes: file?.size ?? 0, samples: r.samples, mtimeMs: file?.mtimeMs, readable: r.readable, sha256: file ? await sha256File(loc.path!).catch(() => undefined) : undefined })
   }
   return compareCopies(local, remote)
