@@ -2,10 +2,16 @@
  * Inventory throughput on a demo dataset (≥ 100,000 samples; SHARDSCOPE_BENCH_QUICK=1:
  * ~10,000), side by side in one run with `cat` of the same files (the read limit) and a
  * Python `tarfile` loop counting samples per shard (bench/baselines/tarfile_count_samples.py).
- * The page cache is warmed first for all three; each is timed as a whole process.
- * Inventory runs in a child process (this file with SHARDSCOPE_INVENTORY_CHILD=1) so its
- * peak RSS is its own. The dataset is generated once with generateDemo and cached under
- * .cache/bench/.
+ *
+ * What is measured: each contender as a whole process, as a user runs it, wall clock and
+ * CPU (user + system) and peak RSS from GNU time. The inventory is the built CLI,
+ * `node bin/shardscope.mjs inventory DATASET --json` (built first when out/ is older than
+ * the sources). Every inventory run is cold as far as ShardScope goes: the inventory keeps
+ * no index or cache, so each run reads every byte and parses every header. The page cache
+ * is warm for all three (one `cat` first), so all three read from memory. Runs are
+ * interleaved (cat, inventory, cat, …) and medians reported; `node -e 0` is timed too, to
+ * show how much of the inventory's wall clock is Node starting. The dataset is generated
+ * once with generateDemo and cached under .cache/bench/.
  *
  * Last stdout line: one JSON object.
  */
@@ -14,26 +20,15 @@ import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:f
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { inventoryShards } from '../src/core/inventory'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
-
-if (process.env.SHARDSCOPE_INVENTORY_CHILD === '1') {
-  const t0 = performance.now()
-  const cpu0 = process.cpuUsage()
-  const inventory = await inventoryShards(process.argv[2]!)
-  const seconds = (performance.now() - t0) / 1000
-  const cpu = process.cpuUsage(cpu0)
-  console.log(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, samples: inventory.totals.samples, shards: inventory.totals.shards, bytes: inventory.totals.bytes, problems: inventory.totals.problems, maxRssKiB: process.resourceUsage().maxRSS }))
-  process.exit(0)
-}
 
 const quick = process.env.SHARDSCOPE_BENCH_QUICK === '1'
 const train = quick ? 9000 : 100_000
 const val = quick ? 1000 : 10_000
 const dataset = join(root, '.cache', 'bench', `inventory-${train + val}`)
-const repeats = quick ? 3 : 3
+const repeats = quick ? 5 : 5
 
 async function ensureDataset(): Promise<void> {
   if (existsSync(join(dataset, '.complete'))) return
@@ -42,6 +37,25 @@ async function ensureDataset(): Promise<void> {
   const { generateDemo } = await import('../src/core/demo')
   await generateDemo(dataset, { train, val, classes: 200, size: 64, shardMaxcount: 1000, seed: 0 })
   writeFileSync(join(dataset, '.complete'), new Date().toISOString())
+}
+
+function newestMtimeMs(folder: string): number {
+  let newest = 0
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name)
+    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+/** The CLI as a user runs it is the built bundle: build it when missing or older than the sources. */
+function ensureBuilt(): void {
+  const built = [join(root, 'out', 'main', 'cli.js'), join(root, 'out', 'main', 'inventory-worker.js')]
+  const builtAt = Math.min(...built.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)))
+  if (builtAt > newestMtimeMs(join(root, 'src', 'core')) && builtAt > newestMtimeMs(join(root, 'src', 'cli'))) return
+  process.stderr.write('[inventory bench] building the CLI (npm run build)…\n')
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+  if (r.status !== 0) throw new Error(`npm run build exited ${r.status}`)
 }
 
 function shardFiles(folder: string): string[] {
@@ -54,83 +68,81 @@ function shardFiles(folder: string): string[] {
   return out.sort()
 }
 
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; stdout: string } {
-  const t0 = performance.now()
-  const r = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] })
-  const seconds = (performance.now() - t0) / 1000
-  if (r.status !== 0) throw new Error(`${command} exited ${r.status}`)
-  return { seconds, stdout: r.stdout }
+interface Timed {
+  seconds: number
+  cpuSeconds: number
+  peakRssMiB: number
+  stdout: string
+}
+
+/** One process under GNU time: wall and CPU seconds, peak RSS. */
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Timed {
+  const r = spawnSync('/usr/bin/time', ['-f', '@@time %e %U %S %M', command, ...args], { encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] })
+  const line = /@@time ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr ?? '')
+  if (r.status !== 0 || !line) throw new Error(`${command} ${args.slice(0, 3).join(' ')} exited ${r.status}: ${(r.stderr ?? '').slice(-2000)}`)
+  return { seconds: Number(line[1]), cpuSeconds: Number(line[2]) + Number(line[3]), peakRssMiB: Number(line[4]) / 1024, stdout: r.stdout }
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const round = (x: number, digits = 3): number => +x.toFixed(digits)
 
 await ensureDataset()
+ensureBuilt()
 const files = shardFiles(dataset)
 const bytes = files.reduce((a, f) => a + statSync(f).size, 0)
-/** Wall seconds, and CPU seconds (user + system) from the shell's `times`. */
-function cat(): { seconds: number; cpuSeconds: number } {
-  const run = timed('sh', ['-c', 'cat "$@" > /dev/null; times', 'sh', ...files])
-  const [, children] = run.stdout.trim().split('\n')
-  const cpuSeconds = (children ?? '')
-    .split(/\s+/)
-    .map((t) => /^(\d+)m([\d.]+)s$/.exec(t))
-    .reduce((a, m) => a + (m ? Number(m[1]) * 60 + Number(m[2]) : 0), 0)
-  return { seconds: run.seconds, cpuSeconds }
-}
+const loadBefore = os.loadavg().map((l) => +l.toFixed(1))
+
+const cat = (): Timed => timed('cat', files.length ? files : ['/dev/null'])
+const inventory = (): Timed => timed('node', [join(root, 'bin', 'shardscope.mjs'), 'inventory', dataset, '--json'])
+const nodeStart = (): Timed => timed('node', ['-e', '0'])
+const python = (): Timed => timed('/usr/bin/python3', [join(here, 'baselines', 'tarfile_count_samples.py'), ...files])
+
 cat() // warm the page cache for all three
+inventory() // and the CLI's modules
 
-const catSeconds: number[] = []
-const catCpuSeconds: number[] = []
-const inventoryCpuSeconds: number[] = []
-const inventorySeconds: number[] = []
-const inventoryProcessSeconds: number[] = []
-interface ChildResult {
-  seconds: number
-  cpuSeconds: number
-  samples: number
-  shards: number
-  problems: number
-  maxRssKiB: number
-}
-const runs: ChildResult[] = []
-let maxRssKiB = 0
+const runs = { cat: [] as Timed[], inventory: [] as Timed[], nodeStart: [] as Timed[], python: [] as Timed[] }
+let inventoryResult: { totals: { samples: number; shards: number; problems: number }; threads: number } | null = null
 for (let i = 0; i < repeats; i++) {
-  const catRun = cat()
-  catSeconds.push(catRun.seconds)
-  catCpuSeconds.push(catRun.cpuSeconds)
-  const run = timed('node', ['--import', 'tsx', fileURLToPath(import.meta.url), dataset], { ...process.env, SHARDSCOPE_INVENTORY_CHILD: '1' })
-  const child = JSON.parse(run.stdout.trim().split('\n').pop()!) as ChildResult
-  runs.push(child)
-  inventorySeconds.push(child.seconds)
-  inventoryCpuSeconds.push(child.cpuSeconds)
-  inventoryProcessSeconds.push(run.seconds)
-  maxRssKiB = Math.max(maxRssKiB, child.maxRssKiB)
+  runs.cat.push(cat())
+  const run = inventory()
+  inventoryResult ??= JSON.parse(run.stdout) as typeof inventoryResult
+  runs.inventory.push(run)
+  runs.nodeStart.push(nodeStart())
 }
-const python = JSON.parse(timed('/usr/bin/python3', [join(here, 'baselines', 'tarfile_count_samples.py'), ...files]).stdout.trim().split('\n').pop()!) as { seconds: number; cpuSeconds: number; samples: number }
-const pythonProcess = timed('/usr/bin/python3', [join(here, 'baselines', 'tarfile_count_samples.py'), ...files]).seconds
+for (let i = 0; i < (quick ? 3 : 2); i++) runs.python.push(python())
+const pythonCount = JSON.parse(runs.python[0]!.stdout.trim().split('\n').pop()!) as { samples: number }
 
-const child = runs[0]!
-const inv = median(inventorySeconds)
-const catS = median(catSeconds)
-const invCpu = median(inventoryCpuSeconds)
-const catCpu = median(catCpuSeconds)
+const summary = (list: Timed[]): { seconds: number; cpuSeconds: number; peakRssMiB: number; mbPerSecond: number } => ({
+  seconds: round(median(list.map((r) => r.seconds))),
+  cpuSeconds: round(median(list.map((r) => r.cpuSeconds))),
+  peakRssMiB: round(Math.max(...list.map((r) => r.peakRssMiB)), 1),
+  mbPerSecond: round(bytes / 1e6 / median(list.map((r) => r.seconds)), 1)
+})
+const inv = summary(runs.inventory)
+const catS = summary(runs.cat)
+const py = summary(runs.python)
+const nodeS = summary(runs.nodeStart)
 console.log(
   JSON.stringify({
-    samples: child.samples,
-    shards: child.shards,
+    measured:
+      'whole processes under GNU time, medians of interleaved runs; inventory = `node bin/shardscope.mjs inventory DATASET --json` (built CLI), cold: no index or cache kept between runs, every header parsed; page cache warm for all contenders',
+    samples: inventoryResult!.totals.samples,
+    shards: inventoryResult!.totals.shards,
     bytes,
-    inventoryProblems: child.problems,
-    pythonSamples: python.samples,
-    inventory: { seconds: +inv.toFixed(3), processSeconds: +median(inventoryProcessSeconds).toFixed(3), samplesPerSecond: Math.round(child.samples / inv), mbPerSecond: +(bytes / 1e6 / inv).toFixed(1), peakRssMiB: +(maxRssKiB / 1024).toFixed(1), cpuSeconds: +invCpu.toFixed(3) },
-    cat: { seconds: +catS.toFixed(3), mbPerSecond: +(bytes / 1e6 / catS).toFixed(1), cpuSeconds: +catCpu.toFixed(3) },
-    pythonTarfile: { seconds: +python.seconds.toFixed(3), processSeconds: +pythonProcess.toFixed(3), cpuSeconds: +python.cpuSeconds.toFixed(3) },
-    // On a shared, overloaded machine wall time mostly measures the scheduler; CPU time is the steadier comparison.
-    ratioInventoryCpuOverCat: +(invCpu / Math.max(catCpu, 0.001)).toFixed(2),
-    speedupCpuOverPython: +(python.cpuSeconds / Math.max(invCpu, 0.001)).toFixed(2),
-    loadAverage: os.loadavg().map((l) => +l.toFixed(1)),
-    ratioInventoryOverCat: +(inv / catS).toFixed(2),
-    ratioInventoryProcessOverCat: +(median(inventoryProcessSeconds) / catS).toFixed(2),
-    speedupOverPython: +(python.seconds / inv).toFixed(2),
+    inventoryProblems: inventoryResult!.totals.problems,
+    inventoryThreads: inventoryResult!.threads,
+    pythonSamples: pythonCount.samples,
+    inventory: { ...inv, samplesPerSecond: Math.round(inventoryResult!.totals.samples / inv.seconds), secondsEachRun: runs.inventory.map((r) => r.seconds) },
+    cat: { ...catS, secondsEachRun: runs.cat.map((r) => r.seconds) },
+    pythonTarfile: py,
+    nodeStart: { seconds: nodeS.seconds, cpuSeconds: nodeS.cpuSeconds },
+    ratioInventoryOverCat: round(inv.seconds / catS.seconds, 2),
+    ratioInventoryMinusNodeStartOverCat: round((inv.seconds - nodeS.seconds) / catS.seconds, 2),
+    speedupOverPython: round(py.seconds / inv.seconds, 2),
+    // On a shared, loaded machine wall time partly measures the neighbours; CPU time is steadier.
+    ratioInventoryCpuOverCat: round(inv.cpuSeconds / Math.max(catS.cpuSeconds, 0.001), 2),
+    speedupCpuOverPython: round(py.cpuSeconds / Math.max(inv.cpuSeconds, 0.001), 2),
+    loadAverage: { before: loadBefore, after: os.loadavg().map((l) => +l.toFixed(1)) },
     targets: { withinCat: 1.3, overPython: 3, peakRssMiB: 200 }
   })
 )

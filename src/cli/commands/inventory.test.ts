@@ -54,6 +54,14 @@ describe('shardscope inventory', () => {
     }
   })
 
+  it('reads with the threads asked for, and refuses a thread count that is not a whole number', async () => {
+    expect(await main(['inventory', join(root, 'data'), '--json', '--threads', '2'])).toBe(0)
+    const inventory = JSON.parse(output.stdout) as Inventory
+    expect([inventory.threads, inventory.totals.samples]).toEqual([2, 11])
+    expect(await main(['inventory', join(root, 'data'), '--threads', '1.5'])).toBe(2)
+    expect(output.stderr).toMatch(/--threads must be a whole number/)
+  })
+
   it('exits 2 with one line for pipe: patterns and folders without shards', async () => {
     expect(await main(['inventory', 'pipe:curl http://x/a.tar'])).toBe(2)
     expect(output.stderr).toMatch(/^shardscope: .*pipe: patterns run a shell command/)

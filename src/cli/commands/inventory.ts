@@ -1,5 +1,5 @@
 /**
- * `shardscope inventory PATTERN|FOLDER [--base DIR] [--json]`: each shard's size, sample
+ * `shardscope inventory PATTERN|FOLDER [--base DIR] [--json] [--threads N]`: each shard's size, sample
  * count, fields, classes, first/last key and problems, per-split totals, and the shard
  * files a pattern does not cover. Exit 0 clean, 1 problems or uncovered shards, 2 usage
  * or I/O error (a pattern we refuse, a folder without shards).
@@ -61,13 +61,17 @@ export const registerInventory: RegisterCommand = (program: Command, setExitCode
     .argument('<pattern-or-folder>', 'a folder of shards (with train/, val/ subfolders) or a pattern such as file:train/train-{000000..000002}.tar')
     .option('--base <dir>', 'folder that relative paths in the pattern resolve against', process.cwd())
     .option('--json', 'print JSON')
-    .action(async (source: string, opts: { base: string; json?: boolean }) => {
+    .option('--threads <n>', 'threads reading shards (default: one per 64 MiB of shards, up to the number of cores, at most 4)')
+    .action(async (source: string, opts: { base: string; json?: boolean; threads?: string }) => {
+      const threads = opts.threads === undefined ? undefined : Number(opts.threads)
+      if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new CliError(`--threads must be a whole number ≥ 1, got "${opts.threads}"`, ExitCode.Usage)
       // cli-progress takes ~25 ms to load: only on a terminal.
       const bar = isInteractive(opts.json) ? new (await import('cli-progress')).SingleBar({ format: 'inventory [{bar}] {value}/{total} shards', stream: process.stderr, hideCursor: true }) : null
       let inventory: Inventory
       try {
         inventory = await inventoryShards(source, {
           baseDir: opts.base,
+          threads,
           onProgress: (p) => {
             if (!bar) return
             if (p.shardsDone === 1) bar.start(p.shardsTotal, 0)

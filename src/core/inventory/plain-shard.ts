@@ -51,6 +51,106 @@ export function countSample(tally: SampleTally, key: string, fields: Iterable<st
   }
 }
 
+/** What `PlainShardScan.scan` found: more headers to read from an offset, the end marker, or a shard that is not plain. */
+const END = -1
+const NOT_PLAIN = -2
+
+/**
+ * The scan's state between reads. The loop is synchronous on purpose: V8 optimises a plain
+ * function's hot loop once and keeps it, where an async function resumed after every read
+ * re-enters unoptimised code (measured: the first ~10 shards cost ~10× the later ones).
+ */
+class PlainShardScan {
+  readonly tally = emptyTally()
+  members = 0
+  private readonly seenKeys = new Set<string>()
+  // Field names met so far, by their bytes, so that a member's field costs no new string.
+  private readonly knownFields: { bytes: Buffer; name: string }[] = []
+  // The sample being read: its key (as bytes, to compare the next member's without a string), fields, label.
+  private readonly keyBytes = Buffer.alloc(100)
+  private keyLength = -1
+  private key = ''
+  private readonly sampleFields: string[] = []
+  private label: number | null = null
+
+  /**
+   * Parse the headers in `buffer[at, length)`. Returns the offset of the first header that
+   * is not wholly in the buffer (with its label's bytes, for a `cls`), END or NOT_PLAIN.
+   * `words`: a 32-bit view of `buffer` from its start, for the checksum.
+   */
+  scan(buffer: Buffer, length: number, start: number, words: Uint32Array | null): number {
+    let at = start
+    for (;;) {
+      if (at + BLOCK > length) return at
+      if (isZeroBlock(buffer, at)) return this.members > 0 ? END : NOT_PLAIN
+      if (!checksumOk(buffer, at, words)) return NOT_PLAIN
+      const flag = buffer[at + 156]!
+      if (flag !== 48 /* '0' */ && flag !== 0) return NOT_PLAIN
+      // POSIX ustar may put the start of a long name in the prefix field.
+      if (buffer[at + 257] === 117 && buffer[at + 258] === 115 && buffer[at + 262] === 0 && buffer[at + 345] !== 0) return NOT_PLAIN
+      if (buffer[at + 124]! & 0x80) return NOT_PLAIN
+      const size = readOctal(buffer, at + 124, 12)
+      // The name: printable ASCII without backslashes, no "..", not absolute, no drive letter.
+      let nameEnd = at
+      let lastSlash = -1
+      for (; nameEnd < at + 100; nameEnd++) {
+        const c = buffer[nameEnd]!
+        if (c === 0) break
+        if (c < 32 || c > 126 || c === 92 /* \ */ || (c === 46 /* . */ && nameEnd > at && buffer[nameEnd - 1] === 46)) return NOT_PLAIN
+        if (c === 47 /* / */) lastSlash = nameEnd
+      }
+      if (nameEnd === at || buffer[at] === 47 || buffer[at + 1] === 58 /* : */) return NOT_PLAIN
+      // Top-level `__name__` members are archive metadata, skipped by webdataset.
+      if (lastSlash < 0 && buffer[at] === 95 && buffer[at + 1] === 95 && buffer[nameEnd - 1] === 95 && buffer[nameEnd - 2] === 95) return NOT_PLAIN
+      const keyStart = lastSlash < 0 ? at : lastSlash + 1
+      let dot = keyStart
+      while (dot < nameEnd && buffer[dot] !== 46) dot++
+      // No key (`.hidden`) or no field (`name`, `name.`).
+      if (dot === keyStart || dot >= nameEnd - 1) return NOT_PLAIN
+      // Byte loops rather than Buffer#compare / #copy: a call into C++ costs more than the ~10 bytes compared here.
+      let field: string | null = null
+      for (let k = 0; field === null && k < this.knownFields.length; k++) {
+        const known = this.knownFields[k]!.bytes
+        let same = known.length === nameEnd - dot - 1
+        for (let i = 0; same && i < known.length; i++) same = known[i] === buffer[dot + 1 + i]
+        if (same) field = this.knownFields[k]!.name
+      }
+      if (field === null) {
+        // An upper-case field is not plain: webdataset lower-cases it.
+        for (let i = dot + 1; i < nameEnd; i++) if (buffer[i]! >= 65 && buffer[i]! <= 90) return NOT_PLAIN
+        field = buffer.toString('latin1', dot + 1, nameEnd)
+        this.knownFields.push({ bytes: Buffer.from(buffer.subarray(dot + 1, nameEnd)), name: field })
+      }
+      const isLabel = field === 'cls' && size <= MAX_LABEL_BYTES
+      // The label's bytes run past this read: read on from its header (nothing counted yet).
+      if (isLabel && at + BLOCK + size > length) return at
+      // Same key as the member before: same sample; else the sample before is complete.
+      let sameKey = this.keyLength === dot - at
+      for (let i = 0; sameKey && i < this.keyLength; i++) sameKey = this.keyBytes[i] === buffer[at + i]
+      if (!sameKey) {
+        this.finishSample()
+        this.key = buffer.toString('latin1', at, dot)
+        if (this.seenKeys.has(this.key)) return NOT_PLAIN
+        this.seenKeys.add(this.key)
+        this.keyLength = dot - at
+        for (let i = 0; i < this.keyLength; i++) this.keyBytes[i] = buffer[at + i]!
+        this.sampleFields.length = 0
+        this.label = null
+      } else if (this.sampleFields.includes(field)) return NOT_PLAIN
+      this.sampleFields.push(field)
+      if (field === 'cls') this.label = isLabel ? parseInteger(buffer, at + BLOCK, at + BLOCK + size) : null
+      this.members++
+      at += BLOCK + Math.ceil(size / BLOCK) * BLOCK
+    }
+  }
+
+  /** Count the sample being read, if any. */
+  finishSample(): void {
+    if (this.keyLength >= 0) countSample(this.tally, this.key, this.sampleFields, this.label)
+    this.keyLength = -1
+  }
+}
+
 /**
  * Tally a plain shard from an open file whose first `firstLength` bytes are already in
  * `buffer`, reading on with it (reads start at a header, so no header is ever split between
@@ -58,100 +158,22 @@ export function countSample(tally: SampleTally, key: string, fields: Iterable<st
  */
 export async function tallyPlainShard(fd: number, buffer: Buffer, firstLength: number): Promise<SampleTally | null> {
   const words = (buffer.byteOffset & 3) === 0 ? new Uint32Array(buffer.buffer, buffer.byteOffset, buffer.length >>> 2) : null
-  const tally = emptyTally()
-  const seenKeys = new Set<string>()
-  // Field names met so far, by their bytes, so that a member's field costs no new string.
-  const knownFields: { bytes: Buffer; name: string }[] = []
-  // The sample being read: its key (as bytes, to compare the next member's without a string), fields, label.
-  const keyBytes = Buffer.alloc(100)
-  let keyLength = -1
-  let key = ''
-  const sampleFields: string[] = []
-  let label: number | null = null
-  let members = 0
+  const scan = new PlainShardScan()
   let position = 0 // file offset of buffer[0]
   let length = firstLength
-  let at = 0 // next header in the buffer
+  let at = 0
   for (;;) {
-    if (at + BLOCK > length) {
-      // Read on from this header; a short read means the file ended inside it (or without an end marker).
-      if (length < buffer.length) return null
-      position += at
-      at = 0
-      // Let the event loop run between reads (progress, other threads' results, a server's requests).
-      await new Promise((resume) => setImmediate(resume))
-      length = readSync(fd, buffer, 0, buffer.length, position)
-      continue
-    }
-    if (isZeroBlock(buffer, at)) break
-    if (!checksumOk(buffer, at, words)) return null
-    const flag = buffer[at + 156]!
-    if (flag !== 48 /* '0' */ && flag !== 0) return null
-    // POSIX ustar may put the start of a long name in the prefix field.
-    if (buffer[at + 257] === 117 && buffer[at + 258] === 115 && buffer[at + 262] === 0 && buffer[at + 345] !== 0) return null
-    if (buffer[at + 124]! & 0x80) return null
-    const size = readOctal(buffer, at + 124, 12)
-    // The name: printable ASCII without backslashes, no "..", not absolute, no drive letter.
-    let nameEnd = at
-    let lastSlash = -1
-    for (; nameEnd < at + 100; nameEnd++) {
-      const c = buffer[nameEnd]!
-      if (c === 0) break
-      if (c < 32 || c > 126 || c === 92 /* \ */ || (c === 46 /* . */ && buffer[nameEnd - 1] === 46 && nameEnd > at)) return null
-      if (c === 47 /* / */) lastSlash = nameEnd
-    }
-    if (nameEnd === at || buffer[at] === 47 || buffer[at + 1] === 58 /* : */) return null
-    let dot = lastSlash + 1
-    if (lastSlash < 0) {
-      dot = at
-      // Top-level `__name__` members are archive metadata, skipped by webdataset.
-      if (buffer[at] === 95 && buffer[at + 1] === 95 && buffer[nameEnd - 1] === 95 && buffer[nameEnd - 2] === 95) return null
-    }
-    const keyStart = dot
-    while (dot < nameEnd && buffer[dot] !== 46) dot++
-    // No key (`.hidden`), no field (`name`, `name.`), or an upper-case field (webdataset lower-cases it).
-    if (dot === keyStart || dot >= nameEnd - 1) return null
-    // Byte loops rather than Buffer#compare / #copy: a call into C++ costs more than ~10 bytes compared here.
-    let field: string | null = null
-    for (let k = 0; field === null && k < knownFields.length; k++) {
-      const known = knownFields[k]!.bytes
-      let same = known.length === nameEnd - dot - 1
-      for (let i = 0; same && i < known.length; i++) same = known[i] === buffer[dot + 1 + i]
-      if (same) field = knownFields[k]!.name
-    }
-    if (field === null) {
-      for (let i = dot + 1; i < nameEnd; i++) if (buffer[i]! >= 65 && buffer[i]! <= 90) return null
-      field = buffer.toString('latin1', dot + 1, nameEnd)
-      knownFields.push({ bytes: Buffer.from(buffer.subarray(dot + 1, nameEnd)), name: field })
-    }
-    const isLabel = field === 'cls' && size <= MAX_LABEL_BYTES
-    if (isLabel && at + BLOCK + size > length) {
-      // The label's bytes run past this read: read on from its header (nothing counted yet).
-      if (length < buffer.length) return null
-      position += at
-      at = 0
-      length = readSync(fd, buffer, 0, buffer.length, position)
-      continue
-    }
-    // Same key as the member before: same sample; else the sample before is complete.
-    let sameKey = keyLength === dot - at
-    for (let i = 0; sameKey && i < keyLength; i++) sameKey = keyBytes[i] === buffer[at + i]
-    if (!sameKey) {
-      if (keyLength >= 0) countSample(tally, key, sampleFields, label)
-      key = buffer.toString('latin1', at, dot)
-      if (seenKeys.has(key)) return null
-      seenKeys.add(key)
-      keyLength = dot - at
-      for (let i = 0; i < keyLength; i++) keyBytes[i] = buffer[at + i]!
-      sampleFields.length = 0
-      label = null
-    } else if (sampleFields.includes(field)) return null
-    sampleFields.push(field)
-    if (field === 'cls') label = isLabel ? parseInteger(buffer, at + BLOCK, at + BLOCK + size) : null
-    members++
-    at += BLOCK + Math.ceil(size / BLOCK) * BLOCK
+    at = scan.scan(buffer, length, at, words)
+    if (at === NOT_PLAIN) return null
+    if (at === END) break
+    // A short read means the file ended inside this header or member (or without an end marker).
+    if (length < buffer.length) return null
+    position += at
+    at = 0
+    // Let the event loop run between reads (progress, other threads' results, a server's requests).
+    await new Promise((resume) => setImmediate(resume))
+    length = readSync(fd, buffer, 0, buffer.length, position)
   }
-  if (members === 0) return null
-  countSample(tally, key, sampleFields, label)
-  return tally
+  scan.finishSample()
+  return scan.tally
 }
