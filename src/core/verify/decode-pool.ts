@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { jpegDecoderModule } from '../imaging/fast-jpeg'
 import type { ShardLocation } from '../wds/types'
 import { checkShard, type ShardCheck, type ShardCheckOptions, type ShardProgress } from './shard-check'
 
@@ -101,7 +102,7 @@ export class ShardPool {
     this.threads = launcher ? threads : 0
     for (let i = 0; i < this.threads && launcher; i++) {
       // Small young generation: a thread's garbage is per-sample and short-lived; the default lets it pile up (peak RSS).
-      const worker = new Worker(launcher.code, { eval: launcher.eval, resourceLimits: { maxYoungGenerationSizeMb: 4 } })
+      const worker = new Worker(launcher.code, { eval: launcher.eval, workerData: { jpegModule: jpegDecoderModule() }, resourceLimits: { maxYoungGenerationSizeMb: 4 } })
       worker.on('message', (answer: ShardAnswer) => {
         const pending = this.running.get(answer.id)
         if (!pending) return

@@ -4,9 +4,14 @@
  * answers with each shard's small result. Started by ./decode-pool.ts; built as its own
  * entry (out/main/verify-decode-worker.js).
  */
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
+import { useJpegDecoderModule } from '../imaging/fast-jpeg'
 import { checkShard } from './shard-check'
 import type { ShardAnswer, ShardJob } from './decode-pool'
+
+// The process compiled the JPEG decoder once; every thread shares its code (./decode-pool.ts).
+const shared = (workerData as { jpegModule?: object } | null)?.jpegModule
+if (shared) useJpegDecoderModule(shared)
 
 parentPort?.on('message', (job: ShardJob) => {
   checkShard(job.location, job.options, (samples) => parentPort?.postMessage({ id: job.id, progress: samples } satisfies ShardAnswer)).then(

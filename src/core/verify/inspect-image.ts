@@ -4,7 +4,7 @@
  * the thread that checks the shard; plain data in, plain data out.
  */
 import { decodeJpegSync, JpegError, loadJpegDecoder, readJpegHeader } from '../imaging/fast-jpeg'
-import { mergeSums } from './pixel-stats'
+import { emptySums, mergeSums } from './pixel-stats'
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'npy' | 'unknown'
 
@@ -33,8 +33,52 @@ export interface InspectLimits {
   maxPixels: number
 }
 
-/** The running sums for images of one dtype and channel count. */
-export type SumsFor = (dtype: 'uint8' | 'float32', channels: number) => PixelSums
+/**
+ * Running pixel statistics of the images of one dtype and channel count. 8-bit pixels
+ * are counted in a histogram per channel (one increment per value: measured ≈ 10 µs per
+ * 64×64 RGBA image against ≈ 17 µs for running sums, sums of squares, min and max);
+ * sums, sums of squares, min and max follow from it exactly. Float data goes to `sums`.
+ */
+export interface PixelTally {
+  channels: number
+  /** channel × 256 + value → pixels with that value. */
+  histogram: Uint32Array
+  histogramPixels: number
+  sums: PixelSums
+}
+
+export type TallyFor = (dtype: 'uint8' | 'float32', channels: number) => PixelTally
+
+export function newPixelTally(channels: number): PixelTally {
+  return { channels, histogram: new Uint32Array(channels * 256), histogramPixels: 0, sums: emptySums(channels) }
+}
+
+/** Folds the histogram into the sums (exact: integer pixel values) and returns them. */
+export function tallySums(tally: PixelTally): PixelSums {
+  const { histogram, sums } = tally
+  for (let c = 0; c < tally.channels; c++) {
+    let sum = 0
+    let sumSq = 0
+    let min = Infinity
+    let max = -Infinity
+    for (let v = 0; v < 256; v++) {
+      const n = histogram[c * 256 + v]!
+      if (n === 0) continue
+      sum += v * n
+      sumSq += v * v * n
+      if (v < min) min = v
+      max = v
+    }
+    sums.sum[c]! += sum
+    sums.sumSq[c]! += sumSq
+    if (min < sums.min[c]!) sums.min[c] = min
+    if (max > sums.max[c]!) sums.max[c] = max
+  }
+  sums.count += tally.histogramPixels
+  histogram.fill(0)
+  tally.histogramPixels = 0
+  return sums
+}
 
 /**
  * JPEGs larger than this go to sharp (native, frees its memory) instead of the WASM
@@ -57,21 +101,21 @@ export function loadImageDecoders(): Promise<void> {
  * common case) and npy are inspected synchronously; png, webp and very large JPEGs
  * through sharp, asynchronously. `loadImageDecoders()` must have resolved first.
  */
-export function inspectImage(bytes: Uint8Array, field: string, limits: InspectLimits, sumsFor: SumsFor): ImageInspection | Promise<ImageInspection> {
+export function inspectImage(bytes: Uint8Array, field: string, limits: InspectLimits, tallyFor: TallyFor): ImageInspection | Promise<ImageInspection> {
   const format = imageFormatOfField(field)
   try {
     if (format === 'jpeg') {
       const header = readJpegHeader(bytes)
       if (header && header.width * header.height > MAX_WASM_JPEG_PIXELS && header.width * header.height <= limits.maxPixels) {
-        return inspectWithSharp(bytes, format, limits, sumsFor).catch((err: unknown) => failure(format, err, limits))
+        return inspectWithSharp(bytes, format, limits, tallyFor).catch((err: unknown) => failure(format, err, limits))
       }
       const image = decodeJpegSync(bytes, { maxPixels: limits.maxPixels })
       const channels = image.components === 1 ? 1 : 3
-      addInterleaved(sumsFor('uint8', channels), image.rgba, 4, channels)
+      countPixels(tallyFor('uint8', channels), image.rgba, 4)
       return { format, dtype: 'uint8', width: image.width, height: image.height, channels }
     }
-    if (format === 'png' || format === 'webp') return inspectWithSharp(bytes, format, limits, sumsFor).catch((err: unknown) => failure(format, err, limits))
-    if (format === 'npy') return inspectNpy(bytes, limits, sumsFor)
+    if (format === 'png' || format === 'webp') return inspectWithSharp(bytes, format, limits, tallyFor).catch((err: unknown) => failure(format, err, limits))
+    if (format === 'npy') return inspectNpy(bytes, limits, tallyFor)
     return { format, error: `field .${field} is not an image format the verifier knows (jpg, png, webp, npy)`, errorKind: 'unsupported' }
   } catch (err) {
     return failure(format, err, limits)
@@ -88,7 +132,7 @@ function failure(format: ImageFormat, err: unknown, limits: InspectLimits): Imag
   return { format, error: `cannot be decoded: ${message}`, errorKind: /truncat|premature|end of/i.test(message) ? 'truncated' : 'corrupt' }
 }
 
-async function inspectWithSharp(bytes: Uint8Array, format: 'png' | 'webp' | 'jpeg', limits: InspectLimits, sumsFor: SumsFor): Promise<ImageInspection> {
+async function inspectWithSharp(bytes: Uint8Array, format: 'png' | 'webp' | 'jpeg', limits: InspectLimits, tallyFor: TallyFor): Promise<ImageInspection> {
   // Loaded on first use: most datasets are JPEG, and sharp costs each decode thread memory and start-up time.
   const { default: sharp } = await import('sharp')
   // sharp refuses images over limitInputPixels from the header, before allocating pixels.
@@ -96,68 +140,54 @@ async function inspectWithSharp(bytes: Uint8Array, format: 'png' | 'webp' | 'jpe
     .raw()
     .toBuffer({ resolveWithObject: true })
   const channels = info.channels >= 3 ? 3 : 1
-  addInterleaved(sumsFor('uint8', channels), new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.channels, channels)
+  countPixels(tallyFor('uint8', channels), new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.channels)
   return { format, dtype: 'uint8', width: info.width, height: info.height, channels: info.channels === 2 || info.channels === 4 ? info.channels - 1 : info.channels }
 }
 
-/** Adds the first `channels` of every `stride`-byte pixel to `into` (the verifier's hottest loop). */
-function addInterleaved(into: PixelSums, data: Uint8Array, stride: number, channels: number): void {
+/** Counts the first `tally.channels` values of every `stride`-byte pixel (the verifier's hottest loop). */
+function countPixels(tally: PixelTally, data: Uint8Array, stride: number): void {
   const pixels = Math.floor(data.length / stride)
-  into.count += pixels
-  if (channels === 3) {
-    let s0 = 0, s1 = 0, s2 = 0, q0 = 0, q1 = 0, q2 = 0
-    let lo0 = 255, lo1 = 255, lo2 = 255, hi0 = 0, hi1 = 0, hi2 = 0
-    const end = pixels * stride
-    for (let p = 0; p < end; p += stride) {
-      const r = data[p]!
-      const g = data[p + 1]!
-      const b = data[p + 2]!
-      s0 += r
-      s1 += g
-      s2 += b
-      q0 += r * r
-      q1 += g * g
-      q2 += b * b
-      if (r < lo0) lo0 = r
-      if (r > hi0) hi0 = r
-      if (g < lo1) lo1 = g
-      if (g > hi1) hi1 = g
-      if (b < lo2) lo2 = b
-      if (b > hi2) hi2 = b
+  // Fold before a bin could pass 2³² (a shard of very large images).
+  if (tally.histogramPixels + pixels > 2 ** 31) tallySums(tally)
+  tally.histogramPixels += pixels
+  const h = tally.histogram
+  if (stride === 4 && (data.byteOffset & 3) === 0 && LITTLE_ENDIAN) {
+    // RGBA from the decoder: one 32-bit load per pixel.
+    const words = new Uint32Array(data.buffer, data.byteOffset, pixels)
+    if (tally.channels === 3) {
+      for (let i = 0; i < pixels; i++) {
+        const x = words[i]!
+        const r = x & 255
+        const g = 256 + ((x >>> 8) & 255)
+        const b = 512 + ((x >>> 16) & 255)
+        h[r] = h[r]! + 1
+        h[g] = h[g]! + 1
+        h[b] = h[b]! + 1
+      }
+    } else {
+      for (let i = 0; i < pixels; i++) {
+        const v = words[i]! & 255
+        h[v] = h[v]! + 1
+      }
     }
-    addChannel(into, 0, s0, q0, lo0, hi0)
-    addChannel(into, 1, s1, q1, lo1, hi1)
-    addChannel(into, 2, s2, q2, lo2, hi2)
     return
   }
-  for (let c = 0; c < channels; c++) {
-    let s = 0
-    let s2 = 0
-    let lo = 255
-    let hi = 0
-    for (let p = c; p < data.length; p += stride) {
-      const v = data[p]!
-      s += v
-      s2 += v * v
-      if (v < lo) lo = v
-      if (v > hi) hi = v
+  for (let c = 0; c < tally.channels; c++) {
+    const base = c * 256
+    for (let p = c; p < pixels * stride; p += stride) {
+      const v = base + data[p]!
+      h[v] = h[v]! + 1
     }
-    addChannel(into, c, s, s2, lo, hi)
   }
 }
 
-function addChannel(into: PixelSums, c: number, sum: number, sumSq: number, min: number, max: number): void {
-  into.sum[c]! += sum
-  into.sumSq[c]! += sumSq
-  if (min < into.min[c]!) into.min[c] = min
-  if (max > into.max[c]!) into.max[c] = max
-}
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
 /**
  * NumPy `.npy` (format 1.0/2.0/3.0): the header is a Python dict literal with `descr`,
  * `fortran_order` and `shape`. Images are HWC (or HW); uint8 and float32 are read.
  */
-function inspectNpy(bytes: Uint8Array, limits: InspectLimits, sumsFor: SumsFor): ImageInspection {
+function inspectNpy(bytes: Uint8Array, limits: InspectLimits, tallyFor: TallyFor): ImageInspection {
   const fail = (error: string): ImageInspection => ({ format: 'npy', error, errorKind: 'corrupt' })
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]
   if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) return fail('not a .npy array (no \\x93NUMPY magic)')
@@ -198,6 +228,7 @@ function inspectNpy(bytes: Uint8Array, limits: InspectLimits, sumsFor: SumsFor):
     if (v > pixels.max[c]!) pixels.max[c] = v
   }
   // Added only once every value is known to be finite.
-  mergeSums(sumsFor(dtype, channels), pixels)
+  if (dtype === 'uint8') countPixels(tallyFor(dtype, channels), bytes.subarray(dataStart, dataStart + values), channels)
+  else mergeSums(tallyFor(dtype, channels).sums, pixels)
   return { format: 'npy', dtype, width, height, channels }
 }

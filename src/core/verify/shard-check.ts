@@ -15,9 +15,8 @@ import { DEFAULT_MAX_MEMBER_BYTES, judgeScanEnd, shardBytes } from '../wds/read'
 import { openShard, ShardSourceError } from '../wds/sources'
 import { scanTar, type TarScanResult } from '../wds/tar-scan'
 import type { ReadProblem, ShardLocation, TarMember } from '../wds/types'
-import { inspectImage, loadImageDecoders, type ImageInspection, type InspectLimits, type PixelSums } from './inspect-image'
+import { inspectImage, loadImageDecoders, newPixelTally, tallySums, type ImageInspection, type InspectLimits, type PixelSums, type PixelTally } from './inspect-image'
 import { OffenderBook } from './offenders'
-import { emptySums } from './pixel-stats'
 
 export const IMAGE_FIELDS = ['jpg', 'jpeg', 'png', 'webp', 'npy']
 /** Distinct shapes tracked with example offenders; more are only counted. */
@@ -212,7 +211,7 @@ class ShardChecker {
   private readonly imageDtypes: Record<string, number> = {}
   private readonly imageShapes: Record<string, number> = {}
   private readonly shapeExamples: Record<string, Array<{ key: string; indexInShard: number }>> = {}
-  private readonly pixels: PixelGroup[] = []
+  private readonly pixels: Array<{ dtype: 'uint8' | 'float32'; tally: PixelTally }> = []
 
   constructor(
     private readonly url: string,
@@ -321,12 +320,12 @@ class ShardChecker {
     if (examples && examples.length < this.options.maxOffenders) examples.push({ key, indexInShard: index })
   }
 
-  /** The running sums an image's pixels are added to (one per dtype and channel count). */
-  private readonly pixelsFor = (dtype: 'uint8' | 'float32', channels: number): PixelSums => {
-    for (const g of this.pixels) if (g.dtype === dtype && g.channels === channels) return g.sums
-    const group: PixelGroup = { dtype, channels, sums: emptySums(channels) }
+  /** Where an image's pixels are counted (one tally per dtype and channel count, in order of first use). */
+  private readonly pixelsFor = (dtype: 'uint8' | 'float32', channels: number): PixelTally => {
+    for (const g of this.pixels) if (g.dtype === dtype && g.tally.channels === channels) return g.tally
+    const group = { dtype, tally: newPixelTally(channels) }
     this.pixels.push(group)
-    return group.sums
+    return group.tally
   }
 
   /** Forget the offenders of the last sample (cut by a truncation). */
@@ -355,7 +354,7 @@ class ShardChecker {
       imageDtypes: this.imageDtypes,
       imageShapes: this.imageShapes,
       shapeExamples: this.shapeExamples,
-      pixels: this.pixels,
+      pixels: this.pixels.map((g) => ({ dtype: g.dtype, channels: g.tally.channels, sums: tallySums(g.tally) })),
       offenders: this.offenders.toRecord()
     }
   }
