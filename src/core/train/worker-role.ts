@@ -5,6 +5,7 @@
  * simulated network (sleeps on each pull and push), and a planned crash (exits with a
  * non-zero code at the planned step).
  */
+import { availableParallelism } from 'node:os'
 import type { ParentPort } from '../process/host'
 import { initBackend } from './backends'
 import { readBatches, splitShardsByWorker, type ImageSpec } from './data-loader'
@@ -42,7 +43,9 @@ async function work(
   nextWeights: () => Promise<Extract<ToWorker, { type: 'weights' }>>
 ): Promise<void> {
   const { config } = msg.setup
-  const backend = await initBackend(config.backend)
+  // XNNPACK threads: this worker's share of the cores (1 when workers ≥ cores, so
+  // workers do not fight over them).
+  const backend = await initBackend(config.backend, { wasmThreads: Math.max(1, Math.floor(availableParallelism() / config.workers)) })
   const spec: ImageSpec = {
     imageField: config.imageField,
     labelField: config.labelField,

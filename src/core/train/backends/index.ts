@@ -4,7 +4,8 @@
  *
  *   cuda    @tensorflow/tfjs-node-gpu (optional dependency; needs libtensorflow + CUDA)
  *   webgpu  @tensorflow/tfjs-backend-webgpu on Dawn for Node (the `webgpu` package)
- *   wasm    @tensorflow/tfjs-backend-wasm, with our gradient kernels (../kernels)
+ *   wasm    @tensorflow/tfjs-backend-wasm, with our gradient kernels (../kernels); with
+ *           `wasmThreads` > 1 its multi-threaded SIMD build (./wasm-threads.ts)
  *   cpu     @tensorflow/tfjs-backend-cpu, plain JS: the last resort
  *
  * `auto` takes the first that works of cuda, webgpu on a hardware GPU, wasm, cpu. WebGPU
@@ -20,6 +21,7 @@ import { createRequire } from 'node:module'
 import { tmpdir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { registerWasmGradientKernels } from '../kernels'
+import { registerThreadedWasm } from './wasm-threads'
 
 // tfjs prints a banner urging tfjs-node to every Node process that touches the CPU
 // backend, on stderr of every CLI run and worker. Production mode silences tfjs's
@@ -53,6 +55,16 @@ export const SOFTWARE_WEBGPU_NOTE = 'WebGPU on a software Vulkan device (lavapip
 const TF_NAME: Record<BackendName, string> = { cuda: 'tensorflow', webgpu: 'webgpu', wasm: 'wasm', cpu: 'cpu' }
 
 const probes = new Map<BackendName, Promise<BackendStatus>>()
+
+export interface BackendOptions {
+  /**
+   * XNNPACK threads for the WASM backend (default 1). Fixed by the first WASM start in
+   * a process; a training worker asks for its share of the cores.
+   */
+  wasmThreads?: number
+}
+
+let wasmThreads = 1
 
 function message(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err)
@@ -141,20 +153,38 @@ async function probeWebgpu(): Promise<BackendStatus> {
 }
 
 async function probeWasm(): Promise<BackendStatus> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm')
   try {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm')
+    wasm = await import('@tensorflow/tfjs-backend-wasm')
     // In Node the .wasm files are read from the package's dist folder.
     const dist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'))
     wasm.setWasmPaths(dist + '/')
     registerWasmGradientKernels()
+  } catch (err) {
+    return { name: 'wasm', available: false, reason: `WASM backend failed: ${message(err)}` }
+  }
+  let threadedFailure = ''
+  if (wasmThreads > 1) {
+    const singleThreaded = tf.findBackendFactory('wasm')
+    try {
+      registerThreadedWasm(wasm, wasmThreads)
+      await activate('wasm')
+    } catch (err) {
+      threadedFailure = ` (the ${wasmThreads}-thread build failed: ${message(err)})`
+      tf.removeBackend('wasm')
+      if (singleThreaded) tf.registerBackend('wasm', singleThreaded, 2)
+    }
+  }
+  try {
     await activate('wasm')
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))
     const threads = wasm.getThreadsCount()
+    const how = threads > 1 ? 'threaded build on worker_threads' : 'tfjs disables WASM threads under Node'
     return {
       name: 'wasm',
       available: true,
-      // tfjs-backend-wasm turns WASM threads off under Node (tensorflow/tfjs#3830).
-      reason: `XNNPACK${simd ? ' with SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'} (tfjs disables WASM threads under Node)`,
+      // tfjs-backend-wasm turns WASM threads off under Node (tensorflow/tfjs#3830); ./wasm-threads.ts starts them.
+      reason: `XNNPACK${simd ? ' with SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'} (${how})${threadedFailure}`,
       detail: { simd, threads }
     }
   } catch (err) {
@@ -203,7 +233,8 @@ function activeBackendName(): BackendName | null {
  * Makes one backend active for this process. A named backend that is not available is
  * an error naming why; `auto` picks the fastest that works and says why in `reason`.
  */
-export async function initBackend(choice: BackendChoice): Promise<ActiveBackend> {
+export async function initBackend(choice: BackendChoice, options: BackendOptions = {}): Promise<ActiveBackend> {
+  if (options.wasmThreads !== undefined && !probes.has('wasm')) wasmThreads = Math.max(1, Math.floor(options.wasmThreads))
   if (choice !== 'auto') {
     const status = await probe(choice)
     if (!status.available) throw new Error(`backend '${choice}' is not available: ${status.reason}`)
