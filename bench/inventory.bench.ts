@@ -10,7 +10,8 @@
  * no index or cache, so each run reads every byte and parses every header. The page cache
  * is warm for all three (one `cat` first), so all three read from memory. Runs are
  * interleaved (cat, inventory, cat, …) and medians reported; `node -e 0` is timed too, to
- * show how much of the inventory's wall clock is Node starting. The dataset is generated
+ * show how much of the inventory's wall clock is Node starting, and the inventory with
+ * `--threads 2` (not its default at this size). The dataset is generated
  * once with generateDemo and cached under .cache/bench/.
  *
  * Last stdout line: one JSON object.
@@ -93,14 +94,14 @@ const bytes = files.reduce((a, f) => a + statSync(f).size, 0)
 const loadBefore = os.loadavg().map((l) => +l.toFixed(1))
 
 const cat = (): Timed => timed('cat', files.length ? files : ['/dev/null'])
-const inventory = (): Timed => timed('node', [join(root, 'bin', 'shardscope.mjs'), 'inventory', dataset, '--json'])
+const inventory = (...extra: string[]): Timed => timed('node', [join(root, 'bin', 'shardscope.mjs'), 'inventory', dataset, '--json', ...extra])
 const nodeStart = (): Timed => timed('node', ['-e', '0'])
 const python = (): Timed => timed('/usr/bin/python3', [join(here, 'baselines', 'tarfile_count_samples.py'), ...files])
 
 cat() // warm the page cache for all three
 inventory() // and the CLI's modules
 
-const runs = { cat: [] as Timed[], inventory: [] as Timed[], nodeStart: [] as Timed[], python: [] as Timed[] }
+const runs = { cat: [] as Timed[], inventory: [] as Timed[], inventoryTwoThreads: [] as Timed[], nodeStart: [] as Timed[], python: [] as Timed[] }
 let inventoryResult: { totals: { samples: number; shards: number; problems: number }; threads: number } | null = null
 for (let i = 0; i < repeats; i++) {
   runs.cat.push(cat())
@@ -108,6 +109,8 @@ for (let i = 0; i < repeats; i++) {
   inventoryResult ??= JSON.parse(run.stdout) as typeof inventoryResult
   runs.inventory.push(run)
   runs.nodeStart.push(nodeStart())
+  // Not the default below 1 GiB of shards (src/core/inventory/inventory.ts): measured here to show why.
+  runs.inventoryTwoThreads.push(inventory('--threads', '2'))
 }
 for (let i = 0; i < (quick ? 3 : 2); i++) runs.python.push(python())
 const pythonCount = JSON.parse(runs.python[0]!.stdout.trim().split('\n').pop()!) as { samples: number }
@@ -133,6 +136,7 @@ console.log(
     inventoryThreads: inventoryResult!.threads,
     pythonSamples: pythonCount.samples,
     inventory: { ...inv, samplesPerSecond: Math.round(inventoryResult!.totals.samples / inv.seconds), secondsEachRun: runs.inventory.map((r) => r.seconds) },
+    inventoryTwoThreads: { ...summary(runs.inventoryTwoThreads), secondsEachRun: runs.inventoryTwoThreads.map((r) => r.seconds) },
     cat: { ...catS, secondsEachRun: runs.cat.map((r) => r.seconds) },
     pythonTarfile: py,
     nodeStart: { seconds: nodeS.seconds, cpuSeconds: nodeS.cpuSeconds },

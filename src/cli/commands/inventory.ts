@@ -61,7 +61,7 @@ export const registerInventory: RegisterCommand = (program: Command, setExitCode
     .argument('<pattern-or-folder>', 'a folder of shards (with train/, val/ subfolders) or a pattern such as file:train/train-{000000..000002}.tar')
     .option('--base <dir>', 'folder that relative paths in the pattern resolve against', process.cwd())
     .option('--json', 'print JSON')
-    .option('--threads <n>', 'threads reading shards (default: one per 64 MiB of shards, up to the number of cores, at most 4)')
+    .option('--threads <n>', 'threads reading shards (default: one per GiB of shards, up to the number of cores, at most 4)')
     .action(async (source: string, opts: { base: string; json?: boolean; threads?: string }) => {
       const threads = opts.threads === undefined ? undefined : Number(opts.threads)
       if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new CliError(`--threads must be a whole number ≥ 1, got "${opts.threads}"`, ExitCode.Usage)

@@ -1,9 +1,11 @@
 /**
  * Inventories a list of shards on this thread and, for large datasets, on more worker
  * threads at the same time: reading and header parsing are CPU work (a memory copy from
- * the page cache plus ~1 µs per tar member), so a second core halves the wall time of a
- * large inventory. Each thread takes the next untaken shard from a shared counter
- * (./shard-queue.ts) and posts its result back; results keep the plan's order.
+ * the page cache plus the header loop), so more cores can cut the wall time of a large
+ * inventory; a thread's own start and JIT warm-up cost a few tenths of a second of CPU,
+ * so inventory.ts starts them only for large datasets. Each thread takes the next
+ * untaken shard from a shared counter (./shard-queue.ts) and posts its result back;
+ * results keep the plan's order.
  *
  * Where the worker script cannot be found (a bundle built without it, no tsx for the
  * source), everything runs on this thread.
