@@ -223,6 +223,35 @@ describe('serve host', () => {
     expect((await get(`/media-batch/0123456789abcdef?${t}&items=val%2F1%2Fjpg`)).status).toBe(404)
   })
 
+  it("the grid's thumbnail source turns one batch into data: URLs of the stored bytes, and falls back to one URL per image when the batch fails", async () => {
+    const thumbnailsModule: string = new URL('../../renderer/src/features/browser/thumbnails.ts', import.meta.url).pathname
+    type Source = { url(d: string, row: unknown, v: 'thumb' | 'full'): string | undefined; request(d: string, rows: unknown[], v: 'thumb' | 'full'): void }
+    const { ThumbnailSource } = (await import(thumbnailsModule)) as { ThumbnailSource: new (client: ShardScopeClient, onArrive: () => void) => Source }
+    const c = client()
+    const { datasetId } = await c.call('datasets.open', { folder: demoDir })
+    const page = await c.call('datasets.samples', { datasetId, filter: { split: 'train' }, offset: 0, limit: 5 })
+    let arrived = () => undefined as void
+    const source = new ThumbnailSource(c, () => arrived())
+    expect(source.url(datasetId, page.items[0], 'full')).toBeUndefined()
+    await new Promise<void>((resolve) => {
+      arrived = resolve
+      source.request(datasetId, page.items, 'full')
+    })
+    for (const row of page.items) {
+      const url = source.url(datasetId, row, 'full')!
+      expect(url.startsWith('data:image/jpeg;base64,')).toBe(true)
+      const one = new URL(c.mediaUrl(datasetId, row.split, row.index, 'jpg', 'full'))
+      expect(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64').equals((await get(one.pathname + one.search)).body)).toBe(true)
+    }
+    // A client whose batch URL leads nowhere: each image gets its own media URL instead.
+    const broken = new ThumbnailSource({ ...c, mediaBatchUrl: () => `${host.origin}/no-such-route` } as ShardScopeClient, () => arrived())
+    await new Promise<void>((resolve) => {
+      arrived = resolve
+      broken.request(datasetId, page.items.slice(0, 2), 'thumb')
+    })
+    expect(broken.url(datasetId, page.items[1], 'thumb')).toBe(c.mediaUrl(datasetId, 'train', page.items[1]!.index, 'jpg', 'thumb'))
+  })
+
   it('the browser client reconnects by itself when the serve host restarts on the same port', async () => {
     const stateDir = join(root, 'restart-state')
     const first = await startServeHost({ port: 0, stateDir, rendererDir: join(root, 'renderer'), token: host.token })

@@ -14,7 +14,7 @@ import type { DatasetSource, DatasetSummary, SampleFilter, SampleRow, SplitSourc
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import type { ShardIndex, ShardLocation } from '../wds/types'
 import { expandPattern, PatternError } from '../wds/patterns'
-import { indexShard, readSampleAt, readShardRange, ShardSourceError } from '../wds'
+import { indexShard, readSampleAt, readShardRange, ShardSourceError, statShard } from '../wds'
 import { parseInteger } from '../wds/fields'
 import type { ServiceContext } from './context'
 import { UserFacingError } from './dispatch'
@@ -64,6 +64,18 @@ export interface OpenedDataset {
   tables: Promise<SplitTable[]> | null
   /** Filtered listings, most recent last: the grid asks for many pages of one filter. */
   listings: Map<string, Listing>
+}
+
+/** A shard's index and class labels as the dataset cache file keeps them. */
+interface CachedShard {
+  index: ShardIndex
+  labels: number[]
+}
+
+interface DatasetCacheFile {
+  version: 1
+  labelField: string | null
+  shards: CachedShard[]
 }
 
 /** One filtered listing: parallel arrays of (split number, global index). */
@@ -164,6 +176,10 @@ export class DatasetRegistry {
   private async buildTables(d: OpenedDataset): Promise<SplitTable[]> {
     await mkdir(this.cacheDir, { recursive: true })
     const tables: SplitTable[] = []
+    const labelField = d.manifest?.labelField
+    const saved = await this.readDatasetCache(d.summary.datasetId, labelField)
+    const kept = new Map<string, CachedShard>()
+    let changed = saved === null
     for (const split of d.summary.splits) {
       const locations: ShardLocation[] = []
       for (const pattern of split.patterns) {
@@ -177,7 +193,17 @@ export class DatasetRegistry {
       const shards: IndexedShard[] = []
       let first = 0
       const labelsByShard: Int32Array[] = []
-      for (const [i, location] of locations.entries()) {
+      // Several shards at a time: each is at least a stat (an HTTP HEAD for remote shards).
+      const loads = inOrder(locations, indexConcurrency, async (location) => {
+        const mine = saved?.get(location.url)
+        if (mine) {
+          const now = await statShard(location).catch(() => null)
+          if (now?.validator === mine.index.validator) {
+            kept.set(location.url, mine)
+            return { index: mine.index, error: null, missing: false, labels: Int32Array.from(mine.labels) }
+          }
+        }
+        changed = true
         let index: ShardIndex | null = null
         let error: string | null = null
         let missing = false
@@ -188,9 +214,14 @@ export class DatasetRegistry {
           error = err.message
           missing = err.status === 404 || /no such file/.test(err.message)
         }
+        const labels = index ? await this.readLabels(location, index, labelField) : new Int32Array(0)
+        if (index) kept.set(location.url, { index, labels: Array.from(labels) })
+        return { index, error, missing, labels }
+      })
+      for (const [i, location] of locations.entries()) {
+        const { index, error, missing, labels } = await loads[i]!
         shards.push({ location, name: shardName(location), index, error, missing, first })
-        const labelField = d.manifest?.labelField
-        labelsByShard.push(index ? await this.readLabels(location, index, labelField) : new Int32Array(0))
+        labelsByShard.push(labels)
         first += index?.samples.length ?? 0
         this.ctx.emit('datasets.indexProgress', {
           datasetId: d.summary.datasetId,
@@ -235,7 +266,32 @@ export class DatasetRegistry {
       const imageField = declared?.imageField ?? d.manifest?.imageField
       tables.push({ name: split.name, patterns: split.patterns, remotePatterns: split.remotePatterns, imageField, shards, shardOf, inShard, labels, problems, keyToIndex })
     }
+    if (changed || kept.size !== saved?.size) {
+      const file: DatasetCacheFile = { version: 1, labelField: labelField ?? null, shards: [...kept.values()] }
+      await writeAtomically(this.datasetCachePath(d.summary.datasetId), JSON.stringify(file))
+    }
     return tables
+  }
+
+  private datasetCachePath(datasetId: string): string {
+    return join(this.cacheDir, `dataset-${datasetId}.json`)
+  }
+
+  /**
+   * Every shard's index and labels from the last open of this dataset, in one file: reopening
+   * a 110-shard dataset from per-shard cache files cost ≈ 0.6 s of CPU (330 small file
+   * opens and reads); one read is ≈ 0.1 s. Each entry is used only if its shard is unchanged.
+   */
+  private async readDatasetCache(datasetId: string, labelField: string | undefined): Promise<Map<string, CachedShard> | null> {
+    const text = await readFile(this.datasetCachePath(datasetId), 'utf8').catch(() => null)
+    if (text === null) return null
+    try {
+      const file = JSON.parse(text) as DatasetCacheFile
+      if (file.version !== 1 || file.labelField !== (labelField ?? null)) return null
+      return new Map(file.shards.map((entry) => [entry.index.url, entry]))
+    } catch {
+      return null // unreadable: rebuilt from the per-shard caches
+    }
   }
 
   /**
@@ -453,6 +509,29 @@ export function bracePattern(paths: string[]): string {
     parts.every((m, i) => m && m[1] === first[1] && m[3] === first[3] && m[2]!.length === first[2]!.length && Number(m[2]) === Number(first[2]) + i)
   if (contiguous) return `${first[1]}{${first[2]}..${parts[parts.length - 1]![2]}}${first[3]}`
   return `{${paths.join(',')}}`
+}
+
+/** Shards indexed (or their cached indexes read) at the same time. */
+const indexConcurrency = 6
+
+/**
+ * Runs `work` on every item with at most `limit` running at once, and returns one
+ * promise per item in the items' order (so results can be used as they complete, in order).
+ */
+function inOrder<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Array<Promise<R>> {
+  const results: Array<Promise<R>> = []
+  let running: Array<Promise<unknown>> = []
+  for (const item of items) {
+    const ahead = running.length >= limit ? running[running.length - limit]! : Promise.resolve()
+    const result = ahead.then(
+      () => work(item),
+      () => work(item)
+    )
+    results.push(result)
+    running.push(result.catch(() => undefined))
+    if (running.length > limit * 4) running = running.slice(-limit)
+  }
+  return results
 }
 
 /** Write a file so a reader never sees half of it: temp file in the same folder, then rename. */

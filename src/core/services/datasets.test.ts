@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, mkdir, copyFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, mkdir, copyFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -149,6 +149,11 @@ describe('datasets service', () => {
     expect(excluded.sample.key).toBe(target.key)
     const byIndex = await call<{ position: number; sample: { key: string } }>('datasets.locate', { datasetId, split: 'val', index: 3 })
     expect(byIndex.position).toBe(48 + 3)
+    // With a page size, the page holding the sample comes along: the same rows datasets.samples gives.
+    const withPage = await call<{ position: number; page: { offset: number; items: unknown[] } }>('datasets.locate', { datasetId, filter: { split: 'train' }, key: target.key, pageSize: 16 })
+    expect(withPage.page.offset).toBe(32)
+    expect(withPage.page).toEqual(await call('datasets.samples', { datasetId, filter: { split: 'train' }, offset: 32, limit: 16 }))
+    expect((withPage.page.items[41 - 32] as { key: string }).key).toBe(target.key)
   })
 
   it('sample detail lists every field with its size and the image shape and pixel range', async () => {
@@ -200,6 +205,34 @@ describe('datasets service', () => {
       ['train-000000.tar', 'ok'],
       ['train-000001.tar', 'missing']
     ])
+  })
+
+  it('a reopen in a new session reads the dataset cache, and a shard rewritten since is indexed again', async () => {
+    const folder = join(root, 'reopened')
+    await mkdir(folder, { recursive: true })
+    await copyFile(demo.shards.train[0]!.path, join(folder, 'train-000000.tar'))
+    await copyFile(demo.shards.train[1]!.path, join(folder, 'train-000001.tar'))
+    const session = () => createServices({ ...ctx, emit: () => undefined })
+    const countsIn = async (s: Services) => {
+      const r = await dispatch(s.handlers, 'datasets.open', { folder })
+      if (!r.ok) throw new Error(r.error.message)
+      const { datasetId } = r.value as { datasetId: string }
+      const inv = await dispatch(s.handlers, 'datasets.inventory', { datasetId })
+      const page = await dispatch(s.handlers, 'datasets.samples', { datasetId, filter: {}, offset: 0, limit: 100 })
+      await s.dispose()
+      const shards = (inv as { value: { splits: Array<{ shards: Array<{ samples: number }> }> } }).value.splits[0]!.shards
+      return { samples: shards.map((sh) => sh.samples), keys: (page as { value: { items: Array<{ key: string }> } }).value.items.map((i) => i.key) }
+    }
+    const first = await countsIn(session())
+    expect(first.samples).toEqual([16, 16])
+    const cacheFiles = (await readdir(join(ctx.stateDir, 'index-cache'))).filter((f) => f.startsWith('dataset-'))
+    expect(cacheFiles.length).toBeGreaterThan(0)
+    expect(await countsIn(session())).toEqual(first)
+    // The second shard now holds the third shard's samples: new size and mtime, so its cached entry is not used.
+    await copyFile(demo.shards.train[2]!.path, join(folder, 'train-000001.tar'))
+    const truth = [...(await readSplit(join(folder, 'train-000000.tar'))), ...(await readSplit(join(folder, 'train-000001.tar')))]
+    const after = await countsIn(session())
+    expect(after.keys).toEqual(truth.map((t) => t.key))
   })
 
   it('the "no-label" problem filter shows exactly the samples planted without a cls field', async () => {

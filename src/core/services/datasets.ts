@@ -7,13 +7,13 @@
 import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Handlers } from '../../shared/contract'
-import type { CoverageWarning, DatasetInventory, InventoryShard, PathEntry, SampleDetail, SampleField } from '../../shared/contract/datasets'
+import type { CoverageWarning, DatasetInventory, InventoryShard, PathEntry, SampleDetail, SampleField, SamplePage } from '../../shared/contract/datasets'
 import { ensureDemoDataset } from '../demo'
 import { findCoverageGaps } from '../inventory'
 import { readSampleAt } from '../wds'
 import { decodeField } from '../wds/fields'
 import type { ServiceContext } from './context'
-import { expandHome, registryFor, shardFilePattern, type OpenedDataset, type SplitTable } from './dataset-registry'
+import { expandHome, registryFor, shardFilePattern, type Listing, type OpenedDataset, type SplitTable } from './dataset-registry'
 import { UserFacingError } from './dispatch'
 import { summarizeImage } from './media'
 import { readRecent, rememberRecent } from './recent'
@@ -34,6 +34,14 @@ type DatasetHandlers = Pick<
 
 export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHandlers; dispose(): Promise<void> } {
   const registry = registryFor(ctx)
+
+  /** Rows [offset, offset + limit) of a filtered listing. */
+  function pageOf(d: OpenedDataset, tables: SplitTable[], listing: Listing, offset: number, limit: number): SamplePage {
+    const end = Math.min(listing.indexOf.length, offset + limit)
+    const items = []
+    for (let p = offset; p < end; p++) items.push(registry.row(d, tables[listing.splitOf[p]!]!, listing.indexOf[p]!))
+    return { total: listing.indexOf.length, offset, items }
+  }
 
   async function openAndRemember(source: Parameters<DatasetHandlers['datasets.open']>[0]): Promise<OpenedDataset> {
     const d = await registry.open(source)
@@ -77,14 +85,9 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
       },
       async 'datasets.samples'({ datasetId, filter, offset, limit }) {
         const d = registry.get(datasetId)
-        const tables = await registry.tables(d)
-        const listing = await registry.listing(d, filter)
-        const end = Math.min(listing.indexOf.length, offset + limit)
-        const items = []
-        for (let p = offset; p < end; p++) items.push(registry.row(d, tables[listing.splitOf[p]!]!, listing.indexOf[p]!))
-        return { total: listing.indexOf.length, offset, items }
+        return pageOf(d, await registry.tables(d), await registry.listing(d, filter), offset, limit)
       },
-      async 'datasets.locate'({ datasetId, filter, key, split, index }) {
+      async 'datasets.locate'({ datasetId, filter, key, split, index, pageSize }) {
         const d = registry.get(datasetId)
         const tables = await registry.tables(d)
         if (key === undefined && index === undefined) throw new UserFacingError('Give a sample key or an index to jump to')
@@ -102,7 +105,9 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
         const sample = registry.row(d, tables[target.s]!, target.g)
         const listing = await registry.listing(d, filter)
         for (let p = 0; p < listing.indexOf.length; p++) {
-          if (listing.indexOf[p] === target.g && listing.splitOf[p] === target.s) return { position: p, sample }
+          if (listing.indexOf[p] !== target.g || listing.splitOf[p] !== target.s) continue
+          if (pageSize === undefined) return { position: p, sample }
+          return { position: p, sample, page: pageOf(d, tables, listing, Math.floor(p / pageSize) * pageSize, pageSize) }
         }
         return { position: null, sample }
       },

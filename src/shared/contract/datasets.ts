@@ -231,9 +231,11 @@ export const methods = {
       filter: SampleFilter.default({}),
       key: z.string().optional(),
       split: z.string().optional(),
-      index: z.number().int().min(0).optional()
+      index: z.number().int().min(0).optional(),
+      /** Also answer the page of this many rows that holds the sample (a jump shows it at once). */
+      pageSize: z.number().int().min(1).max(2000).optional()
     }),
-    z.object({ position: z.number().nullable(), sample: SampleRow.nullable() })
+    z.object({ position: z.number().nullable(), sample: SampleRow.nullable(), page: SamplePage.optional() })
   ),
   'datasets.sample': method(
     'Every field of one sample, with sizes and decoded summaries.',

@@ -1,5 +1,5 @@
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
-import { useVirtualizer } from '@tanstack/react-virtual'
+import { useVirtualizer, type VirtualItem } from '@tanstack/react-virtual'
 import type { SampleRow } from '@shared/contract/datasets'
 import { formatCount } from '../../app/errors'
 import { useDatasets, useDatasetId } from '../datasets/store'
@@ -65,6 +65,9 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
     [inventory, filter.split]
   )
   const classCount = Math.max(classNames.length, ...(inventory?.splits.map((s) => s.classHistogram.length) ?? [0]))
+  // Hundreds of classes and shards: their <option>s are made when a list is first used, not on every open of Browse.
+  const [listsUsed, setListsUsed] = useState(false)
+  const showLists = (): void => setListsUsed(true)
 
   return (
     <div className="filter-bar">
@@ -79,9 +82,16 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
       </label>
       <label>
         Shard
-        <select aria-label="Shard filter" value={filter.shard ?? ''} onChange={(e) => setFilter({ shard: e.target.value || undefined })} disabled={!!filter.keys}>
+        <select
+          aria-label="Shard filter"
+          value={filter.shard ?? ''}
+          onChange={(e) => setFilter({ shard: e.target.value || undefined })}
+          onFocus={showLists}
+          onPointerDown={showLists}
+          disabled={!!filter.keys}
+        >
           <option value="">all</option>
-          {shards.map((name) => (
+          {(listsUsed ? shards : shards.filter((name) => name === filter.shard)).map((name) => (
             <option key={name}>{name}</option>
           ))}
         </select>
@@ -92,10 +102,12 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
           aria-label="Class filter"
           value={filter.classId ?? ''}
           onChange={(e) => setFilter({ classId: e.target.value === '' ? undefined : Number(e.target.value) })}
+          onFocus={showLists}
+          onPointerDown={showLists}
           disabled={!!filter.keys}
         >
           <option value="">all</option>
-          {Array.from({ length: classCount }, (_, id) => (
+          {(listsUsed ? Array.from({ length: classCount }, (_, id) => id) : filter.classId === undefined ? [] : [filter.classId]).map((id) => (
             <option key={id} value={id}>
               {id} {classNames[id] ?? ''}
             </option>
@@ -142,10 +154,9 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
 function SampleGrid(): React.JSX.Element {
   const total = useBrowser((s) => s.total) ?? 0
   const pagesVersion = useBrowser((s) => s.pagesVersion)
-  useBrowser((s) => s.thumbnailsVersion)
   const selected = useBrowser((s) => s.selected)
   const scrollRequest = useBrowser((s) => s.scrollRequest)
-  const { ensureRange, loadThumbnails, row, thumbnailUrl, select, openDetail, closeDetail } = useBrowser.getState()
+  const { ensureRange, loadThumbnails, select, openDetail, closeDetail } = useBrowser.getState()
   const parentRef = useRef<HTMLDivElement>(null)
   // The width the grid had last time: opening Browse again renders the right columns at once, not a guess and then again.
   const [width, setWidth] = useState(lastGridWidth)
@@ -168,10 +179,14 @@ function SampleGrid(): React.JSX.Element {
     count: rowCount,
     getScrollElement: () => parentRef.current,
     estimateSize: () => CELL_HEIGHT,
+    // Re-render after the scroll event, not synchronously inside it: the frame is not held up by React.
+    useFlushSync: false,
     // One row beyond the screen: more would queue images ahead of the visible ones (a browser opens 6 connections per host).
     overscan: 1
   })
   const items = virtualizer.getVirtualItems()
+  // getVirtualItems returns the same array while the visible range holds, so a scroll within a row re-renders nothing below.
+  const rows = useMemo(() => <GridRows items={items} columns={columns} total={total} selected={selected} />, [items, columns, total, selected])
   const firstRow = items[0]?.index ?? 0
   const lastRow = items[items.length - 1]?.index ?? 0
 
@@ -213,30 +228,40 @@ function SampleGrid(): React.JSX.Element {
         }
       }}
     >
-      <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
-        {items.map((vr) => (
-          <div key={vr.key} className="grid-row" role="row" style={{ position: 'absolute', top: 0, left: 0, height: CELL_HEIGHT, transform: `translateY(${vr.start}px)` }}>
-            {Array.from({ length: columns }, (_, c) => {
-              const position = vr.index * columns + c
-              if (position >= total) return null
-              const sample = row(position)
-              return (
-                <SampleCell
-                  key={c}
-                  position={position}
-                  sample={sample}
-                  selected={position === selected}
-                  src={sample ? thumbnailUrl(sample) : undefined}
-                  onSelect={select}
-                  onOpen={openDetail}
-                />
-              )
-            })}
-          </div>
-        ))}
-      </div>
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>{rows}</div>
       {total === 0 && <div className="muted grid-empty">No sample matches this filter.</div>}
     </div>
+  )
+}
+
+/** The rows on screen; the same elements (so React skips them) until the visible range, a page, an image batch or the selection changes. */
+function GridRows({ items, columns, total, selected }: { items: VirtualItem[]; columns: number; total: number; selected: number | null }): React.JSX.Element {
+  useBrowser((s) => s.pagesVersion)
+  useBrowser((s) => s.thumbnailsVersion)
+  const { row, thumbnailUrl, select, openDetail } = useBrowser.getState()
+  return (
+    <>
+      {items.map((vr) => (
+        <div key={vr.key} className="grid-row" role="row" style={{ position: 'absolute', top: 0, left: 0, height: CELL_HEIGHT, transform: `translateY(${vr.start}px)` }}>
+          {Array.from({ length: columns }, (_, c) => {
+            const position = vr.index * columns + c
+            if (position >= total) return null
+            const sample = row(position)
+            return (
+              <SampleCell
+                key={c}
+                position={position}
+                sample={sample}
+                selected={position === selected}
+                src={sample ? thumbnailUrl(sample) : undefined}
+                onSelect={select}
+                onOpen={openDetail}
+              />
+            )
+          })}
+        </div>
+      ))}
+    </>
   )
 }
 

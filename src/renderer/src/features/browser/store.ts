@@ -146,12 +146,21 @@ export const useBrowser = create<BrowserState>((set, get) => {
     loadThumbnails(first, last) {
       const { datasetId, total } = get()
       if (!datasetId || total === null) return
-      const rows: SampleRow[] = []
-      for (let p = Math.max(0, first); p <= Math.min(total - 1, last); p++) {
-        const r = cache.row(p)
-        if (r) rows.push(r)
+      const rowsIn = (from: number, to: number): SampleRow[] => {
+        const rows: SampleRow[] = []
+        for (let p = Math.max(0, from); p <= Math.min(total - 1, to); p++) {
+          const r = cache.row(p)
+          if (r) rows.push(r)
+        }
+        return rows
       }
-      thumbnailSource().request(datasetId, rows, variant())
+      const source = thumbnailSource()
+      // What is on screen first, in its own batch; then the rest of its pages, so scrolling on
+      // finds its images here and costs a request per page rather than one per row.
+      source.request(datasetId, rowsIn(first, last), variant())
+      const pageStart = Math.floor(Math.max(0, first) / PAGE_SIZE) * PAGE_SIZE
+      const pageEnd = (Math.floor(Math.max(0, last) / PAGE_SIZE) + 1) * PAGE_SIZE - 1
+      source.request(datasetId, rowsIn(pageStart, pageEnd), variant())
     },
     select(position, scroll = true) {
       const total = get().total ?? 0
@@ -174,9 +183,15 @@ export const useBrowser = create<BrowserState>((set, get) => {
       const target = parseJumpTarget(text, filter.split ?? cache.row(0)?.split)
       if (!target) return false
       try {
-        const { position, sample } = await getClient().call('datasets.locate', { datasetId, filter, ...target })
-        // The target's image is asked for now, alongside its page, not after the page arrives.
+        const gen = generation
+        const { position, sample, page } = await getClient().call('datasets.locate', { datasetId, filter, ...target, pageSize: PAGE_SIZE })
+        if (gen !== generation) return false
+        // The target's image first, in a batch of its own; its page came with the answer, so the grid can show its row at once.
         if (sample && position !== null) thumbnailSource().request(datasetId, [sample], variant())
+        if (page && !cache.has(page.offset / PAGE_SIZE)) {
+          cache.put(page.offset / PAGE_SIZE, page.items)
+          set((s) => ({ total: page.total, pagesVersion: s.pagesVersion + 1 }))
+        }
         if (position === null) {
           set({ error: `No sample ${text.trim()} in ${filter.split ?? 'this dataset'}${Object.keys(filter).length ? ' with this filter' : ''}.` })
           return false
