@@ -102,7 +102,13 @@ export class ShardPool {
     this.threads = launcher ? threads : 0
     for (let i = 0; i < this.threads && launcher; i++) {
       // Small young generation: a thread's garbage is per-sample and short-lived; the default lets it pile up (peak RSS).
-      const worker = new Worker(launcher.code, { eval: launcher.eval, workerData: { jpegModule: jpegDecoderModule() }, resourceLimits: { maxYoungGenerationSizeMb: 4 } })
+      const worker = new Worker(launcher.code, {
+        eval: launcher.eval,
+        // A built worker needs none of the parent's flags; inheriting `--import tsx` (bench, dev runs) costs each thread a tsx start-up.
+        execArgv: launcher.eval ? undefined : [],
+        workerData: { jpegModule: jpegDecoderModule() },
+        resourceLimits: { maxYoungGenerationSizeMb: 4 }
+      })
       worker.on('message', (answer: ShardAnswer) => {
         const pending = this.running.get(answer.id)
         if (!pending) return

@@ -79,8 +79,11 @@ export type ShardProgress = (samplesDone: number) => void
 export async function checkShard(location: ShardLocation, options: ShardCheckOptions, onProgress?: ShardProgress, signal?: AbortSignal): Promise<ShardCheck> {
   await loadImageDecoders()
   const checker = new ShardChecker(location.url, options)
-  const pending: GroupedSample<Uint8Array | undefined>[] = []
-  const grouper = new SampleGrouper<Uint8Array | undefined>(location.url, (s) => pending.push(s), (p) => checker.problems.push(p))
+  const pending: GroupedSample<MemberBytes>[] = []
+  const grouper = new SampleGrouper<MemberBytes>(location.url, (s) => pending.push(s), (p) => checker.problems.push(p))
+  // scanTar lends views into the read buffer, valid until the next read. Samples complete
+  // in a chunk are checked before that read; the bytes of the one still open are copied then.
+  let lent: MemberBytes[] = []
   const maxMemberBytes = options.maxMemberBytes ?? DEFAULT_MAX_MEMBER_BYTES
   const wanted = (field: string) => !options.countOnly && (field === options.labelField || IMAGE_FIELDS.includes(field) || field === options.imageField)
   const scanOptions = {
@@ -97,19 +100,24 @@ export async function checkShard(location: ShardLocation, options: ShardCheckOpt
         checker.problems.push(problem)
         return
       }
-      // scanTar may lend a view into the read buffer, valid only during this call; samples are checked after the chunk.
-      grouper.add(accepted.key, accepted.field, data ? Uint8Array.prototype.slice.call(data) : undefined, member.name)
+      const bytes: MemberBytes = { bytes: data }
+      if (data) lent.push(bytes)
+      grouper.add(accepted.key, accepted.field, bytes, member.name)
     },
     wantData: (name: string, size: number) => size <= maxMemberBytes && wanted(fieldOf(name))
   }
   // Samples complete in the chunk just scanned are checked between chunks, where awaiting
   // (png/webp through sharp) is possible; scanTar's callbacks are synchronous.
   const drain = async () => {
-    while (pending.length > 0) {
-      const checking = checker.addSample(pending.shift()!)
+    for (const sample of pending) {
+      const checking = checker.addSample(sample)
       if (checking) await checking
+      for (const field in sample.fields) sample.fields[field]!.bytes = undefined
       if ((checker.samples & 511) === 0) onProgress?.(checker.samples)
     }
+    pending.length = 0
+    for (const m of lent) if (m.bytes) m.bytes = Uint8Array.prototype.slice.call(m.bytes)
+    lent = []
     if (signal?.aborted) throw signal.reason ?? new Error('aborted')
   }
   async function* drained(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -164,6 +172,11 @@ export async function checkShard(location: ShardLocation, options: ShardCheckOpt
     if (problem.kind === 'truncated') checker.forgetLastSample()
   }
   return checker.result()
+}
+
+/** A member's bytes as lent by scanTar, or copied when they must outlive the read buffer. */
+interface MemberBytes {
+  bytes: Uint8Array | undefined
 }
 
 function fieldOf(name: string): string {
@@ -222,7 +235,7 @@ class ShardChecker {
   }
 
   /** Synchronous unless the image needs sharp (png, webp). */
-  addSample(sample: GroupedSample<Uint8Array | undefined>): Promise<void> | void {
+  addSample(sample: GroupedSample<MemberBytes>): Promise<void> | void {
     const index = this.samples++
     const fieldNames = Object.keys(sample.fields)
     const fieldSet = fieldNames.length === 1 ? fieldNames[0]! : [...fieldNames].sort().join(',')
@@ -249,7 +262,7 @@ class ShardChecker {
       }
     }
 
-    const labelBytes = sample.fields[labelField]
+    const labelBytes = sample.fields[labelField]?.bytes
     if (labelBytes) {
       const label = this.parseLabel(labelBytes, ref)
       if (label !== null) {
@@ -258,7 +271,7 @@ class ShardChecker {
       }
     }
 
-    const imageBytes = imageField ? sample.fields[imageField] : undefined
+    const imageBytes = imageField ? sample.fields[imageField]?.bytes : undefined
     if (imageField && imageBytes) return this.addImage(index, sample.key, imageField, imageBytes)
   }
 
