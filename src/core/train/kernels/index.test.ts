@@ -73,15 +73,19 @@ describe('WASM gradient kernels match the CPU backend', () => {
     })
   }
 
-  const poolCases: [string, number[], number, number, 'same' | 'valid'][] = [
+  // After ReLU many windows are all zeros: ties, where the first maximum must win.
+  const poolCases: [string, number[], number, number, 'same' | 'valid', ('relu' | undefined)?][] = [
     ['2×2 stride 2 valid', [2, 8, 8, 3], 2, 2, 'valid'],
+    ['2×2 stride 2 valid, after ReLU (ties)', [2, 8, 6, 5], 2, 2, 'valid', 'relu'],
+    ['2×2 stride 2 valid, odd sizes', [2, 7, 9, 3], 2, 2, 'valid'],
     ['3×3 stride 2 same, odd sizes', [2, 7, 9, 4], 3, 2, 'same'],
     ['2×2 stride 1 valid', [1, 5, 6, 2], 2, 1, 'valid']
   ]
-  for (const [name, xShape, filterSize, stride, pad] of poolCases) {
+  for (const [name, xShape, filterSize, stride, pad, relu] of poolCases) {
     it(`MaxPoolGrad ${name}`, async () => {
       await tf.setBackend('cpu')
-      const input = tf.tensor4d(values(xShape.reduce((p, q) => p * q, 1), 7), xShape as [number, number, number, number], 'float32')
+      const data = values(xShape.reduce((p, q) => p * q, 1), 7).map((v) => (relu ? Math.max(0, v) : v))
+      const input = tf.tensor4d(data, xShape as [number, number, number, number], 'float32')
       const output = tf.maxPool(input, filterSize, stride, pad)
       const shapes = { input: { data: (await input.data()) as Float32Array, shape: xShape }, output: { data: (await output.data()) as Float32Array, shape: output.shape } }
       const dy = { data: values(output.size, 8), shape: output.shape }

@@ -354,6 +354,10 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
   const src = backend.typedArrayFromHeap(x)
   const grad = backend.typedArrayFromHeap(dy)
   const out = backend.typedArrayFromHeap(dx)
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && h === 2 * ho && w === 2 * wo) {
+    maxPoolGrad2x2(src, grad, out, n * ho, wo, c)
+    return dx
+  }
   out.fill(0)
   for (let img = 0; img < n; img++) {
     for (let oy = 0; oy < ho; oy++) {
@@ -409,4 +413,43 @@ function batchNormTrainingGrad(args: KernelArgs): TensorInfo[] {
     dBeta
   })
   return outputs
+}
+
+/**
+ * MaxPoolGrad for 2×2 windows, stride 2, no padding, even sizes: windows tile x
+ * exactly, so every dx value is written once (the window's first maximum gets dy,
+ * the other three 0) and no zero-fill pass is needed.
+ */
+function maxPoolGrad2x2(x: Float32Array, dy: Float32Array, dx: Float32Array, outRows: number, wo: number, c: number): void {
+  const rowStride = 2 * wo * c
+  let g = 0
+  for (let r = 0; r < outRows; r++) {
+    const top = 2 * r * rowStride
+    for (let ox = 0; ox < wo; ox++) {
+      const a0 = top + 2 * ox * c
+      for (let ch = 0; ch < c; ch++, g++) {
+        const i00 = a0 + ch
+        const i01 = i00 + c
+        const i10 = i00 + rowStride
+        const i11 = i10 + c
+        // First maximum in row-major window order, as the CPU backend picks it.
+        let at = i00
+        let best = x[i00]!
+        if (x[i01]! > best) {
+          best = x[i01]!
+          at = i01
+        }
+        if (x[i10]! > best) {
+          best = x[i10]!
+          at = i10
+        }
+        if (x[i11]! > best) at = i11
+        dx[i00] = 0
+        dx[i01] = 0
+        dx[i10] = 0
+        dx[i11] = 0
+        dx[at] = dy[g]!
+      }
+    }
+  }
 }
