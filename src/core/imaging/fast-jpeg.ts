@@ -133,8 +133,8 @@ export function loadJpegDecoder(): Promise<void> {
   return loading
 }
 
-function checkHeader(bytes: Uint8Array, maxPixels: number): JpegHeader {
-  const header = readJpegHeader(bytes)
+function checkHeader(bytes: Uint8Array, maxPixels: number, parsed?: JpegHeader | null): JpegHeader {
+  const header = parsed === undefined ? readJpegHeader(bytes) : parsed
   if (!header) throw new JpegError('not a JPEG (no start-of-image and frame header)', 'not-jpeg')
   if (header.width === 0 || header.height === 0) throw new JpegError(`frame header claims ${header.width}×${header.height} pixels`, 'corrupt')
   if (header.width * header.height > maxPixels) {
@@ -155,9 +155,12 @@ export async function decodeJpeg(bytes: Uint8Array, options: { maxPixels?: numbe
   return decodeJpegSync(bytes, options)
 }
 
-/** `decodeJpeg` without the promise; `loadJpegDecoder()` must have resolved first. */
-export function decodeJpegSync(bytes: Uint8Array, options: { maxPixels?: number } = {}): DecodedJpeg {
-  const header = checkHeader(bytes, options.maxPixels ?? 40_000_000)
+/**
+ * `decodeJpeg` without the promise; `loadJpegDecoder()` must have resolved first. `header`:
+ * what `readJpegHeader(bytes)` gave, when the caller has read it already.
+ */
+export function decodeJpegSync(bytes: Uint8Array, options: { maxPixels?: number; header?: JpegHeader | null } = {}): DecodedJpeg {
+  const header = checkHeader(bytes, options.maxPixels ?? 40_000_000, options.header)
   if (!decoder) throw new Error('decodeJpegSync before loadJpegDecoder() resolved')
   decoderWarnings = []
   // The codec copies the bytes into its own heap; embind accepts a Uint8Array view as well as an ArrayBuffer.

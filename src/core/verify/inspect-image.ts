@@ -109,7 +109,7 @@ export function inspectImage(bytes: Uint8Array, field: string, limits: InspectLi
       if (header && header.width * header.height > MAX_WASM_JPEG_PIXELS && header.width * header.height <= limits.maxPixels) {
         return inspectWithSharp(bytes, format, limits, tallyFor).catch((err: unknown) => failure(format, err, limits))
       }
-      const image = decodeJpegSync(bytes, { maxPixels: limits.maxPixels })
+      const image = decodeJpegSync(bytes, { maxPixels: limits.maxPixels, header })
       const channels = image.components === 1 ? 1 : 3
       countPixels(tallyFor('uint8', channels), image.rgba, 4)
       return { format, dtype: 'uint8', width: image.width, height: image.height, channels }

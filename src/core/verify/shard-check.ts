@@ -174,6 +174,18 @@ export async function checkShard(location: ShardLocation, options: ShardCheckOpt
   return checker.result()
 }
 
+/** The value of a label written as plain ASCII digits (the usual `.cls`), else null: read without a string. */
+function plainDigits(bytes: Uint8Array): number | null {
+  if (bytes.length === 0 || bytes.length > 15) return null
+  let value = 0
+  for (let i = 0; i < bytes.length; i++) {
+    const d = bytes[i]! - 48
+    if (d < 0 || d > 9) return null
+    value = value * 10 + d
+  }
+  return value
+}
+
 /** A member's bytes as lent by scanTar, or copied when they must outlive the read buffer. */
 interface MemberBytes {
   bytes: Uint8Array | undefined
@@ -276,6 +288,8 @@ class ShardChecker {
   }
 
   private parseLabel(bytes: Uint8Array, ref: { url: string; key: string }): number | null {
+    const digits = plainDigits(bytes)
+    if (digits !== null) return this.checkRange(digits, ref)
     const field = this.options.labelField
     if (bytes.length > 64) {
       this.offenders.add('label-not-integer', { ...ref, field, expected: 'a decimal class index', found: `${bytes.length.toLocaleString('en-US')} bytes of text` })
@@ -286,7 +300,11 @@ class ShardChecker {
       this.offenders.add('label-not-integer', { ...ref, field, expected: 'a decimal class index', found: JSON.stringify(text.slice(0, 32)) })
       return null
     }
-    const label = Number(text)
+    return this.checkRange(Number(text), ref)
+  }
+
+  private checkRange(label: number, ref: { url: string; key: string }): number {
+    const field = this.options.labelField
     const classes = this.options.classes
     if (label < 0 || (classes !== undefined && label >= classes)) {
       this.offenders.add('label-out-of-range', { ...ref, field, expected: classes !== undefined ? `0 … ${classes - 1}` : '≥ 0', found: String(label) })
