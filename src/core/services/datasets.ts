@@ -169,11 +169,9 @@ async function inventoryOf(d: OpenedDataset, tables: SplitTable[]): Promise<Data
   {
     const splits = tables.map((t) => {
       const shards: InventoryShard[] = t.shards.map((shard) => {
-        const samples = shard.index?.samples ?? []
-        const fields = new Set<string>()
+        const samples = shard.keys
         const histogram: number[] = []
         for (let j = 0; j < samples.length; j++) {
-          for (const f of Object.keys(samples[j]!.members)) fields.add(f)
           const label = t.labels[shard.first + j]!
           if (label >= 0) {
             while (histogram.length <= label) histogram.push(0)
@@ -188,7 +186,7 @@ async function inventoryOf(d: OpenedDataset, tables: SplitTable[]): Promise<Data
           url: shard.location.url,
           bytes: shard.index?.bytes ?? 0,
           samples: samples.length,
-          fields: [...fields].sort(),
+          fields: shard.fields,
           status,
           problems,
           classHistogram: histogram
