@@ -15,7 +15,8 @@
  */
 import { readSync } from 'node:fs'
 import { parseInteger } from '../wds/integers'
-import { checksumOk, isZeroBlock, readOctal } from '../wds/tar-scan'
+import { storedChecksumMatches, type BlockSummer } from '../wds/block-sum'
+import { isZeroBlock, readOctal } from '../wds/tar-scan'
 
 const BLOCK = 512
 /** `cls` members longer than this are not labels we can parse anyway. */
@@ -77,14 +78,14 @@ class PlainShardScan {
   /**
    * Parse the headers in `buffer[at, length)`. Returns the offset of the first header that
    * is not wholly in the buffer (with its label's bytes, for a `cls`), END or NOT_PLAIN.
-   * `words`: a 32-bit view of `buffer` from its start, for the checksum.
+   * `sum512`: the byte sum of the block at an offset of `buffer`, for the checksum.
    */
-  scan(buffer: Buffer, length: number, start: number, words: Uint32Array | null): number {
+  scan(buffer: Buffer, length: number, start: number, sum512: (at: number) => number): number {
     let at = start
     for (;;) {
       if (at + BLOCK > length) return at
       if (isZeroBlock(buffer, at)) return this.members > 0 ? END : NOT_PLAIN
-      if (!checksumOk(buffer, at, words)) return NOT_PLAIN
+      if (!storedChecksumMatches(buffer, at, sum512(at))) return NOT_PLAIN
       const flag = buffer[at + 156]!
       if (flag !== 48 /* '0' */ && flag !== 0) return NOT_PLAIN
       // POSIX ustar may put the start of a long name in the prefix field.
@@ -153,18 +154,18 @@ class PlainShardScan {
 }
 
 /**
- * Tally a plain shard from an open file whose first `firstLength` bytes are already in
- * `buffer`, reading on with it (reads start at a header, so no header is ever split between
- * two reads). Null when the shard is not plain.
+ * Tally a plain shard from an open file whose first `firstLength` bytes are already in the
+ * summer's buffer, reading on with it (reads start at a header, so no header is ever split
+ * between two reads, and every header sits at a multiple of 512 in the buffer). Null when
+ * the shard is not plain.
  */
-export async function tallyPlainShard(fd: number, buffer: Buffer, firstLength: number): Promise<SampleTally | null> {
-  const words = (buffer.byteOffset & 3) === 0 ? new Uint32Array(buffer.buffer, buffer.byteOffset, buffer.length >>> 2) : null
+export async function tallyPlainShard(fd: number, { buffer, sum512 }: BlockSummer, firstLength: number): Promise<SampleTally | null> {
   const scan = new PlainShardScan()
   let position = 0 // file offset of buffer[0]
   let length = firstLength
   let at = 0
   for (;;) {
-    at = scan.scan(buffer, length, at, words)
+    at = scan.scan(buffer, length, at, sum512)
     if (at === NOT_PLAIN) return null
     if (at === END) break
     // A short read means the file ended inside this header or member (or without an end marker).
