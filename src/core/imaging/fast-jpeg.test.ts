@@ -1,6 +1,6 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { decodeJpeg, JpegError, readJpegHeader } from './fast-jpeg'
+import { decodeJpeg, decodeJpegSync, JpegError, loadJpegDecoder, readJpegHeader } from './fast-jpeg'
 
 async function makeJpeg(width: number, height: number, channels: 1 | 3 = 3): Promise<{ jpg: Uint8Array; raw: Uint8Array }> {
   const raw = new Uint8Array(width * height * channels)
@@ -67,6 +67,16 @@ describe('fast JPEG decoding', () => {
     const before = process.memoryUsage().rss
     await expectJpegError(decodeJpeg(bomb, { maxPixels: 1_000_000 }), 'too-large')
     expect(process.memoryUsage().rss - before).toBeLessThan(50 * 1024 * 1024)
+  })
+
+  it('decodes synchronously once the decoder is loaded, to the same pixels, with the same refusals', async () => {
+    const { jpg } = await makeJpeg(32, 24)
+    await loadJpegDecoder()
+    const sync = decodeJpegSync(jpg)
+    expect([sync.width, sync.height]).toEqual([32, 24])
+    expect(sync.rgba).toEqual((await decodeJpeg(jpg)).rgba)
+    expect(() => decodeJpegSync(jpg.slice(0, 200))).toThrow(JpegError)
+    expect(() => decodeJpegSync(jpg, { maxPixels: 100 })).toThrow(/over the limit of 100/)
   })
 
   it('says bytes that are not a JPEG at all are not a JPEG', async () => {
