@@ -17,7 +17,7 @@
  * Last stdout line: one JSON object.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -76,12 +76,14 @@ interface Timed {
   stdout: string
 }
 
-/** One process under GNU time: wall and CPU seconds, peak RSS. */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Timed {
-  const r = spawnSync('/usr/bin/time', ['-f', '@@time %e %U %S %M', command, ...args], { encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] })
+const devNull = openSync('/dev/null', 'w')
+
+/** One process under GNU time: wall and CPU seconds, peak RSS; its output kept, or thrown away (cat). */
+function timed(command: string, args: string[], output: 'keep' | 'discard' = 'keep'): Timed {
+  const r = spawnSync('/usr/bin/time', ['-f', '@@time %e %U %S %M', command, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', output === 'keep' ? 'pipe' : devNull, 'pipe'] })
   const line = /@@time ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr ?? '')
   if (r.status !== 0 || !line) throw new Error(`${command} ${args.slice(0, 3).join(' ')} exited ${r.status}: ${(r.stderr ?? '').slice(-2000)}`)
-  return { seconds: Number(line[1]), cpuSeconds: Number(line[2]) + Number(line[3]), peakRssMiB: Number(line[4]) / 1024, stdout: r.stdout }
+  return { seconds: Number(line[1]), cpuSeconds: Number(line[2]) + Number(line[3]), peakRssMiB: Number(line[4]) / 1024, stdout: r.stdout ?? '' }
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -93,7 +95,7 @@ const files = shardFiles(dataset)
 const bytes = files.reduce((a, f) => a + statSync(f).size, 0)
 const loadBefore = os.loadavg().map((l) => +l.toFixed(1))
 
-const cat = (): Timed => timed('cat', files.length ? files : ['/dev/null'])
+const cat = (): Timed => timed('cat', files.length ? files : ['/dev/null'], 'discard')
 const inventory = (...extra: string[]): Timed => timed('node', [join(root, 'bin', 'shardscope.mjs'), 'inventory', dataset, '--json', ...extra])
 const nodeStart = (): Timed => timed('node', ['-e', '0'])
 const python = (): Timed => timed('/usr/bin/python3', [join(here, 'baselines', 'tarfile_count_samples.py'), ...files])
