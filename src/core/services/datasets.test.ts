@@ -67,9 +67,10 @@ describe('datasets service', () => {
     expect(summary.manifest).toEqual(demo.manifest)
     const again = await call<{ datasetId: string }>('datasets.open', { folder: demoDir + '/' })
     expect(again.datasetId).toBe(summary.datasetId)
+    // The recent list is written after open answers; asking for it waits for the write.
+    expect((await call<{ items: unknown[] }>('datasets.recent', {})).items).toHaveLength(1)
     const recent = JSON.parse(await readFile(join(ctx.stateDir, 'recent.json'), 'utf8'))
     expect(recent.items[0].source.folder).toBe(demoDir)
-    expect((await call<{ items: unknown[] }>('datasets.recent', {})).items).toHaveLength(1)
     expect(await call('datasets.get', { datasetId: summary.datasetId })).toEqual(summary)
     await expect(call('datasets.get', { datasetId: 'feedfacefeedface' })).rejects.toThrow('No open dataset with id feedfacefeedface')
   })
