@@ -290,21 +290,20 @@ export class DatasetRegistry {
       const shardOf = new Uint32Array(total)
       const inShard = new Uint32Array(total)
       const labels = new Int32Array(total)
-      const keyToIndex = new Map<string, number>()
       const problems = new Map<number, Set<string>>()
       for (const [s, shard] of shards.entries()) {
         const keys = shard.keys
-        const keyToLocal = new Map<string, number>()
         for (let j = 0; j < keys.length; j++) {
           const g = shard.first + j
           shardOf[g] = s
           inShard[g] = j
           labels[g] = labelsByShard[s]![j] ?? -1
-          const key = keys[j]!
-          keyToLocal.set(key, g)
-          if (!keyToIndex.has(key)) keyToIndex.set(key, g)
         }
-        for (const p of shard.index?.problems ?? []) {
+        const shardProblems = shard.index?.problems ?? []
+        if (shardProblems.length === 0) continue
+        const keyToLocal = new Map<string, number>()
+        for (let j = 0; j < keys.length; j++) keyToLocal.set(keys[j]!, shard.first + j)
+        for (const p of shardProblems) {
           const g = p.key !== undefined ? keyToLocal.get(p.key) : undefined
           if (g === undefined) continue
           let set = problems.get(g)
@@ -314,7 +313,26 @@ export class DatasetRegistry {
       }
       const declared = d.manifest?.splits[split.name as keyof DatasetManifest['splits']]
       const imageField = declared?.imageField ?? d.manifest?.imageField
-      tables.push({ name: split.name, patterns: split.patterns, remotePatterns: split.remotePatterns, imageField, shards, shardOf, inShard, labels, problems, keyToIndex })
+      let keyToIndex: Map<string, number> | null = null
+      tables.push({
+        name: split.name,
+        patterns: split.patterns,
+        remotePatterns: split.remotePatterns,
+        imageField,
+        shards,
+        shardOf,
+        inShard,
+        labels,
+        problems,
+        // Built on the first jump by key or finding's samples, not on every open (110,000 map entries).
+        get keyToIndex() {
+          if (!keyToIndex) {
+            keyToIndex = new Map()
+            for (const shard of shards) shard.keys.forEach((key, j) => keyToIndex!.has(key) || keyToIndex!.set(key, shard.first + j))
+          }
+          return keyToIndex
+        }
+      })
     }
     if (changed || kept.size !== saved?.size) {
       const file: DatasetCacheFile = { version: 2, labelField: labelField ?? null, shards: [...kept.values()] }
