@@ -162,12 +162,21 @@ async function runDataParallel(parts: number, steps: number, batch: number): Pro
   }
 }
 
-function runTorch(threads: number, steps: number): Record<string, unknown> {
+/**
+ * PyTorch as installed (`steady` false), or with glibc told to keep freed memory
+ * (`steady` true): by default glibc returns the 16 MB activation buffers to the kernel
+ * and most steps then page-fault them back in (measured: 4k–16k minor faults and
+ * 0.2–0.45 s per step vs 0 faults and 0.09–0.14 s). Steady is PyTorch's own speed, the
+ * stronger baseline; both are reported.
+ */
+function runTorch(threads: number, steps: number, steady = false): Record<string, unknown> {
+  // OpenMP/MKL read these at start-up; set_num_threads alone leaves their pools sized to the machine.
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) }
+  if (steady) Object.assign(env, { MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) })
   const r = spawnSync(
     '/usr/bin/python3',
     [join(here, 'baselines', 'torch_cnn.py'), '--threads', String(threads), '--steps', String(steps), '--warmup', String(WARMUP_STEPS)],
-    // OpenMP/MKL read these at start-up; set_num_threads alone leaves their pools sized to the machine.
-    { encoding: 'utf8', timeout: 600_000, env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) } }
+    { encoding: 'utf8', timeout: 600_000, env }
   )
   return lastJson(r.stdout) ?? { threads, error: r.error?.message ?? (r.stderr ?? '').trim().split('\n').pop() }
 }
@@ -189,8 +198,10 @@ async function main(): Promise<void> {
   type Run = Record<string, unknown>
   const contenders: Record<string, () => Run | Promise<Run>> = {
     torch1: () => runTorch(1, steps),
+    torch1Steady: () => runTorch(1, steps, true),
     wasm: () => runBackend('wasm', steps, BATCH, 600_000),
     torch2: () => runTorch(2, steps),
+    torch2Steady: () => runTorch(2, steps, true),
     wasm2Threads: () => runBackend('wasm', steps, BATCH, 600_000, 2),
     wasm2Processes: () => runDataParallel(2, steps, BATCH)
   }
@@ -207,6 +218,8 @@ async function main(): Promise<void> {
   }
   const torch1 = median(byRound.torch1!)
   const torch2 = median(byRound.torch2!)
+  const torch1Steady = median(byRound.torch1Steady!)
+  const torch2Steady = median(byRound.torch2Steady!)
   const backends: Record<string, Record<string, unknown>> = {
     wasm: median(byRound.wasm!),
     wasm2Threads: median(byRound.wasm2Threads!),
@@ -236,7 +249,7 @@ async function main(): Promise<void> {
     parameters,
     loadAverage: { before: loadBefore, after: load() },
     backends,
-    pytorch: { threads1: torch1, threads2: torch2 },
+    pytorch: { threads1: torch1, threads2: torch2, threads1Steady: torch1Steady, threads2Steady: torch2Steady },
     rounds,
     ratios: {
       // Each: the median over rounds of ours / PyTorch measured in the same round.
@@ -249,11 +262,17 @@ async function main(): Promise<void> {
       wasm2ThreadsVsTorch2Threads: roundRatio('wasm2Threads', 'torch2'),
       wasm2ProcessesVsTorch2Threads: roundRatio('wasm2Processes', 'torch2'),
       best2CoresVsTorch2ThreadsPerCpuSecond: roundRatio(twoCoresName, 'torch2', 'samplesPerCpuSecond'),
+      // The same against PyTorch without glibc's page faults (its own kernel speed).
+      wasmVsTorch1ThreadSteady: roundRatio('wasm', 'torch1Steady'),
+      wasmVsTorch1ThreadSteadyPerCpuSecond: roundRatio('wasm', 'torch1Steady', 'samplesPerCpuSecond'),
+      best2CoresVsTorch2ThreadsSteady: roundRatio(twoCoresName, 'torch2Steady'),
       webgpuVsWasm: ratio(sps(backends.webgpu), sps(backends.wasm)),
       bestBackend: best?.backend ?? null,
       target: 'at least 0.5 of PyTorch with the same cores'
     },
     note:
+      'PyTorch as installed loses most of each step to page faults (glibc returns its 16 MB activation buffers to the kernel), so against it the target is met; ' +
+      'against PyTorch with those faults removed (…Steady) we are short of half: its oneDNN kernels take ≈0.09 CPU-s per step where we take ≈0.35. ' +
       'Between us and parity: the elementwise parts of a step (batch norm, ReLU, max-pool gradient, layout changes around the filter gradient) are JavaScript loops on one thread, ' +
       '2–4× slower per element than WASM SIMD and not split over cores, while PyTorch runs them as vectorised, multi-threaded oneDNN/ATen kernels; ' +
       'tfjs-backend-wasm under Node is single-threaded unless its threaded build is started as in src/core/train/backends/wasm-threads.ts, and then only XNNPACK kernels use the threads. ' +

@@ -14,6 +14,7 @@ usage: python3 torch_cnn.py --threads N --steps S [--warmup W]
 """
 import argparse
 import json
+import os
 import resource
 import time
 
@@ -57,12 +58,17 @@ def main() -> None:
 
     for _ in range(a.warmup):
         step()
+    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t0 = time.perf_counter()
     c0 = time.process_time()
+    step_seconds = []
     for _ in range(a.steps):
+        s0 = time.perf_counter()
         step()
+        step_seconds.append(time.perf_counter() - s0)
     seconds = time.perf_counter() - t0
     cpu_seconds = time.process_time() - c0
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0
     print(json.dumps({
         "threads": torch.get_num_threads(),
         "parameters": sum(q.numel() for q in model.parameters()),
@@ -73,6 +79,13 @@ def main() -> None:
         "samplesPerSecond": a.steps * a.batch / seconds,
         "cpuSecondsPerStep": cpu_seconds / a.steps,
         "samplesPerCpuSecond": a.steps * a.batch / cpu_seconds,
+        "fastestStepSeconds": min(step_seconds),
+        "medianStepSeconds": sorted(step_seconds)[len(step_seconds) // 2],
+        # glibc's malloc hands activations of >= its mmap threshold back to the kernel
+        # and maps them fresh: page faults (zeroed pages) in most steps, 2-3x the time of
+        # a step without them. MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ remove them.
+        "minorPageFaultsPerStep": faults / a.steps,
+        "mallocTuned": "MALLOC_MMAP_THRESHOLD_" in os.environ,
         "torch": torch.__version__,
         "mkldnn": torch.backends.mkldnn.is_available(),
         "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
