@@ -23,7 +23,7 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 
-const require = createRequire(import.meta.url)
+const requireHere = createRequire(import.meta.url)
 
 interface EmscriptenModule {
   cwrap(name: string, returnType: string | null, argTypes: string[]): unknown
@@ -34,7 +34,7 @@ type WasmPackage = typeof import('@tensorflow/tfjs-backend-wasm')
 
 /** Writes the pthread worker script where Node can start it; returns its path. */
 function workerScript(wasmOut: string, version: string): string {
-  const source = (require(join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string }).wasmWorkerContents
+  const source = (requireHere(join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string }).wasmWorkerContents
   // tfjs escapes the newlines inside the script's string literals the same way before making its Blob.
   const script = source.replace(/\n/g, '\\n')
   const dir = join(os.tmpdir(), `shardscope-tfjs-wasm-${version}-${os.userInfo().uid}`)
@@ -56,14 +56,14 @@ function workerScript(wasmOut: string, version: string): string {
  * with `threads` XNNPACK threads. Call before the WASM backend is first initialised.
  */
 export function registerThreadedWasm(wasm: WasmPackage, threads: number): void {
-  const wasmOut = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '..', 'wasm-out')
+  const wasmOut = join(dirname(requireHere.resolve('@tensorflow/tfjs-backend-wasm')), '..', 'wasm-out')
   const mainScript = join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js')
   tf.removeBackend('wasm')
   tf.registerBackend(
     'wasm',
     async () => {
       const worker = workerScript(wasmOut, wasm.version_wasm)
-      const factory = require(mainScript) as (config: object) => Promise<EmscriptenModule>
+      const factory = requireHere(mainScript) as (config: object) => Promise<EmscriptenModule>
       const cpus = os.cpus
       os.cpus = () => [...cpus(), ...cpus()]
       let module: EmscriptenModule
