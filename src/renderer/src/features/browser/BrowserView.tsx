@@ -11,9 +11,10 @@ import { useBrowser } from './store'
 import { SampleDetailPanel } from './SampleDetailPanel'
 
 const CELL_WIDTH = 116
-/** The grid's width in CSS pixels when it was last measured; a first guess before that. */
-let lastGridWidth = typeof window === 'undefined' ? 800 : Math.max(CELL_WIDTH, window.innerWidth - 210)
 const CELL_HEIGHT = 136
+/** The grid's size in CSS pixels when it was last measured; a first guess (the layout's margins) before that. */
+let lastGridWidth = typeof window === 'undefined' ? 800 : Math.max(CELL_WIDTH, window.innerWidth - 210)
+let lastGridHeight = typeof window === 'undefined' ? 600 : Math.max(CELL_HEIGHT, window.innerHeight - 120)
 
 export function BrowserView(): React.JSX.Element {
   const datasetId = useDatasetId()
@@ -164,7 +165,10 @@ function SampleGrid(): React.JSX.Element {
   useLayoutEffect(() => {
     const el = parentRef.current
     if (!el) return
-    const measure = (): void => setWidth((lastGridWidth = el.clientWidth))
+    const measure = (): void => {
+      lastGridHeight = el.clientHeight
+      setWidth((lastGridWidth = el.clientWidth))
+    }
     measure()
     const ro = new ResizeObserver(measure)
     ro.observe(el)
@@ -179,6 +183,8 @@ function SampleGrid(): React.JSX.Element {
     count: rowCount,
     getScrollElement: () => parentRef.current,
     estimateSize: () => CELL_HEIGHT,
+    // The first render already has the rows on screen, instead of none and then again once the grid is measured.
+    initialRect: { width: lastGridWidth, height: lastGridHeight },
     // Re-render after the scroll event, not synchronously inside it: the frame is not held up by React.
     useFlushSync: false,
     // One row beyond the screen: more would queue images ahead of the visible ones (a browser opens 6 connections per host).
