@@ -60,14 +60,14 @@ export function BackendChoices({ value, onChange }: { value: TrainForm['backend'
         {list && (
           <ul>
             {list.backends.map((b) => (
-              <li key={b.name} data-backend={b.name} data-available={b.available}>
+              <li key={b.name} data-backend={b.name} data-available={b.available} title={b.reason}>
                 <strong>{labels[b.name] ?? b.name}</strong> {b.available ? '✓' : '✗'} <span className="muted">{b.reason}</span>
               </li>
             ))}
           </ul>
         )}
         {list?.auto && (
-          <div className="muted" data-testid="backend-auto">
+          <div className="muted backend-auto" data-testid="backend-auto" title={list.auto.reason}>
             auto picks {labels[list.auto.name] ?? list.auto.name}: {list.auto.reason}
           </div>
         )}
