@@ -65,6 +65,11 @@ export interface BackendOptions {
 }
 
 let wasmThreads = 1
+/**
+ * The threaded build pre-starts 8 pthread workers; a pool that needs more would start
+ * them from the main thread while it blocks waiting for them (Emscripten deadlocks).
+ */
+const MAX_WASM_THREADS = 8
 
 function message(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err)
@@ -234,7 +239,7 @@ function activeBackendName(): BackendName | null {
  * an error naming why; `auto` picks the fastest that works and says why in `reason`.
  */
 export async function initBackend(choice: BackendChoice, options: BackendOptions = {}): Promise<ActiveBackend> {
-  if (options.wasmThreads !== undefined && !probes.has('wasm')) wasmThreads = Math.max(1, Math.floor(options.wasmThreads))
+  if (options.wasmThreads !== undefined && !probes.has('wasm')) wasmThreads = Math.min(MAX_WASM_THREADS, Math.max(1, Math.floor(options.wasmThreads)))
   if (choice !== 'auto') {
     const status = await probe(choice)
     if (!status.available) throw new Error(`backend '${choice}' is not available: ${status.reason}`)
