@@ -205,7 +205,8 @@ function SampleGrid(): React.JSX.Element {
     if (total > 0) loadThumbnails(firstRow * columns, (lastRow + 1) * columns - 1)
   }, [firstRow, lastRow, columns, total, pagesVersion, loadThumbnails])
 
-  useEffect(() => {
+  // Before paint: a jump shows the target's rows in the next frame, not the old rows with a new selection first.
+  useLayoutEffect(() => {
     if (scrollRequest) virtualizer.scrollToIndex(Math.floor(scrollRequest.position / columns), { align: 'auto' })
   }, [scrollRequest, columns, virtualizer])
 

@@ -78,7 +78,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
         inFlight.delete(page)
         cache.put(page, result.items)
         // The first screen's images are asked for with its page, before the grid mounts.
-        if (page === 0) thumbnailSource().request(datasetId, result.items.slice(0, FIRST_SCREEN), variant())
+        if (page === 0) void thumbnailSource().request(datasetId, result.items.slice(0, FIRST_SCREEN), variant())
         set((s) => ({ total: result.total, pagesVersion: s.pagesVersion + 1 }))
         // A detail asked for before its page arrived (a jump far down) loads now.
         const { detailOpen, detail, selected } = get()
@@ -155,12 +155,15 @@ export const useBrowser = create<BrowserState>((set, get) => {
         return rows
       }
       const source = thumbnailSource()
-      // What is on screen first, in its own batch; then the rest of its pages, so scrolling on
-      // finds its images here and costs a request per page rather than one per row.
-      source.request(datasetId, rowsIn(first, last), variant())
+      // What is on screen first, in its own batch; once it is in, the rest of its pages, so
+      // scrolling on finds its images here and costs a request per page rather than one per
+      // row, without that larger answer competing with the screen's.
       const pageStart = Math.floor(Math.max(0, first) / PAGE_SIZE) * PAGE_SIZE
       const pageEnd = (Math.floor(Math.max(0, last) / PAGE_SIZE) + 1) * PAGE_SIZE - 1
-      source.request(datasetId, rowsIn(pageStart, pageEnd), variant())
+      const gen = generation
+      void source.request(datasetId, rowsIn(first, last), variant()).then(() => {
+        if (gen === generation) void source.request(datasetId, rowsIn(pageStart, pageEnd), variant())
+      })
     },
     select(position, scroll = true) {
       const total = get().total ?? 0
@@ -187,7 +190,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
         const { position, sample, page } = await getClient().call('datasets.locate', { datasetId, filter, ...target, pageSize: PAGE_SIZE })
         if (gen !== generation) return false
         // The target's image first, in a batch of its own; its page came with the answer, so the grid can show its row at once.
-        if (sample && position !== null) thumbnailSource().request(datasetId, [sample], variant())
+        if (sample && position !== null) void thumbnailSource().request(datasetId, [sample], variant())
         if (page && !cache.has(page.offset / PAGE_SIZE)) {
           cache.put(page.offset / PAGE_SIZE, page.items)
           set((s) => ({ total: page.total, pagesVersion: s.pagesVersion + 1 }))

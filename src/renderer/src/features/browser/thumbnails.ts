@@ -46,9 +46,12 @@ export class ThumbnailSource {
     return url
   }
 
-  /** Fetches the images of these rows that are neither here nor on their way, in as few requests as the batch size allows. */
-  request(datasetId: string, rows: ReadonlyArray<SampleRow | undefined>, variant: 'thumb' | 'full'): void {
-    if (!this.batched) return
+  /**
+   * Fetches the images of these rows that are neither here nor on their way, in as few
+   * requests as the batch size allows; resolves when those requests have answered.
+   */
+  request(datasetId: string, rows: ReadonlyArray<SampleRow | undefined>, variant: 'thumb' | 'full'): Promise<void> {
+    if (!this.batched) return Promise.resolve()
     const wanted: Array<{ key: string; row: SampleRow & { imageField: string } }> = []
     for (const row of rows) {
       if (!row?.imageField) continue
@@ -57,7 +60,9 @@ export class ThumbnailSource {
       this.pending.add(k)
       wanted.push({ key: k, row: row as SampleRow & { imageField: string } })
     }
-    for (let i = 0; i < wanted.length; i += maxBatchItems) void this.fetchBatch(datasetId, wanted.slice(i, i + maxBatchItems), variant)
+    const batches: Array<Promise<void>> = []
+    for (let i = 0; i < wanted.length; i += maxBatchItems) batches.push(this.fetchBatch(datasetId, wanted.slice(i, i + maxBatchItems), variant))
+    return Promise.all(batches).then(() => undefined)
   }
 
   private async fetchBatch(datasetId: string, items: Array<{ key: string; row: SampleRow & { imageField: string } }>, variant: 'thumb' | 'full'): Promise<void> {
