@@ -78,7 +78,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
         inFlight.delete(page)
         cache.put(page, result.items)
         // The first screen's images are asked for with its page, before the grid mounts.
-        if (page === 0) void thumbnailSource().request(datasetId, result.items.slice(0, FIRST_SCREEN), variant(), { decodeAhead: true })
+        if (page === 0) void thumbnailSource().request(datasetId, result.items.slice(0, FIRST_SCREEN), variant())
         set((s) => ({ total: result.total, pagesVersion: s.pagesVersion + 1 }))
         // A detail asked for before its page arrived (a jump far down) loads now.
         const { detailOpen, detail, selected } = get()
