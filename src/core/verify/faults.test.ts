@@ -59,6 +59,7 @@ describe('verifier on the demo dataset', () => {
     expect(f.fix).toBe('Use `val/val-{000000..000001}.tar`.')
     expect(f.offenders.map((o) => o.url)).toEqual([join(dir, 'val', 'val-000001.tar')])
     expect(f.evidence).toContain('samples read: 50, expected 100')
+    expect(report.checks.find((c) => c.check === 'counts')).toEqual({ check: 'counts', status: 'failed', note: 'validation: 50 of 100 samples, see the coverage finding' })
   })
 
   it('a remote copy in an older layout is named a stale copy', async () => {

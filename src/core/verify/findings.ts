@@ -73,6 +73,9 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
   const cap = ctx.maxOffenders
   const out: Finding[] = []
   const skipped = new Map<CheckName, string>()
+  // A check whose problem is reported inside another check's finding (a count short because
+  // the pattern misses a shard) still fails, pointing at that finding rather than saying "ok".
+  const explainedElsewhere = new Map<CheckName, string>()
 
   for (const s of splits) {
     const label = splitLabel(s.name)
@@ -394,8 +397,12 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
     if (expected !== undefined && c.samples !== expected && !ctx.cancelled) {
       const explainedBy = splitFindings.find((f) => f.check === 'coverage' || f.check === 'readability')
       const line = `samples read: ${fmt(c.samples)}, expected ${fmt(expected)}`
-      if (explainedBy) explainedBy.evidence.push(line)
-      else
+      if (explainedBy) {
+        explainedBy.evidence.push(line)
+        const note = `${splitLabel(s.name).toLowerCase()}: ${fmt(c.samples)} of ${fmt(expected)} samples, see the ${explainedBy.check} finding`
+        const earlier = explainedElsewhere.get('counts')
+        explainedElsewhere.set('counts', earlier ? `${earlier}; ${note}` : note)
+      } else
         add(
           finding(
             {
@@ -426,6 +433,8 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
   const checks: CheckStatus[] = CHECK_NAMES.map((check) => {
     const mine = out.filter((f) => f.check === check && f.severity !== 'info')
     if (mine.length > 0) return { check, status: 'failed', note: `${plural(mine.length, 'finding')}` }
+    const elsewhere = explainedElsewhere.get(check)
+    if (elsewhere) return { check, status: 'failed', note: elsewhere }
     const why = skipped.get(check)
     if (why) return { check, status: 'skipped', note: why }
     return { check, status: 'passed', note: 'no problem found' }
