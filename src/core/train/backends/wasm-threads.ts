@@ -5,9 +5,10 @@
  * false under Node, tensorflow/tfjs#3830), because its loader hands Emscripten the
  * pthread worker script and the main script as Blob URLs, which Node's worker_threads
  * cannot start. The build itself runs under Node: its worker script has a
- * worker_threads branch. So we load it the way Emscripten expects on Node, with file
- * paths: the main script from the package's wasm-out folder, the worker script (the
- * package ships it only as a JS string) written once to a per-user temp folder.
+ * worker_threads branch. So we load it the way Emscripten expects on Node: the main
+ * script from the package's wasm-out folder by path, and each pthread worker started
+ * from the worker script's text (the package ships it only as a JS string) with
+ * worker_threads' `eval`, so nothing is written to disk.
  *
  * tfjs then sizes XNNPACK's pool from os.cpus() halved (it assumes two hyper-threads
  * per core), which makes one thread on a 2-core machine; while the module starts we
@@ -18,9 +19,9 @@
  * It does not choose the thread count (the caller does) nor touch other backends.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
+import { Worker as NodeWorker } from 'node:worker_threads'
 import { dirname, join } from 'node:path'
 
 const requireHere = createRequire(import.meta.url)
@@ -32,23 +33,20 @@ interface EmscriptenModule {
 
 type WasmPackage = typeof import('@tensorflow/tfjs-backend-wasm')
 
-/** Writes the pthread worker script where Node can start it; returns its path. */
-function workerScript(wasmOut: string, version: string): string {
+/**
+ * A worker_threads Worker that ignores the path Emscripten asks for and runs the pthread
+ * worker script from its text. Emscripten creates pool workers with `new Worker(path)`
+ * through the global `Worker`, which it sets to worker_threads' class while it starts.
+ */
+function evalWorkerClass(wasmOut: string): typeof NodeWorker {
   const source = (requireHere(join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string }).wasmWorkerContents
   // tfjs escapes the newlines inside the script's string literals the same way before making its Blob.
   const script = source.replace(/\n/g, '\\n')
-  const dir = join(os.tmpdir(), `shardscope-tfjs-wasm-${version}-${os.userInfo().uid}`)
-  const file = join(dir, 'tfjs-backend-wasm-threaded-simd.worker.js')
-  try {
-    if (readFileSync(file, 'utf8') === script) return file
-  } catch {
-    // Not written yet.
+  return class PthreadWorker extends NodeWorker {
+    constructor() {
+      super(script, { eval: true })
+    }
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const tmp = `${file}.${process.pid}`
-  writeFileSync(tmp, script)
-  renameSync(tmp, file)
-  return file
 }
 
 /**
@@ -62,18 +60,23 @@ export function registerThreadedWasm(wasm: WasmPackage, threads: number): void {
   tf.registerBackend(
     'wasm',
     async () => {
-      const worker = workerScript(wasmOut, wasm.version_wasm)
+      const PthreadWorker = evalWorkerClass(wasmOut)
       const factory = requireHere(mainScript) as (config: object) => Promise<EmscriptenModule>
       const cpus = os.cpus
       os.cpus = () => [...cpus(), ...cpus()]
+      // Emscripten assigns global.Worker = worker_threads' Worker while it starts; keep ours.
+      const global = globalThis as { Worker?: unknown }
+      Object.defineProperty(global, 'Worker', { configurable: true, get: () => PthreadWorker, set: () => undefined })
       let module: EmscriptenModule
       try {
         module = await factory({
-          locateFile: (path: string) => (path.endsWith('.worker.js') ? worker : join(wasmOut, path)),
+          locateFile: (path: string) => join(wasmOut, path),
           mainScriptUrlOrBlob: mainScript
         })
       } finally {
         os.cpus = cpus
+        // Workers it starts later (a pool that runs dry) are ours too.
+        Object.defineProperty(global, 'Worker', { configurable: true, writable: true, value: PthreadWorker })
       }
       // The bridge tfjs's own loader builds (tfjs-backend-wasm's init()).
       module.tfjs = {
