@@ -11,7 +11,10 @@
  * is warm for all three (one `cat` first), so all three read from memory. Runs are
  * interleaved (cat, inventory, cat, …) and medians reported; `node -e 0` is timed too, to
  * show how much of the inventory's wall clock is Node starting, and the inventory with
- * `--threads 2` (not its default at this size). The dataset is generated
+ * `--threads 2` (not its default at this size). Also, separately labelled: the inventory
+ * repeated inside one long-running process, as the app and `serve` run it (the first run
+ * pays V8's compile of the header loop, later runs find it optimised); still cold as far as
+ * ShardScope goes (no cache). The dataset is generated
  * once with generateDemo and cached under .cache/bench/.
  *
  * Last stdout line: one JSON object.
@@ -76,6 +79,26 @@ interface Timed {
   stdout: string
 }
 
+/**
+ * Runs the inventory `times` times inside one process (a child, so its RSS is its own);
+ * returns each run's wall and CPU seconds.
+ */
+function inventoryInOneProcess(times: number): { seconds: number; cpuSeconds: number }[] {
+  const script = `
+    const { inventoryShards } = await import(${JSON.stringify(join(root, 'src', 'core', 'inventory', 'index.ts'))})
+    const runs = []
+    for (let i = 0; i < ${times}; i++) {
+      const cpu0 = process.cpuUsage(); const t0 = performance.now()
+      await inventoryShards(${JSON.stringify(dataset)})
+      const cpu = process.cpuUsage(cpu0)
+      runs.push({ seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 })
+    }
+    console.log(JSON.stringify(runs))`
+  const r = spawnSync('node', ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
+  if (r.status !== 0) throw new Error(`in-process inventory exited ${r.status}: ${(r.stderr ?? '').slice(-2000)}`)
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; cpuSeconds: number }[]
+}
+
 const devNull = openSync('/dev/null', 'w')
 
 /** One process under GNU time: wall and CPU seconds, peak RSS; its output kept, or thrown away (cat). */
@@ -115,6 +138,8 @@ for (let i = 0; i < repeats; i++) {
   runs.inventoryTwoThreads.push(inventory('--threads', '2'))
 }
 for (let i = 0; i < (quick ? 3 : 2); i++) runs.python.push(python())
+const inApp = inventoryInOneProcess(repeats + 1)
+const inAppWarm = inApp.slice(1)
 const pythonCount = JSON.parse(runs.python[0]!.stdout.trim().split('\n').pop()!) as { samples: number }
 
 const summary = (list: Timed[]): { seconds: number; cpuSeconds: number; peakRssMiB: number; mbPerSecond: number } => ({
@@ -141,6 +166,13 @@ console.log(
     inventoryTwoThreads: { ...summary(runs.inventoryTwoThreads), secondsEachRun: runs.inventoryTwoThreads.map((r) => r.seconds) },
     cat: { ...catS, secondsEachRun: runs.cat.map((r) => r.seconds) },
     pythonTarfile: py,
+    inventoryInLongRunningProcess: {
+      measured: 'inventoryShards repeated in one process, as the app and serve run it (no cache; the first run compiles, later runs are JIT-warm)',
+      firstSeconds: round(inApp[0]!.seconds),
+      warmSeconds: round(median(inAppWarm.map((r) => r.seconds))),
+      warmCpuSeconds: round(median(inAppWarm.map((r) => r.cpuSeconds))),
+      ratioWarmOverCat: round(median(inAppWarm.map((r) => r.seconds)) / catS.seconds, 2)
+    },
     nodeStart: { seconds: nodeS.seconds, cpuSeconds: nodeS.cpuSeconds },
     ratioInventoryOverCat: round(inv.seconds / catS.seconds, 2),
     ratioInventoryMinusNodeStartOverCat: round((inv.seconds - nodeS.seconds) / catS.seconds, 2),
