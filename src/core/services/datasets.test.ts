@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, mkdir, copyFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, mkdir, copyFile, writeFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -221,19 +221,28 @@ describe('datasets service', () => {
       const inv = await dispatch(s.handlers, 'datasets.inventory', { datasetId })
       const page = await dispatch(s.handlers, 'datasets.samples', { datasetId, filter: {}, offset: 0, limit: 100 })
       await s.dispose()
-      const shards = (inv as { value: { splits: Array<{ shards: Array<{ samples: number }> }> } }).value.splits[0]!.shards
-      return { samples: shards.map((sh) => sh.samples), keys: (page as { value: { items: Array<{ key: string }> } }).value.items.map((i) => i.key) }
+      const inventory = (inv as { value: { splits: Array<{ shards: Array<{ samples: number; bytes: number; classHistogram: number[] }> }> } }).value
+      const shards = inventory.splits[0]!.shards
+      return { samples: shards.map((sh) => sh.samples), keys: (page as { value: { items: Array<{ key: string }> } }).value.items.map((i) => i.key), inventory }
     }
     const first = await countsIn(session())
     expect(first.samples).toEqual([16, 16])
     const cacheFiles = (await readdir(join(ctx.stateDir, 'index-cache'))).filter((f) => f.startsWith('dataset-'))
     expect(cacheFiles.length).toBeGreaterThan(0)
+    // The second session's inventory is the one saved by the first (no shard changed), before any sample table is built.
+    expect((await readdir(join(ctx.stateDir, 'index-cache'))).filter((f) => f.startsWith('inventory-')).length).toBeGreaterThan(0)
     expect(await countsIn(session())).toEqual(first)
     // The second shard now holds the third shard's samples: new size and mtime, so its cached entry is not used.
     await copyFile(demo.shards.train[2]!.path, join(folder, 'train-000001.tar'))
     const truth = [...(await readSplit(join(folder, 'train-000000.tar'))), ...(await readSplit(join(folder, 'train-000001.tar')))]
     const after = await countsIn(session())
     expect(after.keys).toEqual(truth.map((t) => t.key))
+    // The saved inventory is not used for the rewritten shard: its size and classes are the new file's.
+    const rewritten = after.inventory.splits[0]!.shards[1]!
+    expect(rewritten.bytes).toBe((await stat(join(folder, 'train-000001.tar'))).size)
+    const classes: number[] = []
+    for (const t of truth.slice(16)) classes[t.label] = (classes[t.label] ?? 0) + 1
+    expect(rewritten.classHistogram).toEqual(Array.from(classes, (n) => n ?? 0))
   })
 
   it('the "no-label" problem filter shows exactly the samples planted without a cls field', async () => {

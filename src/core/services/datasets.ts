@@ -11,6 +11,7 @@ import type { CoverageWarning, DatasetInventory, InventoryShard, PathEntry, Samp
 import { ensureDemoDataset } from '../demo'
 import { findCoverageGaps } from '../inventory'
 import { readSampleAt } from '../wds'
+import type { ShardLocation } from '../wds/types'
 import { decodeField } from '../wds/fields'
 import type { ServiceContext } from './context'
 import { expandHome, registryFor, shardFilePattern, type Listing, type OpenedDataset, type SplitTable } from './dataset-registry'
@@ -42,6 +43,9 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
     for (let p = offset; p < end; p++) items.push(registry.row(d, tables[listing.splitOf[p]!]!, listing.indexOf[p]!))
     return { total: listing.indexOf.length, offset, items }
   }
+
+  /** Datasets whose inventory was saved for the next open in this session (once each). */
+  const inventorySaved = new WeakSet<OpenedDataset>()
 
   /** The last write of the recent list; `datasets.recent` waits for it, `datasets.open` does not (≈ 50 ms on a busy disk). */
   let recentWritten: Promise<void> = Promise.resolve()
@@ -90,7 +94,18 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
       },
       async 'datasets.inventory'({ datasetId }) {
         const d = registry.get(datasetId)
-        return inventoryOf(d, await registry.tables(d))
+        // Until the sample tables are built (reopening: a 4.5 MB cache for 110,000 samples), the inventory saved by the last open answers if no shard changed since.
+        const saved = d.tablesBuilt ? null : await registry.savedInventory(d)
+        if (saved) return { datasetId, splits: saved, warnings: await coverageOf(d, await registry.shards(d)) }
+        const tables = await registry.tables(d)
+        const inventory = await inventoryOf(d, tables)
+        if (!inventorySaved.has(d)) {
+          inventorySaved.add(d)
+          await registry.saveInventory(d, inventory.splits).catch((err: unknown) => {
+            ctx.emit('system.problem', { source: `dataset ${d.summary.name}`, message: `Could not save the inventory for the next open: ${err instanceof Error ? err.message : String(err)}` })
+          })
+        }
+        return inventory
       },
       async 'datasets.samples'({ datasetId, filter, offset, limit }) {
         const d = registry.get(datasetId)
@@ -213,7 +228,10 @@ async function inventoryOf(d: OpenedDataset, tables: SplitTable[]): Promise<Data
         classHistogram: Array.from(classHistogram, (n) => n ?? 0)
       }
     })
-    const warnings = await coverageOf(d, tables)
+    const warnings = await coverageOf(
+      d,
+      tables.map((t) => ({ name: t.name, locations: t.shards.map((s) => s.location) }))
+    )
     return { datasetId: d.summary.datasetId, splits, warnings }
   }
 }
@@ -223,10 +241,10 @@ async function inventoryOf(d: OpenedDataset, tables: SplitTable[]): Promise<Data
  * post-mortem's "val-000000.tar covers 1 of 2 shards". All splits are checked together,
  * so train shards beside val shards in one folder do not count as missing from val.
  */
-async function coverageOf(d: OpenedDataset, tables: SplitTable[]): Promise<CoverageWarning[]> {
+async function coverageOf(d: OpenedDataset, splits: Array<{ name: string; locations: ShardLocation[] }>): Promise<CoverageWarning[]> {
   const splitOfPattern = new Map<string, string>()
-  const locations = tables.flatMap((t) => t.shards.map((s) => s.location))
-  for (const t of tables) for (const s of t.shards) splitOfPattern.set(s.location.pattern, t.name)
+  const locations = splits.flatMap((t) => t.locations)
+  for (const t of splits) for (const location of t.locations) splitOfPattern.set(location.pattern, t.name)
   const gaps = await findCoverageGaps(locations, d.summary.folder ?? process.cwd())
   return gaps.map((gap) => {
     const split = splitOfPattern.get(gap.pattern) ?? ''
