@@ -60,15 +60,21 @@ export function shardBytes(source: AsyncIterable<Buffer>): ShardBytes {
     let first: Buffer = Buffer.alloc(0)
     const plain = start.compressed ? (Readable.from(all()).pipe(createGunzip({ chunkSize: 1 << 16 })) as AsyncIterable<Buffer>) : all()
     let tail = Buffer.alloc(0)
-    for await (const chunk of plain) {
-      if (first.length < 512) {
-        first = Buffer.concat([first, chunk.subarray(0, 512 - first.length)])
-        start.firstBlock = first
+    try {
+      for await (const chunk of plain) {
+        if (first.length < 512) {
+          first = Buffer.concat([first, chunk.subarray(0, 512 - first.length)])
+          start.firstBlock = first
+        }
+        tail = chunk.length >= 1024 ? Buffer.from(chunk.subarray(chunk.length - 1024)) : Buffer.concat([tail, chunk]).subarray(-1024)
+        yield chunk
       }
-      tail = chunk.length >= 1024 ? Buffer.from(chunk.subarray(chunk.length - 1024)) : Buffer.concat([tail, chunk]).subarray(-1024)
-      yield chunk
+      end.zeroBlocks = tail.length === 1024 && tail.every((b) => b === 0)
+    } finally {
+      // A reader that stops at the end marker leaves the record padding unread: close the
+      // source now (a file stream's handle would otherwise wait for garbage collection).
+      await iterator.return?.()
     }
-    end.zeroBlocks = tail.length === 1024 && tail.every((b) => b === 0)
   }
   return { chunks: raw(), start, end }
 }

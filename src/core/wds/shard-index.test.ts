@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -122,6 +122,24 @@ describe('indexShard + readSampleAt', () => {
       expect(cutIndex.problems.map((p) => p.kind)).toEqual(problems)
       expect(problems).toEqual(['truncated'])
     }
+  })
+
+  it('closes the shard file when the scan stops at the end marker with record padding left unread', async () => {
+    const path = join(dir, 'www', 'padded.tar')
+    // GNU tar pads archives to 10 KiB records; the scan stops at the end marker before it.
+    writeFileSync(path, Buffer.concat([await packTar(members), Buffer.alloc(10240)]))
+    const shardFds = (): string[] =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(join('/proc/self/fd', fd)) === path
+        } catch {
+          return false // closed meanwhile (e.g. the directory listing's own descriptor)
+        }
+      })
+    for (let i = 0; i < 5; i++) expect((await indexShard(expandPattern(path)[0]!)).samples).toHaveLength(40)
+    // Closing a file stream finishes on a later turn of the event loop.
+    for (let i = 0; i < 20 && shardFds().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(shardFds()).toEqual([])
   })
 
   it('says which sample is out of range', async () => {
