@@ -43,6 +43,8 @@ interface WorkerSlot {
   batchesInEpoch: number
   restarts: number
   state: 'running' | 'done' | 'gone'
+  /** Counted at the start line: ready (backend up, shards assigned) or exited before that. */
+  atStartLine: boolean
 }
 
 export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
@@ -149,9 +151,20 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     epoch: resume?.workerEpochs[w]?.epoch ?? 0,
     batchesInEpoch: resume?.workerEpochs[w]?.batchesInEpoch ?? 0,
     restarts: 0,
-    state: 'running'
+    state: 'running',
+    atStartLine: false
   }))
   const toServer = (m: ToServer) => server.send(m)
+  // Workers start together: first pulls are held until every worker is ready (or gone), so
+  // process start-up and backend loading — seconds apart on a loaded machine — do not
+  // decide who runs ahead. Staleness then comes from the simulated speeds and the compute.
+  let notAtStartLine = config.workers
+  const heldPulls: number[] = []
+  const reachStartLine = (slot: WorkerSlot) => {
+    if (slot.atStartLine) return
+    slot.atStartLine = true
+    if (--notAtStartLine === 0) for (const w of heldPulls.splice(0)) toServer({ type: 'pull', worker: w })
+  }
   let fail: (err: Error) => void = () => {}
   let finishServer: (m: Extract<FromServer, { type: 'finished' }>) => void = () => {}
   const failed = new Promise<never>((_, reject) => (fail = reject))
@@ -208,7 +221,8 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       const m = raw as FromWorker
       switch (m.type) {
         case 'pull':
-          toServer({ type: 'pull', worker: w })
+          if (notAtStartLine > 0) heldPulls.push(w)
+          else toServer({ type: 'pull', worker: w })
           break
         case 'push':
           slot.step = m.step
@@ -235,11 +249,13 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
           warn(`worker ${w} stopped: ${m.message}`)
           break
         case 'ready':
+          reachStartLine(slot)
           break
       }
     })
     handle.onExit((code) => {
       if (slot.handle !== handle || slot.state === 'done' || ending) return
+      reachStartLine(slot)
       const canRestart = config.restart === 'always' ? slot.restarts < MAX_RESTARTS_ALWAYS : config.restart === 'once' ? slot.restarts < 1 : false
       crashes.push({ worker: w, step: slot.step, code })
       record([{ kind: 'crash', t: Date.now(), worker: w, step: slot.step, code, restarted: canRestart }])
