@@ -122,9 +122,9 @@ function runBackend(name: string, steps: number, batch: number, timeoutMs: numbe
 
 /**
  * Data-parallel WASM: `parts` processes at once, each `steps` steps of batch/parts (its
- * own single-threaded WASM backend). samples/s = all samples / the wall time from the
- * moment every process finished its warm-up to the last one's end; CPU s per step =
- * the processes' CPU time summed.
+ * own single-threaded WASM backend). Seconds per step = the slowest process's own timed
+ * seconds per step (a synchronous step waits for the slower half); CPU s per step = the
+ * processes' CPU time per step summed.
  */
 async function runDataParallel(parts: number, steps: number, batch: number): Promise<Record<string, unknown>> {
   const share = batch / parts
@@ -271,8 +271,8 @@ async function main(): Promise<void> {
       target: 'at least 0.5 of PyTorch with the same cores'
     },
     note:
-      'PyTorch as installed loses most of each step to page faults (glibc returns its 16 MB activation buffers to the kernel), so against it the target is met; ' +
-      'against PyTorch with those faults removed (…Steady) we are short of half: its oneDNN kernels take ≈0.09 CPU-s per step where we take ≈0.35. ' +
+      'PyTorch as installed loses much of each step to page faults (glibc returns its 16 MB activation buffers to the kernel: see minorPageFaultsPerStep); ' +
+      'the …Steady rows remove those faults and are the stronger baseline (compare cpuSecondsPerStep). ' +
       'Between us and parity: the elementwise parts of a step (batch norm, ReLU, max-pool gradient, layout changes around the filter gradient) are JavaScript loops on one thread, ' +
       '2–4× slower per element than WASM SIMD and not split over cores, while PyTorch runs them as vectorised, multi-threaded oneDNN/ATen kernels; ' +
       'tfjs-backend-wasm under Node is single-threaded unless its threaded build is started as in src/core/train/backends/wasm-threads.ts, and then only XNNPACK kernels use the threads. ' +

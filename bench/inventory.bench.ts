@@ -32,7 +32,7 @@ const quick = process.env.SHARDSCOPE_BENCH_QUICK === '1'
 const train = quick ? 9000 : 100_000
 const val = quick ? 1000 : 10_000
 const dataset = join(root, '.cache', 'bench', `inventory-${train + val}`)
-const repeats = quick ? 5 : 5
+const repeats = 5
 
 async function ensureDataset(): Promise<void> {
   if (existsSync(join(dataset, '.complete'))) return
@@ -56,7 +56,7 @@ function newestMtimeMs(folder: string): number {
 function ensureBuilt(): void {
   const built = [join(root, 'out', 'main', 'cli.js'), join(root, 'out', 'main', 'inventory-worker.js')]
   const builtAt = Math.min(...built.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)))
-  if (builtAt > newestMtimeMs(join(root, 'src', 'core')) && builtAt > newestMtimeMs(join(root, 'src', 'cli'))) return
+  if (builtAt > newestMtimeMs(join(root, 'src'))) return
   process.stderr.write('[inventory bench] building the CLI (npm run build)…\n')
   const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
   if (r.status !== 0) throw new Error(`npm run build exited ${r.status}`)

@@ -2,8 +2,8 @@
  * Many sample images in one HTTP answer, for the serve mode's grid. A browser opens at
  * most 6 HTTP/1.1 connections per host, so a screen of 70 thumbnails fetched one URL
  * each queued in ~12 rounds (measured: ≈ 0.5 s of a 0.65 s Browse → painted); one
- * batch request is one round. The images still travel as image bytes (never base64):
- * the renderer cuts the answer into Blobs and shows them by blob: URL.
+ * batch request is one round. The images travel as image bytes; the renderer shows
+ * them by data: URL (see its thumbnails.ts for why not blob: URLs).
  *
  * Request:  GET /media-batch/<datasetId>?variant=thumb|full&items=<split>/<index>/<field>,...
  * Answer:   uint32 big-endian length of a UTF-8 JSON header, the header

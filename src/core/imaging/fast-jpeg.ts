@@ -150,9 +150,9 @@ function checkHeader(bytes: Uint8Array, maxPixels: number, parsed?: JpegHeader |
  * `maxPixels`.
  */
 export async function decodeJpeg(bytes: Uint8Array, options: { maxPixels?: number } = {}): Promise<DecodedJpeg> {
-  checkHeader(bytes, options.maxPixels ?? 40_000_000)
+  const header = checkHeader(bytes, options.maxPixels ?? 40_000_000)
   await loadJpegDecoder()
-  return decodeJpegSync(bytes, options)
+  return decodeJpegSync(bytes, { ...options, header })
 }
 
 /**

@@ -158,12 +158,12 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   // Workers start together: first pulls are held until every worker is ready (or gone), so
   // process start-up and backend loading — seconds apart on a loaded machine — do not
   // decide who runs ahead. Staleness then comes from the simulated speeds and the compute.
-  let notAtStartLine = config.workers
   const heldPulls: number[] = []
+  const allAtStartLine = () => workers.every((slot) => slot.atStartLine)
   const reachStartLine = (slot: WorkerSlot) => {
     if (slot.atStartLine) return
     slot.atStartLine = true
-    if (--notAtStartLine === 0) for (const w of heldPulls.splice(0)) toServer({ type: 'pull', worker: w })
+    if (allAtStartLine()) for (const w of heldPulls.splice(0)) toServer({ type: 'pull', worker: w })
   }
   let fail: (err: Error) => void = () => {}
   let finishServer: (m: Extract<FromServer, { type: 'finished' }>) => void = () => {}
@@ -221,7 +221,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       const m = raw as FromWorker
       switch (m.type) {
         case 'pull':
-          if (notAtStartLine > 0) heldPulls.push(w)
+          if (!allAtStartLine()) heldPulls.push(w)
           else toServer({ type: 'pull', worker: w })
           break
         case 'push':

@@ -211,6 +211,11 @@ function inspectNpy(bytes: Uint8Array, limits: InspectLimits, tallyFor: TallyFor
   if (!dtype) return { format: 'npy', error: `.npy dtype ${descr} is not uint8 or float32`, errorKind: 'unsupported' }
   const itemBytes = dtype === 'float32' ? 4 : 1
   if (bytes.length - dataStart < values * itemBytes) return { format: 'npy', error: `truncated .npy: ${bytes.length - dataStart} data bytes for shape (${shape.join(', ')})`, errorKind: 'truncated' }
+  // uint8 values are always finite and are tallied by countPixels: no per-value pass.
+  if (dtype === 'uint8') {
+    countPixels(tallyFor(dtype, channels), bytes.subarray(dataStart, dataStart + values), channels)
+    return { format: 'npy', dtype, width, height, channels }
+  }
   const pixels: PixelSums = {
     count: width * height,
     sum: new Array<number>(channels).fill(0),
@@ -219,7 +224,7 @@ function inspectNpy(bytes: Uint8Array, limits: InspectLimits, tallyFor: TallyFor
     max: new Array<number>(channels).fill(-Infinity)
   }
   for (let i = 0; i < values; i++) {
-    const v = dtype === 'float32' ? view.getFloat32(dataStart + i * 4, true) : bytes[dataStart + i]!
+    const v = view.getFloat32(dataStart + i * 4, true)
     if (!Number.isFinite(v)) return fail(`.npy holds a non-finite value (${v}) at index ${i}`)
     const c = i % channels
     pixels.sum[c]! += v
@@ -228,7 +233,6 @@ function inspectNpy(bytes: Uint8Array, limits: InspectLimits, tallyFor: TallyFor
     if (v > pixels.max[c]!) pixels.max[c] = v
   }
   // Added only once every value is known to be finite.
-  if (dtype === 'uint8') countPixels(tallyFor(dtype, channels), bytes.subarray(dataStart, dataStart + values), channels)
-  else mergeSums(tallyFor(dtype, channels).sums, pixels)
+  mergeSums(tallyFor(dtype, channels).sums, pixels)
   return { format: 'npy', dtype, width, height, channels }
 }

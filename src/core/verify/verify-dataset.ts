@@ -175,15 +175,14 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
     while (nextJob < jobs.length && nextJob < merged + lookahead && !signal?.aborted) {
       const { split, location } = jobs[nextJob]!
       let counted = 0
-      const job = pool.check(location, splitChecks[split]!.shardOptions(request.maxImagePixels), (n) => {
+      const advance = (n: number) => {
         samplesDone += n - counted
         counted = n
         report()
-      }, signal)
+      }
+      const job = pool.check(location, splitChecks[split]!.shardOptions(request.maxImagePixels), advance, signal)
       inFlight[nextJob] = job.then((r) => {
-        samplesDone += r.samples - counted
-        counted = r.samples
-        report()
+        advance(r.samples)
         return r
       })
       // Merged (and its failure handled) in order below; never left unhandled meanwhile.

@@ -93,10 +93,6 @@ export class ThumbnailSource {
     this.urls.set(key, url)
     while (this.urls.size > this.capacity) this.urls.delete(this.urls.keys().next().value!)
   }
-
-  get size(): number {
-    return this.urls.size
-  }
 }
 
 function keyOf(datasetId: string, row: SampleRow, variant: string): string {
@@ -104,7 +100,7 @@ function keyOf(datasetId: string, row: SampleRow, variant: string): string {
 }
 
 /** Base64 of image bytes, in chunks (String.fromCharCode takes a bounded argument list). */
-export function toBase64(bytes: Uint8Array): string {
+function toBase64(bytes: Uint8Array): string {
   const native = (bytes as Uint8Array & { toBase64?: () => string }).toBase64
   if (native) return native.call(bytes)
   let binary = ''

@@ -134,7 +134,7 @@ function FolderCard(): React.JSX.Element {
       }}
     >
       <h3>Open a shard folder</h3>
-      <p className="muted">Type a path (Tab completes){window.shardscope ? ', choose one' : ''} or drop a folder here. Splits come from dataset.json or from shard names like train-000000.tar.</p>
+      <p className="muted">Type a path (Tab completes){dialogSupported ? ', choose one' : ''} or drop a folder here. Splits come from dataset.json or from shard names like train-000000.tar.</p>
       <form
         className="row"
         onSubmit={(e) => {
