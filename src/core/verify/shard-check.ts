@@ -8,12 +8,10 @@
  * No sample bytes leave the thread.
  */
 import { createHash } from 'node:crypto'
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import type { OffendingSample } from '../../shared/contract/verify'
 import { SampleGrouper, type GroupedSample } from '../wds/grouping'
-import { DEFAULT_MAX_MEMBER_BYTES, judgeScanEnd, shardBytes } from '../wds/read'
-import { openShard, ShardSourceError } from '../wds/sources'
-import { scanTar, type TarScanResult } from '../wds/tar-scan'
+import { DEFAULT_MAX_MEMBER_BYTES, judgeScanEnd } from '../wds/read'
+import { scanShard } from '../wds/scan-shard'
 import type { ReadProblem, ShardLocation, TarMember } from '../wds/types'
 import { inspectImage, loadImageDecoders, newPixelTally, tallySums, type ImageInspection, type InspectLimits, type PixelSums, type PixelTally } from './inspect-image'
 import { OffenderBook } from './offenders'
@@ -120,48 +118,14 @@ export async function checkShard(location: ShardLocation, options: ShardCheckOpt
     lent = []
     if (signal?.aborted) throw signal.reason ?? new Error('aborted')
   }
-  async function* drained(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of chunks) {
-      yield chunk
-      await drain()
-    }
-  }
 
-  let scanned: TarScanResult | undefined
-  let failure: unknown = null
-  let start: { compressed: boolean; firstBlock: Buffer | null } = { compressed: false, firstBlock: null }
-  try {
-    let gzipFile = false
-    if (location.kind === 'file') {
-      let fd: number
-      try {
-        fd = openSync(location.path ?? location.url, 'r')
-      } catch (error) {
-        throw new ShardSourceError(`${location.url}: cannot open (${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message})`, location.url)
-      }
-      try {
-        checker.bytes = fstatSync(fd).size
-        const buffer = readBuffer()
-        const firstLength = readSync(fd, buffer, 0, buffer.length, 0)
-        gzipFile = firstLength >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
-        if (!gzipFile) scanned = await scanTar(drained(fileChunks(fd, buffer, firstLength)), scanOptions)
-      } finally {
-        closeSync(fd)
-      }
-    }
-    if (location.kind !== 'file' || gzipFile) {
-      const bytes = shardBytes((await openShard(location, { signal })) as AsyncIterable<Buffer>)
-      start = bytes.start
-      scanned = await scanTar(drained(bytes.chunks), scanOptions)
-    }
-  } catch (error) {
-    if (signal?.aborted) throw error
-    if (error instanceof ShardSourceError) {
-      checker.problems.push({ url: location.url, kind: 'unreadable', message: error.message })
-      return checker.result()
-    }
-    failure = error
+  const scan = await scanShard(location, scanOptions, { buffer: readBuffer(), signal, afterChunk: drain })
+  checker.bytes = scan.bytes
+  if (scan.unreadable !== undefined) {
+    checker.problems.push({ url: location.url, kind: 'unreadable', message: scan.unreadable })
+    return checker.result()
   }
+  const { scanned, failure, start } = scan
   const { problem, lastSampleWhole } = judgeScanEnd(location.url, scanned, failure, start)
   // As readSamples does, the sample the bytes ran out in is not handed out.
   if (lastSampleWhole) grouper.finish()
@@ -202,17 +166,6 @@ let spareBuffer: Buffer | null = null
 function readBuffer(): Buffer {
   spareBuffer ??= Buffer.allocUnsafe(READ_CHUNK_BYTES)
   return spareBuffer
-}
-
-/** The file's bytes in large reads into one buffer (scanTar copies what it keeps). */
-async function* fileChunks(fd: number, buffer: Buffer, firstLength: number): AsyncGenerator<Buffer> {
-  let length = firstLength
-  let position = firstLength
-  while (length > 0) {
-    yield buffer.subarray(0, length)
-    length = readSync(fd, buffer, 0, buffer.length, position)
-    position += length
-  }
 }
 
 /** The per-sample checks of one shard, as an accumulator. */
