@@ -1,3 +1,5 @@
+import type { SingleBar } from 'cli-progress'
+
 /** Exit codes shared by every subcommand. */
 export const ExitCode = { Clean: 0, Problems: 1, Usage: 2 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
@@ -22,4 +24,14 @@ export function isInteractive(json: boolean | undefined): boolean {
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+}
+
+/**
+ * A progress bar on stderr (cli-progress's shades_classic look), or none when `show` is false.
+ * cli-progress takes ~25 ms to load, so it is loaded only when a bar is shown.
+ */
+export async function progressBar(show: boolean, format: string): Promise<SingleBar | undefined> {
+  if (!show) return undefined
+  const { SingleBar, Presets } = (await import('cli-progress')).default
+  return new SingleBar({ stream: process.stderr, format, hideCursor: true }, Presets.shades_classic)
 }

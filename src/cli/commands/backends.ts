@@ -5,7 +5,6 @@
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { ExitCode, printJson } from '../output'
-import { initBackend, listBackends } from '../../core/train/backends'
 
 export const registerBackends: RegisterCommand = (program: Command, setExitCode) => {
   program
@@ -13,6 +12,7 @@ export const registerBackends: RegisterCommand = (program: Command, setExitCode)
     .description('List the compute backends for training (cuda, webgpu, wasm, cpu): available, or why not.')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { initBackend, listBackends } = await import('../../core/train/backends')
       const backends = await listBackends()
       let auto: { name: string; reason: string } | { error: string }
       try {

@@ -5,11 +5,9 @@
  * were bad (named, left out), 0 when all imported.
  */
 import { resolve } from 'node:path'
-import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
-import { CliError, ExitCode, isInteractive, printJson } from '../output'
-import { ImportRefused, OutputFolderRefused, importImageFolder } from '../../core/importer'
+import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
 import { plural, wholeNumber } from './make-demo'
 
 /** Bytes with an optional k/M/G suffix (powers of 1000, as webdataset's maxsize is given): `3e9`, `500M`. */
@@ -45,9 +43,8 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
     }, 0.1)
     .option('--json', 'print the result as JSON')
     .action(async (src: string, out: string, flags: ImportFlags) => {
-      const bar = isInteractive(flags.json)
-        ? new cliProgress.SingleBar({ stream: process.stderr, format: 'import [{bar}] {value}/{total} images | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic)
-        : undefined
+      const { ImportRefused, OutputFolderRefused, importImageFolder } = await import('../../core/importer')
+      const bar = await progressBar(isInteractive(flags.json), 'import [{bar}] {value}/{total} images | {eta_formatted} left')
       let started = false
       let result
       try {

@@ -7,8 +7,7 @@
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson } from '../output'
-import { inventoryShards, type Inventory } from '../../core/inventory'
-import { PatternError } from '../../core/wds/patterns'
+import type { Inventory } from '../../core/inventory'
 
 function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB']
@@ -67,6 +66,8 @@ export const registerInventory: RegisterCommand = (program: Command, setExitCode
       if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new CliError(`--threads must be a whole number ≥ 1, got "${opts.threads}"`, ExitCode.Usage)
       // cli-progress takes ~25 ms to load: only on a terminal.
       const bar = isInteractive(opts.json) ? new (await import('cli-progress')).SingleBar({ format: 'inventory [{bar}] {value}/{total} shards', stream: process.stderr, hideCursor: true }) : null
+      const { inventoryShards } = await import('../../core/inventory')
+      const { PatternError } = await import('../../core/wds/patterns')
       let inventory: Inventory
       try {
         inventory = await inventoryShards(source, {

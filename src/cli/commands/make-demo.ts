@@ -4,12 +4,10 @@
  * dataset (Tiny-ImageNet layout), with the post-mortem's faults planted on request.
  */
 import { resolve } from 'node:path'
-import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
-import { CliError, ExitCode, isInteractive, printJson } from '../output'
-import { DEFAULT_DEMO_OPTIONS, FAULT_NAMES, generateDemo, isFaultName, type FaultName } from '../../core/demo'
-import { OutputFolderRefused, prepareDatasetFolder } from '../../core/importer'
+import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
+import { DEFAULT_DEMO_OPTIONS, FAULT_NAMES, isFaultName, type FaultName } from '../../core/demo/options'
 
 /** `1 shard`, `2 shards`. */
 export function plural(n: number, noun: string): string {
@@ -62,6 +60,8 @@ export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode)
     }, 'jpg')
     .option('--json', 'print the result as JSON')
     .action(async (out: string, flags: MakeDemoFlags) => {
+      const { generateDemo } = await import('../../core/demo/generate')
+      const { OutputFolderRefused, prepareDatasetFolder } = await import('../../core/importer')
       const dir = resolve(out)
       try {
         await prepareDatasetFolder(dir)
@@ -69,9 +69,7 @@ export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode)
         if (err instanceof OutputFolderRefused) throw new CliError(err.message)
         throw err
       }
-      const bar = isInteractive(flags.json)
-        ? new cliProgress.SingleBar({ stream: process.stderr, format: 'make-demo {split} [{bar}] {value}/{total} samples', hideCursor: true }, cliProgress.Presets.shades_classic)
-        : undefined
+      const bar = await progressBar(isInteractive(flags.json), 'make-demo {split} [{bar}] {value}/{total} samples')
       let barSplit = ''
       let result
       try {

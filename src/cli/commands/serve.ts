@@ -9,7 +9,6 @@ import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode } from '../output'
-import { startServeHost } from '../serve/host'
 
 /** Where serve keeps index caches, reports, runs and recent datasets unless told otherwise. */
 export function defaultStateDir(): string {
@@ -30,6 +29,7 @@ export const registerServe: RegisterCommand = (program: Command, setExitCode) =>
     .option('--demo', 'open the built-in demo dataset at start (generated on first use)')
     .option('--state-dir <dir>', 'where index caches, reports and runs are written', defaultStateDir())
     .action(async (dataset: string | undefined, opts: { port?: number; open?: boolean; demo?: boolean; stateDir: string }) => {
+      const { startServeHost } = await import('../serve/host')
       const stateDir = resolve(opts.stateDir)
       let host
       try {

@@ -6,16 +6,11 @@
  * failed, 2 usage error. Without a dataset or patterns it trains on the demo dataset.
  */
 import { join, resolve } from 'node:path'
-import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
-import { CliError, ExitCode, isInteractive, printJson } from '../output'
+import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
 import { defaultStateDir } from './serve'
 import type { CrashSpec, MetricPoint, RunSummary, TrainConfig } from '../../shared/contract/train'
-import { ensureDemoDataset } from '../../core/demo'
-import { nodeProcessHost } from '../../core/process'
-import { resolveTrainConfig, runTraining } from '../../core/train'
-import { TrainConfigError } from '../../core/train/config'
 
 interface TrainFlags {
   train?: string
@@ -108,6 +103,8 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
     .option('--resume <runDir>', 'continue the run in this folder from its latest checkpoint')
     .option('--json', 'print the run summary as JSON')
     .action(async (dataset: string | undefined, flags: TrainFlags) => {
+      const { resolveTrainConfig, runTraining } = await import('../../core/train')
+      const { TrainConfigError } = await import('../../core/train/config')
       const stateDir = resolve(flags.stateDir)
       let config: TrainConfig | undefined
       if (!flags.resume) {
@@ -120,6 +117,7 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
           flags.valSamples ??= '300'
           datasetDir = join(stateDir, 'demo')
           if (!flags.json) process.stderr.write(`training on the demo dataset in ${datasetDir}\n`)
+          const { ensureDemoDataset } = await import('../../core/demo/ensure')
           await ensureDemoDataset(datasetDir)
         }
         try {
@@ -154,9 +152,7 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         }
       }
       const interactive = isInteractive(flags.json)
-      const bar = interactive
-        ? new cliProgress.SingleBar({ stream: process.stderr, format: 'train [{bar}] {value}/{total} steps | loss {loss} | val {val} | {sps} samples/s', hideCursor: true }, cliProgress.Presets.shades_classic)
-        : undefined
+      const bar = await progressBar(interactive, 'train [{bar}] {value}/{total} steps | loss {loss} | val {val} | {sps} samples/s')
       let steps = 0
       let lastLoss = NaN
       let lastVal = '–'
@@ -183,6 +179,7 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         const sps = samples / ((performance.now() - t0) / 1000)
         bar?.update(steps, { loss: Number.isFinite(lastLoss) ? lastLoss.toFixed(3) : '–', val: lastVal, sps: sps.toFixed(1) })
       }
+      const { nodeProcessHost } = await import('../../core/process')
       let summary: RunSummary
       try {
         summary = await runTraining({

@@ -5,15 +5,10 @@
  * Exit 0 clean, 1 findings (errors or warnings), 2 could not run.
  */
 import { resolve } from 'node:path'
-import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
-import { CliError, ExitCode, isInteractive } from '../output'
+import { CliError, ExitCode, isInteractive, progressBar } from '../output'
 import type { SplitRequest, VerifyRequestInput } from '../../shared/contract/verify'
-import { nodeProcessHost } from '../../core/process'
-import { startVerificationProcess, VerificationFailed } from '../../core/verify/run-child'
-import { planVerification, VerifyInputError } from '../../core/verify/verify-dataset'
-import { summarizeReport, writeFileAtomic } from '../../core/verify/report'
 
 interface VerifyFlags {
   train?: string
@@ -79,19 +74,17 @@ export const registerVerify: RegisterCommand = (program: Command, setExitCode) =
     .option('--batch-size <n>', 'batch size for label diversity (default 64)', positive('--batch-size'))
     .action(async (dataset: string | undefined, flags: VerifyFlags) => {
       const request = verifyRequestFromFlags(dataset, flags)
+      const { planVerification, VerifyInputError } = await import('../../core/verify/verify-dataset')
       try {
         planVerification(request) // a bad folder, dataset.json or pattern: say so before starting a process
       } catch (err) {
         if (err instanceof VerifyInputError) throw new CliError(err.message, ExitCode.Usage)
         throw err
       }
-      const interactive = isInteractive(flags.json === '-')
-      const bar = interactive
-        ? new cliProgress.SingleBar(
-            { stream: process.stderr, format: 'verify [{bar}] {percentage}% | {samples} samples | {rate}/s | ETA {etaText} | {shard}', hideCursor: true },
-            cliProgress.Presets.shades_classic
-          )
-        : undefined
+      const { nodeProcessHost } = await import('../../core/process')
+      const { startVerificationProcess, VerificationFailed } = await import('../../core/verify/run-child')
+      const { summarizeReport, writeFileAtomic } = await import('../../core/verify/report')
+      const bar = await progressBar(isInteractive(flags.json === '-'), 'verify [{bar}] {percentage}% | {samples} samples | {rate}/s | ETA {etaText} | {shard}')
       bar?.start(100, 0, { samples: 0, rate: 0, etaText: '?', shard: '' })
       const run = startVerificationProcess(nodeProcessHost, request, (p) =>
         bar?.update(Math.round((p.fraction ?? 0) * 100), {

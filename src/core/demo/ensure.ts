@@ -9,7 +9,8 @@ import { z } from 'zod'
 import recipeJson from '../../../resources/demo-recipe.json'
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import { prepareDatasetFolder, writeFileAtomic } from '../importer/dataset-folder'
-import { FAULT_NAMES, generateDemo } from './generate'
+import { generateDemo } from './generate'
+import { FAULT_NAMES } from './options'
 
 const RECIPE_MARKER = '.shardscope-recipe.json'
 

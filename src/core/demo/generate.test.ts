@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DatasetManifestSchema, type DatasetManifest } from '../../shared/manifest'
 import { expandPattern, readSamples, type ReadProblem } from '../wds'
-import { FAULT_NAMES, generateDemo, type DemoOptions, type PlantedFault } from './generate'
+import { generateDemo, type PlantedFault } from './generate'
+import { FAULT_NAMES, type DemoOptions } from './options'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-demo-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

@@ -5,8 +5,10 @@
  *
  * It does not read shards, verify or train; it only makes data for those who do.
  */
-export { generateDemo, isFaultName, FAULT_NAMES, DEFAULT_DEMO_OPTIONS } from './generate'
-export type { DemoOptions, DemoResult, FaultName, PlantedFault } from './generate'
+export { generateDemo } from './generate'
+export type { DemoResult, PlantedFault } from './generate'
+export { isFaultName, FAULT_NAMES, DEFAULT_DEMO_OPTIONS } from './options'
+export type { DemoOptions, FaultName } from './options'
 export { ensureDemoDataset, BUILT_IN_DEMO_RECIPE, DemoRecipeSchema } from './ensure'
 export type { DemoRecipe } from './ensure'
 export { describeClasses, renderSample } from './images'
