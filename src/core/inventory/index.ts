@@ -15,4 +15,3 @@ export {
   type SplitInventory,
   type CoverageGap
 } from './inventory'
-export { inventoryShard, type ShardInventory } from './inventory-shard'

@@ -13,8 +13,6 @@ import { openShard } from './sources'
 import { describeReadFailure, emptyShard, missingEndMarker, type ShardStart } from './read-problems'
 import type { ReadProblem, Sample, ShardLocation, TarMember } from './types'
 
-export { describeReadFailure, emptyShard, isTarHeader, judgeScanEnd, missingEndMarker, type ShardStart } from './read-problems'
-
 export const DEFAULT_MAX_MEMBER_BYTES = 64 * 1024 * 1024
 
 export interface ReadSamplesOptions {

@@ -74,7 +74,7 @@ export function checksumOk(block: Buffer, at: number, words: Uint32Array | null)
   return digits > 0 && stored === sum
 }
 
-export function isZeroBlock(block: Buffer, at: number): boolean {
+function isZeroBlock(block: Buffer, at: number): boolean {
   for (let i = 0; i < BLOCK; i++) if (block[at + i] !== 0) return false
   return true
 }
