@@ -15,6 +15,7 @@ import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
 import { ShardWriter, type SampleToWrite, type ShardWritten } from '../wds/writer'
 import { PixelStatistics, shardPattern, writeFileAtomic, writeManifest } from '../importer/dataset-folder'
 import { describeClasses, renderSample, type DemoClass } from './images'
+import { forEachOrdered } from '../ordered'
 import { encodeNpyFloat32 } from './npy'
 import { createRandom, mixSeed, pickIndices, shuffledIndices } from './random'
 import type { DemoOptions, FaultName } from './options'
@@ -41,23 +42,6 @@ export interface DemoResult {
 const JPEG_QUALITY = 90
 /** How many samples each per-sample fault touches. */
 const FAULTY_SAMPLES = 3
-
-/** Run `make` for 0 … n − 1 with up to `concurrency` at once, handing results to `consume` in order. */
-async function forEachOrdered<R>(n: number, concurrency: number, make: (i: number) => Promise<R>, consume: (r: R, i: number) => Promise<void>): Promise<void> {
-  const inflight: Promise<R>[] = []
-  let next = 0
-  const launch = () => {
-    const p = make(next++)
-    p.catch(() => undefined) // awaited below in order; this only keeps Node from calling it unhandled meanwhile
-    inflight.push(p)
-  }
-  while (next < n && inflight.length < concurrency) launch()
-  for (let i = 0; i < n; i++) {
-    const r = await inflight.shift()!
-    if (next < n) launch()
-    await consume(r, i)
-  }
-}
 
 function encodeJpeg(rgb: Uint8Array, height: number, width: number): Promise<Uint8Array> {
   return sharp(rgb, { raw: { width, height, channels: 3 } })

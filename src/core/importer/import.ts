@@ -20,6 +20,7 @@ import { extname, join, relative, resolve, sep } from 'node:path'
 import sharp from 'sharp'
 import { decodeJpeg } from '../imaging/fast-jpeg'
 import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
+import { forEachOrdered } from '../ordered'
 import { ShardWriter, type ShardWritten } from '../wds/writer'
 import { PixelStatistics, prepareDatasetFolder, shardPattern, writeFileAtomic, writeManifest } from './dataset-folder'
 
@@ -342,29 +343,25 @@ export async function importImageFolder(src: string, out: string, options: Impor
     const writer = new ShardWriter({ dir: join(outAbs, split), pattern: `${split}-%06d.tar`, maxcount, maxsize })
     const order = shuffle(images, seed + (split === 'train' ? 1 : 2))
     let imported = 0
-    let next = 0
-    const inflight: Promise<CheckedImage>[] = []
-    const launch = () => {
-      const i = next++
-      inflight.push(checkImage(order[i]!, split === 'train' && i < statisticsSamples))
-    }
     try {
-      while (next < order.length && inflight.length < concurrency) launch()
-      while (inflight.length > 0) {
-        const r = await inflight.shift()!
-        if (next < order.length) launch()
-        if (r.error || !r.bytes || !r.shape) bad.push({ file: r.image.file, reason: r.error ?? 'unreadable' })
-        else {
-          await writer.write({ key: r.image.key, fields: { [r.image.field]: r.bytes, cls: String(r.image.label) } })
-          imported++
-          const s = r.shape.join('×')
-          shapes.set(s, (shapes.get(s) ?? 0) + 1)
-          shapeOf.push({ file: r.image.file, shape: r.shape })
-          if (split === 'train') fieldCounts.set(r.image.field, (fieldCounts.get(r.image.field) ?? 0) + 1)
-          if (r.pixels) stats.add(r.pixels.data, r.pixels.channels)
+      await forEachOrdered(
+        order.length,
+        concurrency,
+        (i) => checkImage(order[i]!, split === 'train' && i < statisticsSamples),
+        async (r) => {
+          if (r.error || !r.bytes || !r.shape) bad.push({ file: r.image.file, reason: r.error ?? 'unreadable' })
+          else {
+            await writer.write({ key: r.image.key, fields: { [r.image.field]: r.bytes, cls: String(r.image.label) } })
+            imported++
+            const s = r.shape.join('×')
+            shapes.set(s, (shapes.get(s) ?? 0) + 1)
+            shapeOf.push({ file: r.image.file, shape: r.shape })
+            if (split === 'train') fieldCounts.set(r.image.field, (fieldCounts.get(r.image.field) ?? 0) + 1)
+            if (r.pixels) stats.add(r.pixels.data, r.pixels.channels)
+          }
+          options.onProgress?.({ done: ++done, total })
         }
-        options.onProgress?.({ done: ++done, total })
-      }
+      )
     } catch (err) {
       await writer.abort()
       throw err
