@@ -15,8 +15,8 @@
  */
 import { readSync } from 'node:fs'
 import { parseInteger } from '../wds/integers'
-import { storedChecksumMatches, type BlockSummer } from '../wds/block-sum'
-import { readOctal } from '../wds/tar-scan'
+import type { BlockSummer } from '../wds/block-sum'
+import { readOctal, storedChecksumMatches } from '../wds/tar-scan'
 
 const BLOCK = 512
 /** `cls` members longer than this are not labels we can parse anyway. */

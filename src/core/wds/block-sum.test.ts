@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { BLOCK_SUM_BUFFER_BYTES, createBlockSummer, storedChecksumMatches } from './block-sum'
-import { checksumOk } from './tar-scan'
+import { BLOCK_SUM_BUFFER_BYTES, createBlockSummer } from './block-sum'
+import { storedChecksumMatches } from './tar-scan'
 import { packTar } from './testing/tar'
 
 describe('block sums in WebAssembly', () => {
@@ -17,7 +17,7 @@ describe('block sums in WebAssembly', () => {
     }
   })
 
-  it('judge stored header checksums as the tar scanner does, good or damaged', async () => {
+  it('with the stored checksum, tell good headers from damaged ones', async () => {
     const tar = await packTar([
       { name: 'a.cls', data: '1' },
       { name: `dir/${'k'.repeat(90)}.jpg`, data: 'x' }
@@ -29,8 +29,7 @@ describe('block sums in WebAssembly', () => {
       for (const flip of damaged) {
         const saved = buffer[at + Math.max(flip, 0)]!
         if (flip >= 0) buffer[at + flip] = saved ^ 0x01
-        expect(storedChecksumMatches(buffer, at, sum512(at)), `header at ${at}, byte ${flip} changed`).toBe(checksumOk(buffer, at, null))
-        expect(checksumOk(buffer, at, null)).toBe(flip < 0)
+        expect(storedChecksumMatches(buffer, at, sum512(at)), `header at ${at}, byte ${flip} changed`).toBe(flip < 0)
         buffer[at + Math.max(flip, 0)] = saved
       }
     }

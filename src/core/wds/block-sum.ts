@@ -118,24 +118,3 @@ export function createBlockSummer(): BlockSummer {
   const memory = exports.memory as { buffer: ArrayBuffer }
   return { buffer: Buffer.from(memory.buffer, 0, BLOCK_SUM_BUFFER_BYTES), sum512: exports.sum512 as (at: number) => number }
 }
-
-/**
- * Whether a header's stored checksum (octal at 148..155) equals the sum of its bytes with
- * the checksum field read as spaces, given the plain sum of all 512 bytes.
- */
-export function storedChecksumMatches(block: Buffer, at: number, byteSum: number): boolean {
-  let sum = byteSum
-  let stored = 0
-  let digits = 0
-  let ended = false
-  for (let i = at + 148; i < at + 156; i++) {
-    const c = block[i]!
-    sum += 32 - c
-    if (ended) continue
-    if (c >= 48 && c <= 55) {
-      stored = stored * 8 + (c - 48)
-      digits++
-    } else if (digits > 0) ended = true
-  }
-  return digits > 0 && stored === sum
-}

@@ -41,15 +41,13 @@ export interface TarScanResult {
 }
 
 /**
- * Header checksum: the sum of the header's bytes with the checksum field (148..155) read
- * as spaces. When the header is 4-byte aligned in its chunk, bytes are summed four at a
- * time from 32-bit words (two 16-bit lanes per accumulator cannot overflow in 128 words):
- * the checksum is the scanner's main cost on small-sample shards.
+ * The plain sum of the 512 bytes at `at`. When the block is 4-byte aligned in its chunk,
+ * bytes are summed four at a time from 32-bit words (two 16-bit lanes per accumulator
+ * cannot overflow in 128 words): the checksum is the scanner's main cost on small-sample shards.
  */
-export function checksumOk(block: Buffer, at: number, words: Uint32Array | null): boolean {
-  let sum = 0
+function sumBlock(block: Buffer, at: number, words: Uint32Array | null): number {
   if (words !== null && ((block.byteOffset + at) & 3) === 0) {
-    const first = (at >>> 2)
+    const first = at >>> 2
     let lo = 0
     let hi = 0
     for (let i = first; i < first + 128; i++) {
@@ -57,26 +55,33 @@ export function checksumOk(block: Buffer, at: number, words: Uint32Array | null)
       lo += w & 0x00ff00ff
       hi += (w >>> 8) & 0x00ff00ff
     }
-    sum = (lo & 0xffff) + (lo >>> 16) + (hi & 0xffff) + (hi >>> 16)
-    for (let i = 148; i < 156; i++) sum += 32 - block[at + i]!
-  } else {
-    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : block[at + i]!
+    return (lo & 0xffff) + (lo >>> 16) + (hi & 0xffff) + (hi >>> 16)
   }
+  let sum = 0
+  for (let i = at; i < at + BLOCK; i++) sum += block[i]!
+  return sum
+}
+
+/**
+ * The tar header checksum: the stored octal number at 148..155 must equal the sum of the
+ * header's bytes with that field read as spaces. `byteSum` is the plain sum of all 512
+ * bytes (sumBlock here; WebAssembly in block-sum.ts on the inventory's fast path).
+ */
+export function storedChecksumMatches(block: Buffer, at: number, byteSum: number): boolean {
+  let sum = byteSum
   let stored = 0
   let digits = 0
-  for (let i = 148; i < 156; i++) {
-    const c = block[at + i]!
+  let ended = false
+  for (let i = at + 148; i < at + 156; i++) {
+    const c = block[i]!
+    sum += 32 - c
+    if (ended) continue
     if (c >= 48 && c <= 55) {
       stored = stored * 8 + (c - 48)
       digits++
-    } else if (digits > 0) break
+    } else if (digits > 0) ended = true
   }
   return digits > 0 && stored === sum
-}
-
-function isZeroBlock(block: Buffer, at: number): boolean {
-  for (let i = 0; i < BLOCK; i++) if (block[at + i] !== 0) return false
-  return true
 }
 
 /** A numeric header field: octal text, or GNU base-256. */
@@ -175,11 +180,13 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
   let words: Uint32Array | null = null
   const onHeader = (block: Buffer, at: number, headerOffset: number): boolean => {
     if (!firstBlock) firstBlock = Buffer.from(block.subarray(at, at + BLOCK))
-    if (isZeroBlock(block, at)) {
+    const byteSum = sumBlock(block, at, block === header ? null : words)
+    // All 512 bytes zero: the end-of-archive marker.
+    if (byteSum === 0) {
       ended = true
       return false
     }
-    if (!checksumOk(block, at, block === header ? null : words)) {
+    if (!storedChecksumMatches(block, at, byteSum)) {
       badAt = headerOffset
       return false
     }
