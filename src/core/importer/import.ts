@@ -21,6 +21,7 @@ import sharp from 'sharp'
 import { decodeJpeg } from '../imaging/fast-jpeg'
 import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
 import { forEachOrdered } from '../ordered'
+import { parseWnids, parseWords, WNIDS_FILE, WORDS_FILE } from '../class-files'
 import { ShardWriter, type ShardWritten } from '../wds/writer'
 import { PixelStatistics, prepareDatasetFolder, shardPattern, writeFileAtomic, writeManifest } from './dataset-folder'
 
@@ -126,23 +127,10 @@ async function subfolders(dir: string): Promise<string[]> {
     .sort()
 }
 
-function lines(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0)
-}
-
 async function planTinyImageNet(src: string): Promise<SourcePlan> {
-  const classIds = lines(await readFile(join(src, 'wnids.txt'), 'utf8'))
-  if (classIds.length === 0) throw new ImportRefused(`${join(src, 'wnids.txt')} lists no classes`)
-  const names = new Map<string, string>()
-  const wordsText = await readFile(join(src, 'words.txt'), 'utf8').catch(() => '')
-  const wanted = new Set(classIds)
-  for (const line of wordsText.split(/\r?\n/)) {
-    const tab = line.indexOf('\t')
-    if (tab > 0 && wanted.has(line.slice(0, tab))) names.set(line.slice(0, tab), line.slice(tab + 1).trim())
-  }
+  const classIds = parseWnids(await readFile(join(src, WNIDS_FILE), 'utf8'))
+  if (classIds.length === 0) throw new ImportRefused(`${join(src, WNIDS_FILE)} lists no classes`)
+  const names = parseWords(await readFile(join(src, WORDS_FILE), 'utf8').catch(() => ''), new Set(classIds))
   const labelOf = new Map(classIds.map((id, i) => [id, i]))
   const bad: BadImage[] = []
   const train: SourceImage[] = []
@@ -319,7 +307,7 @@ export async function importImageFolder(src: string, out: string, options: Impor
   const outReal = await realpath(outAbs).catch(() => outAbs)
   if (outReal === srcReal || outReal.startsWith(srcReal + sep)) throw new ImportRefused(`the output folder ${out} is inside the source folder ${src}; choose one outside it`)
 
-  const tiny = (await isFile(join(srcAbs, 'wnids.txt'))) && (await isFile(join(srcAbs, 'val', 'val_annotations.txt')))
+  const tiny = (await isFile(join(srcAbs, WNIDS_FILE))) && (await isFile(join(srcAbs, 'val', 'val_annotations.txt')))
   const plan = tiny ? await planTinyImageNet(srcAbs) : await planClassFolders(srcAbs, options.valFraction ?? 0.1, seed)
   if (plan.classIds.length === 0) throw new ImportRefused(`${src} has no class folders (expected SRC/<class>/*.jpg or the Tiny ImageNet layout)`)
   if (plan.train.length === 0) throw new ImportRefused(`${src} has no train images (.jpg, .jpeg, .png, .webp)`)
@@ -392,8 +380,8 @@ export async function importImageFolder(src: string, out: string, options: Impor
     normalization: stats.result(),
     seed
   }
-  await writeFileAtomic(join(outAbs, 'wnids.txt'), plan.classIds.join('\n') + '\n')
-  await writeFileAtomic(join(outAbs, 'words.txt'), plan.classIds.map((id, i) => `${id}\t${plan.classNames[i]}`).join('\n') + '\n')
+  await writeFileAtomic(join(outAbs, WNIDS_FILE), plan.classIds.join('\n') + '\n')
+  await writeFileAtomic(join(outAbs, WORDS_FILE), plan.classIds.map((id, i) => `${id}\t${plan.classNames[i]}`).join('\n') + '\n')
   await writeManifest(outAbs, manifest)
   const oddShapes = shapeOf.filter((s) => s.shape[0] !== h || s.shape[1] !== w || s.shape[2] !== c)
   return {

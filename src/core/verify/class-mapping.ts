@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { DatasetManifest } from '../../shared/manifest'
 import type { ShardLocation } from '../wds/types'
+import { parseWnids, parseWords, WNIDS_FILE, WORDS_FILE } from '../class-files'
 
 export interface ClassMapping {
   /** Where the mapping was read: a file path, or `dataset.json`. */
@@ -19,50 +20,42 @@ export interface ClassMapping {
   names: Array<string | undefined>
 }
 
-const WNIDS = 'wnids.txt'
-const WORDS = 'words.txt'
-
-function lines(path: string): string[] | undefined {
+/** A file's text, or undefined when it cannot be read (a mapping file is optional). */
+function readText(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8')
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l.length > 0)
   } catch {
     return undefined
   }
 }
 
-/** `words.txt`: id TAB name (the name may hold commas and spaces). */
+function readWnids(path: string): string[] {
+  return parseWnids(readText(path) ?? '')
+}
+
 function readWords(path: string): Map<string, string> | undefined {
-  const all = lines(path)
-  if (!all) return undefined
-  const out = new Map<string, string>()
-  for (const line of all) {
-    const tab = line.indexOf('\t')
-    if (tab > 0) out.set(line.slice(0, tab), line.slice(tab + 1).trim())
-  }
-  return out
+  const text = readText(path)
+  return text === undefined ? undefined : parseWords(text)
 }
 
 export function classMappingOf(split: { locations: ShardLocation[] }, plan: { base: string; datasetDir?: string; manifest?: DatasetManifest; manifestPath?: string }): ClassMapping | undefined {
   // The dataset folder, or where the patterns resolve when none was given.
   const datasetDir = plan.datasetDir ?? plan.base
-  const datasetWords = readWords(join(datasetDir, WORDS))
+  const datasetWords = readWords(join(datasetDir, WORDS_FILE))
   const firstFile = split.locations.find((l) => l.kind === 'file' && l.path)?.path
   const folder = firstFile ? dirname(firstFile) : undefined
-  if (folder && folder !== datasetDir && existsSync(join(folder, WNIDS))) {
-    const ids = lines(join(folder, WNIDS)) ?? []
-    const words = (existsSync(join(folder, WORDS)) ? readWords(join(folder, WORDS)) : undefined) ?? datasetWords
-    return { source: join(folder, WNIDS), ids, names: ids.map((id) => words?.get(id)) }
+  if (folder && folder !== datasetDir && existsSync(join(folder, WNIDS_FILE))) {
+    const ids = readWnids(join(folder, WNIDS_FILE))
+    const words = (existsSync(join(folder, WORDS_FILE)) ? readWords(join(folder, WORDS_FILE)) : undefined) ?? datasetWords
+    return { source: join(folder, WNIDS_FILE), ids, names: ids.map((id) => words?.get(id)) }
   }
   if (plan.manifest && plan.manifest.classIds.length > 0) {
     const m = plan.manifest
     return { source: plan.manifestPath ?? 'dataset.json', ids: m.classIds, names: m.classIds.map((id, i) => m.classNames[i] ?? datasetWords?.get(id)) }
   }
-  if (existsSync(join(datasetDir, WNIDS))) {
-    const ids = lines(join(datasetDir, WNIDS)) ?? []
-    return { source: join(datasetDir, WNIDS), ids, names: ids.map((id) => datasetWords?.get(id)) }
+  if (existsSync(join(datasetDir, WNIDS_FILE))) {
+    const ids = readWnids(join(datasetDir, WNIDS_FILE))
+    return { source: join(datasetDir, WNIDS_FILE), ids, names: ids.map((id) => datasetWords?.get(id)) }
   }
   return undefined
 }
