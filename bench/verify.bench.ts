@@ -65,8 +65,8 @@ function lastJson(stdout: string): Record<string, unknown> {
  */
 async function buildWorker(): Promise<string> {
   const { build } = await import('esbuild')
-  const outfile = join(root, '.cache', 'bench', 'verify-decode-worker.mjs')
-  await build({ entryPoints: [join(root, 'src', 'core', 'verify', 'decode-worker.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'error' })
+  const outfile = join(root, '.cache', 'bench', 'shard-check-worker.mjs')
+  await build({ entryPoints: [join(root, 'src', 'core', 'verify', 'shard-check-worker.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'error' })
   return outfile
 }
 

@@ -179,7 +179,7 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         const sps = samples / ((performance.now() - t0) / 1000)
         bar?.update(steps, { loss: Number.isFinite(lastLoss) ? lastLoss.toFixed(3) : '–', val: lastVal, sps: sps.toFixed(1) })
       }
-      const { nodeProcessHost } = await import('../../core/process')
+      const { nodeProcessHost } = await import('../../core/process/node-host')
       let summary: RunSummary
       try {
         summary = await runTraining({

@@ -81,7 +81,7 @@ export const registerVerify: RegisterCommand = (program: Command, setExitCode) =
         if (err instanceof VerifyInputError) throw new CliError(err.message, ExitCode.Usage)
         throw err
       }
-      const { nodeProcessHost } = await import('../../core/process')
+      const { nodeProcessHost } = await import('../../core/process/node-host')
       const { startVerificationProcess, VerificationFailed } = await import('../../core/verify/run-child')
       const { summarizeReport, writeFileAtomic } = await import('../../core/verify/report')
       const bar = await progressBar(isInteractive(flags.json === '-'), 'verify [{bar}] {percentage}% | {samples} samples | {rate}/s | ETA {etaText} | {shard}')

@@ -1,7 +1,7 @@
 /**
  * The verifier's child-process role: receives one VerifyRequest, streams progress,
  * answers with the report (or a failure a user can act on). Decoding inside this
- * process is spread over worker threads (./decode-pool.ts).
+ * process is spread over worker threads (./shard-check-pool.ts).
  */
 import type { ParentPort } from '../process/host'
 import { verifyDataset, VerifyInputError } from './verify-dataset'

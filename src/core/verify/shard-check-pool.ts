@@ -53,7 +53,7 @@ function builtIsFresh(built: string, repo: string): boolean {
 /**
  * How to start a worker thread, fastest first:
  * - a prebuilt worker named by SHARDSCOPE_VERIFY_WORKER (the bench builds one);
- * - built: `verify-decode-worker.js` beside the bundle (or its chunk folder);
+ * - built: `shard-check-worker.js` beside the bundle (or its chunk folder);
  * - from source outside vitest: the repository's build (out/main) when it is fresh;
  * - from source: the .ts file through tsx's ESM hooks registered inside the thread
  *   (Node 20 does not pass `--import` hooks on to worker threads). That costs each
@@ -64,15 +64,15 @@ function workerLauncher(): { code: string; eval: boolean } | null {
   const prebuilt = process.env.SHARDSCOPE_VERIFY_WORKER
   if (prebuilt && existsSync(prebuilt)) return { code: prebuilt, eval: false }
   const here = dirname(fileURLToPath(import.meta.url))
-  for (const built of [join(here, 'verify-decode-worker.js'), join(here, '..', 'verify-decode-worker.js')]) {
+  for (const built of [join(here, 'shard-check-worker.js'), join(here, '..', 'shard-check-worker.js')]) {
     if (existsSync(built)) return { code: built, eval: false }
   }
   // Source beside this module, or (from out/main or a chunk folder below it) the repository's src/.
-  const candidates = [join(here, 'decode-worker.ts'), ...[2, 3].map((up) => join(here, ...Array<string>(up).fill('..'), 'src', 'core', 'verify', 'decode-worker.ts'))]
+  const candidates = [join(here, 'shard-check-worker.ts'), ...[2, 3].map((up) => join(here, ...Array<string>(up).fill('..'), 'src', 'core', 'verify', 'shard-check-worker.ts'))]
   const source = candidates.find((c) => existsSync(c))
   if (!source) return null
   const repo = join(dirname(source), '..', '..', '..')
-  const repoBuild = join(repo, 'out', 'main', 'verify-decode-worker.js')
+  const repoBuild = join(repo, 'out', 'main', 'shard-check-worker.js')
   if (!process.env.VITEST && existsSync(repoBuild) && builtIsFresh(repoBuild, repo)) return { code: repoBuild, eval: false }
   let tsxApi: string
   try {
