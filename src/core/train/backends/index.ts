@@ -169,11 +169,14 @@ async function probeWasm(): Promise<BackendStatus> {
     return { name: 'wasm', available: false, reason: `WASM backend failed: ${message(err)}` }
   }
   let threadedFailure = ''
+  // The threaded build shows whether it works only when activated; once it is, that is the activation.
+  let active = false
   if (wasmThreads > 1) {
     const singleThreaded = tf.findBackendFactory('wasm')
     try {
       registerThreadedWasm(wasm, wasmThreads)
       await activate('wasm')
+      active = true
     } catch (err) {
       threadedFailure = ` (the ${wasmThreads}-thread build failed: ${message(err)})`
       tf.removeBackend('wasm')
@@ -181,7 +184,7 @@ async function probeWasm(): Promise<BackendStatus> {
     }
   }
   try {
-    await activate('wasm')
+    if (!active) await activate('wasm')
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))
     const threads = wasm.getThreadsCount()
     const how = threads > 1 ? 'threaded build on worker_threads' : 'tfjs disables WASM threads under Node'
