@@ -16,7 +16,7 @@ import { readManifest } from './fixtures/app'
 
 const root = join(import.meta.dirname, '..')
 
-function electronBinary(): { path: string } | { missing: string } {
+function electronBinary(): { path: string; missing?: never } | { path?: never; missing: string } {
   const install = 'npm install-scripts approve electron && npm rebuild electron (needs a network); `npm run serve` shows the same UI in a browser'
   if (!existsSync(join(root, 'node_modules', 'electron', 'path.txt'))) {
     return { missing: `Electron binary not downloaded at node_modules/electron/dist — ${install}` }
@@ -42,7 +42,6 @@ let page: Page
 let userData: string
 
 test.beforeAll(async () => {
-  if ('missing' in binary) return
   userData = await mkdtemp(join(tmpdir(), 'shardscope-electron-e2e-'))
   app = await electron.launch({
     executablePath: binary.path,
@@ -57,7 +56,6 @@ test.afterAll(async () => {
   await app?.close()
   if (userData) await rm(userData, { recursive: true, force: true })
 })
-
 
 test('the window is sandboxed: the page sees window.shardscope but no Node or ipcRenderer', async () => {
   const seen = await page.evaluate(() => {
