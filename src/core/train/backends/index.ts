@@ -16,10 +16,8 @@
  * It does not build models or move data (../model.ts does).
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir, userInfo } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { registerWasmGradientKernels } from '../kernels'
 import { registerThreadedWasm } from './wasm-threads'
 
@@ -105,16 +103,6 @@ async function probeCuda(): Promise<BackendStatus> {
   return { name: 'cuda', available: true, reason: 'libtensorflow with CUDA loaded' }
 }
 
-/** Dawn needs XDG_RUNTIME_DIR to be an existing 0700 directory. */
-function ensureRuntimeDir(): string {
-  const existing = process.env.XDG_RUNTIME_DIR
-  if (existing) return existing
-  const dir = join(tmpdir(), `shardscope-xdg-${userInfo().uid}`)
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  process.env.XDG_RUNTIME_DIR = dir
-  return dir
-}
-
 interface AdapterFacts {
   vendor?: string
   architecture?: string
@@ -127,7 +115,6 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i
 async function probeWebgpu(): Promise<BackendStatus> {
   let adapterFacts: AdapterFacts
   try {
-    ensureRuntimeDir()
     const g = globalThis as { navigator?: { gpu?: unknown } }
     if (!g.navigator?.gpu) {
       const { create, globals } = (await importOptional('webgpu')) as { create: (flags: string[]) => unknown; globals: object }
