@@ -208,13 +208,15 @@ describe('datasets service', () => {
     ])
   })
 
-  it('a reopen in a new session reads the dataset cache, and a shard rewritten since is indexed again', async () => {
+  it('a reopen in a new session reads the dataset cache, and a shard rewritten since (or a damaged cache) is indexed again', async () => {
     const folder = join(root, 'reopened')
     await mkdir(folder, { recursive: true })
     await copyFile(demo.shards.train[0]!.path, join(folder, 'train-000000.tar'))
     await copyFile(demo.shards.train[1]!.path, join(folder, 'train-000001.tar'))
-    const session = () => createServices({ ...ctx, emit: () => undefined })
-    const countsIn = async (s: Services) => {
+    /** One session's inventory, first page and the shards it reported reading (progress comes per shard read, and once at the end). */
+    const countsIn = async () => {
+      const read: string[] = []
+      const s = createServices({ ...ctx, emit: (name, payload) => name === 'datasets.indexProgress' && !(payload as { done: boolean }).done && read.push((payload as { shard: string }).shard) })
       const r = await dispatch(s.handlers, 'datasets.open', { folder })
       if (!r.ok) throw new Error(r.error.message)
       const { datasetId } = r.value as { datasetId: string }
@@ -223,26 +225,41 @@ describe('datasets service', () => {
       await s.dispose()
       const inventory = (inv as { value: { splits: Array<{ shards: Array<{ samples: number; bytes: number; classHistogram: number[] }> }> } }).value
       const shards = inventory.splits[0]!.shards
-      return { samples: shards.map((sh) => sh.samples), keys: (page as { value: { items: Array<{ key: string }> } }).value.items.map((i) => i.key), inventory }
+      const items = (page as { value: { items: Array<{ key: string; label: number | null; imageField: string | null }> } }).value.items
+      return { samples: shards.map((sh) => sh.samples), keys: items.map((i) => i.key), rows: items, inventory, read }
     }
-    const first = await countsIn(session())
+    const first = await countsIn()
     expect(first.samples).toEqual([16, 16])
+    expect(first.read).toEqual(['train-000000.tar'])
     const cacheFiles = (await readdir(join(ctx.stateDir, 'index-cache'))).filter((f) => f.startsWith('dataset-'))
     expect(cacheFiles.length).toBeGreaterThan(0)
-    // The second session's inventory is the one saved by the first (no shard changed), before any sample table is built.
+    // The second session's inventory is the one saved by the first (no shard changed), before any sample table is built;
+    // its sample table, labels included, comes from the dataset cache: no shard is read.
     expect((await readdir(join(ctx.stateDir, 'index-cache'))).filter((f) => f.startsWith('inventory-')).length).toBeGreaterThan(0)
-    expect(await countsIn(session())).toEqual(first)
+    const second = await countsIn()
+    expect(second.read).toEqual([])
+    expect({ ...second, read: first.read }).toEqual(first)
     // The second shard now holds the third shard's samples: new size and mtime, so its cached entry is not used.
     await copyFile(demo.shards.train[2]!.path, join(folder, 'train-000001.tar'))
     const truth = [...(await readSplit(join(folder, 'train-000000.tar'))), ...(await readSplit(join(folder, 'train-000001.tar')))]
-    const after = await countsIn(session())
+    const after = await countsIn()
+    expect(after.read).toEqual([])
     expect(after.keys).toEqual(truth.map((t) => t.key))
+    expect(after.rows.map((r) => r.label)).toEqual(truth.map((t) => t.label))
     // The saved inventory is not used for the rewritten shard: its size and classes are the new file's.
     const rewritten = after.inventory.splits[0]!.shards[1]!
     expect(rewritten.bytes).toBe((await stat(join(folder, 'train-000001.tar'))).size)
     const classes: number[] = []
     for (const t of truth.slice(16)) classes[t.label] = (classes[t.label] ?? 0) + 1
     expect(rewritten.classHistogram).toEqual(Array.from(classes, (n) => n ?? 0))
+    // A cache cut short (a crash of another tool, a full disk) is not trusted: every shard is read again, with the same result.
+    for (const f of cacheFiles) {
+      const path = join(ctx.stateDir, 'index-cache', f)
+      await writeFile(path, (await readFile(path)).subarray(0, 200))
+    }
+    const damaged = await countsIn()
+    expect(damaged.read).toEqual(['train-000000.tar'])
+    expect(damaged.rows).toEqual(after.rows)
   })
 
   it('the "no-label" problem filter shows exactly the samples planted without a cls field', async () => {

@@ -195,9 +195,8 @@ async function inventoryOf(d: OpenedDataset, tables: SplitTable[]): Promise<Data
   {
     const splits = tables.map((t) => {
       const shards: InventoryShard[] = t.shards.map((shard) => {
-        const samples = shard.keys
         const histogram: number[] = []
-        for (let j = 0; j < samples.length; j++) {
+        for (let j = 0; j < shard.count; j++) {
           const label = t.labels[shard.first + j]!
           if (label >= 0) {
             while (histogram.length <= label) histogram.push(0)
@@ -211,7 +210,7 @@ async function inventoryOf(d: OpenedDataset, tables: SplitTable[]): Promise<Data
           name: shard.name,
           url: shard.location.url,
           bytes: shard.index?.bytes ?? 0,
-          samples: samples.length,
+          samples: shard.count,
           fields: shard.fields,
           status,
           problems,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { SampleRow } from '@shared/contract/datasets'
-import { PageCache, columnsFor, describeFilter, gridVariant, moveSelection, pagesForRange, parseJumpTarget } from './pages'
+import { PageCache, columnsFor, describeFilter, moveSelection, pagesForRange, parseJumpTarget } from './pages'
 
 const rows = (page: number, size: number): SampleRow[] =>
   Array.from({ length: size }, (_, i) => ({
@@ -89,27 +89,3 @@ describe('describeFilter', () => {
   })
 })
 
-describe('gridVariant', () => {
-  const manifest = (h: number, w: number) => ({
-    version: 1,
-    name: 'd',
-    splits: { train: { pattern: 't.tar', expectedSamples: 1, shards: 1 }, val: { pattern: 'v.tar', expectedSamples: 1, shards: 1 } },
-    classes: 2,
-    classIds: ['a', 'b'],
-    classNames: ['a', 'b'],
-    imageShape: [h, w, 3],
-    imageField: 'jpg',
-    labelField: 'cls',
-    normalization: { mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] },
-    seed: 0
-  })
-  it('shows stored images as they are when dataset.json says they are thumbnail-sized', () => {
-    expect(gridVariant(manifest(64, 64))).toBe('full')
-    expect(gridVariant(manifest(128, 96))).toBe('full')
-  })
-  it('asks for thumbnails of bigger images, or when there is no dataset.json', () => {
-    expect(gridVariant(manifest(512, 512))).toBe('thumb')
-    expect(gridVariant(null)).toBe('thumb')
-    expect(gridVariant({ imageShape: 'bad' })).toBe('thumb')
-  })
-})

@@ -4,7 +4,6 @@
  * pages go first), and grid geometry. Pure, so it is tested without a browser.
  */
 import type { SampleFilter, SampleRow } from '@shared/contract/datasets'
-import { DatasetManifestSchema } from '@shared/manifest'
 
 export const PAGE_SIZE = 200
 
@@ -104,25 +103,3 @@ export function describeFilter(filter: SampleFilter, classNames: readonly string
   return parts.length ? parts.join(' · ') : 'all samples'
 }
 
-/** Thumbnails are made at this edge by the back end (media service); smaller originals are served as they are. */
-const THUMBNAIL_EDGE_PX = 128
-
-/**
- * Which image variant the grid asks for. When dataset.json says every image is no
- * bigger than a thumbnail (Tiny ImageNet's 64×64), the stored bytes already are the
- * thumbnail: asking for 'thumb' would make the back end re-encode each one (measured:
- * 60 thumbnails ≈ 1.1 s vs ≈ 0.16 s for the stored JPEGs on a 2-core machine).
- */
-export function gridVariant(manifest: unknown): 'thumb' | 'full' {
-  if (typeof manifest !== 'object' || manifest === null) return 'thumb'
-  // Asked for every cell on every render: the manifest is parsed once per manifest object.
-  let variant = variants.get(manifest)
-  if (!variant) {
-    const parsed = DatasetManifestSchema.safeParse(manifest)
-    variant = parsed.success && Math.max(parsed.data.imageShape[0], parsed.data.imageShape[1]) <= THUMBNAIL_EDGE_PX ? 'full' : 'thumb'
-    variants.set(manifest, variant)
-  }
-  return variant
-}
-
-const variants = new WeakMap<object, 'thumb' | 'full'>()

@@ -8,7 +8,7 @@ import type { SampleDetail, SampleFilter, SampleRow } from '@shared/contract/dat
 import { getClient } from '../../api/client'
 import { describeError } from '../../app/errors'
 import { useDatasets } from '../datasets/store'
-import { PAGE_SIZE, PageCache, gridVariant, pagesForRange, parseJumpTarget } from './pages'
+import { PAGE_SIZE, PageCache, pagesForRange, parseJumpTarget } from './pages'
 import { ThumbnailSource, type ThumbnailUrl } from './thumbnails'
 
 /** Thumbnails fetched with the first page, so Browse opens on a painted screen (≈ 7 rows × 12 columns at 1400×900). */
@@ -56,7 +56,6 @@ export const useBrowser = create<BrowserState>((set, get) => {
   let thumbnails: ThumbnailSource | null = null
   const thumbnailSource = (): ThumbnailSource =>
     (thumbnails ??= new ThumbnailSource(getClient(), () => set((s) => ({ thumbnailsVersion: s.thumbnailsVersion + 1 }))))
-  const variant = (): 'thumb' | 'full' => gridVariant(useDatasets.getState().current?.manifest)
 
   function reset(patch: Partial<BrowserState>): void {
     cache = new PageCache()
@@ -78,7 +77,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
         inFlight.delete(page)
         cache.put(page, result.items)
         // The first screen's images are asked for with its page, before the grid mounts.
-        if (page === 0) void thumbnailSource().request(datasetId, result.items.slice(0, FIRST_SCREEN), variant())
+        if (page === 0) void thumbnailSource().request(datasetId, result.items.slice(0, FIRST_SCREEN))
         set((s) => ({ total: result.total, pagesVersion: s.pagesVersion + 1 }))
         // A detail asked for before its page arrived (a jump far down) loads now.
         const { detailOpen, detail, selected } = get()
@@ -141,7 +140,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
     row: (position) => cache.row(position),
     thumbnailUrl(row) {
       const { datasetId } = get()
-      return datasetId ? thumbnailSource().url(datasetId, row, variant()) : undefined
+      return datasetId ? thumbnailSource().url(datasetId, row) : undefined
     },
     loadThumbnails(first, last) {
       const { datasetId, total } = get()
@@ -161,8 +160,8 @@ export const useBrowser = create<BrowserState>((set, get) => {
       const pageStart = Math.floor(Math.max(0, first) / PAGE_SIZE) * PAGE_SIZE
       const pageEnd = (Math.floor(Math.max(0, last) / PAGE_SIZE) + 1) * PAGE_SIZE - 1
       const gen = generation
-      void source.request(datasetId, rowsIn(first, last), variant()).then(() => {
-        if (gen === generation) void source.request(datasetId, rowsIn(pageStart, pageEnd), variant())
+      void source.request(datasetId, rowsIn(first, last)).then(() => {
+        if (gen === generation) void source.request(datasetId, rowsIn(pageStart, pageEnd))
       })
     },
     select(position, scroll = true) {
@@ -190,7 +189,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
         const { position, sample, page } = await getClient().call('datasets.locate', { datasetId, filter, ...target, pageSize: PAGE_SIZE })
         if (gen !== generation) return false
         // The target's image first, in a batch of its own; its page came with the answer, so the grid can show its row at once.
-        if (sample && position !== null) void thumbnailSource().request(datasetId, [sample], variant())
+        if (sample && position !== null) void thumbnailSource().request(datasetId, [sample])
         if (page && !cache.has(page.offset / PAGE_SIZE)) {
           cache.put(page.offset / PAGE_SIZE, page.items)
           set((s) => ({ total: page.total, pagesVersion: s.pagesVersion + 1 }))

@@ -7,6 +7,9 @@
  * binary answer (measured while scrolling: a Blob + createObjectURL per image cost more
  * main-thread time than the whole grid's rendering, and an <img> loads a data: URL at
  * once, without a trip to the browser process).
+ * The grid always asks for the 'thumb' variant: the back end answers with the stored
+ * bytes when the image already fits a thumbnail (the demo's and Tiny ImageNet's 64×64
+ * JPEGs) and makes one only for bigger images.
  * URLs are kept in a bounded least-recently-used map.
  */
 import type { ShardScopeClient } from '@shared/contract'
@@ -35,10 +38,10 @@ export class ThumbnailSource {
     return typeof this.client.mediaBatchUrl === 'function'
   }
 
-  url(datasetId: string, row: SampleRow, variant: 'thumb' | 'full'): ThumbnailUrl {
+  url(datasetId: string, row: SampleRow): ThumbnailUrl {
     if (!row.imageField) return undefined
-    if (!this.batched) return this.client.mediaUrl(datasetId, row.split, row.index, row.imageField, variant)
-    const k = keyOf(datasetId, row, variant)
+    if (!this.batched) return this.client.mediaUrl(datasetId, row.split, row.index, row.imageField, 'thumb')
+    const k = keyOf(datasetId, row)
     const url = this.urls.get(k)
     if (url === undefined) return undefined
     this.urls.delete(k)
@@ -50,26 +53,26 @@ export class ThumbnailSource {
    * Fetches the images of these rows that are neither here nor on their way, in as few
    * requests as the batch size allows; resolves when those requests have answered.
    */
-  request(datasetId: string, rows: ReadonlyArray<SampleRow | undefined>, variant: 'thumb' | 'full'): Promise<void> {
+  request(datasetId: string, rows: ReadonlyArray<SampleRow | undefined>): Promise<void> {
     if (!this.batched) return Promise.resolve()
     const wanted: Array<{ key: string; row: SampleRow & { imageField: string } }> = []
     for (const row of rows) {
       if (!row?.imageField) continue
-      const k = keyOf(datasetId, row, variant)
+      const k = keyOf(datasetId, row)
       if (this.urls.has(k) || this.pending.has(k)) continue
       this.pending.add(k)
       wanted.push({ key: k, row: row as SampleRow & { imageField: string } })
     }
     const batches: Array<Promise<void>> = []
-    for (let i = 0; i < wanted.length; i += maxBatchItems) batches.push(this.fetchBatch(datasetId, wanted.slice(i, i + maxBatchItems), variant))
+    for (let i = 0; i < wanted.length; i += maxBatchItems) batches.push(this.fetchBatch(datasetId, wanted.slice(i, i + maxBatchItems)))
     return Promise.all(batches).then(() => undefined)
   }
 
-  private async fetchBatch(datasetId: string, items: Array<{ key: string; row: SampleRow & { imageField: string } }>, variant: 'thumb' | 'full'): Promise<void> {
+  private async fetchBatch(datasetId: string, items: Array<{ key: string; row: SampleRow & { imageField: string } }>): Promise<void> {
     const url = this.client.mediaBatchUrl!(
       datasetId,
       items.map(({ row }) => ({ split: row.split, index: row.index, field: row.imageField })),
-      variant
+      'thumb'
     )
     try {
       const response = await fetch(url)
@@ -82,7 +85,7 @@ export class ThumbnailSource {
       })
     } catch {
       // The batch route failed as a whole (connection lost, old host): fall back to one URL per image.
-      for (const { key, row } of items) this.remember(key, this.client.mediaUrl(datasetId, row.split, row.index, row.imageField, variant))
+      for (const { key, row } of items) this.remember(key, this.client.mediaUrl(datasetId, row.split, row.index, row.imageField, 'thumb'))
     } finally {
       for (const { key } of items) this.pending.delete(key)
     }
@@ -95,8 +98,8 @@ export class ThumbnailSource {
   }
 }
 
-function keyOf(datasetId: string, row: SampleRow, variant: string): string {
-  return `${datasetId}/${row.split}/${row.index}/${row.imageField}/${variant}`
+function keyOf(datasetId: string, row: SampleRow): string {
+  return `${datasetId}/${row.split}/${row.index}/${row.imageField}`
 }
 
 /** Base64 of image bytes, in chunks (String.fromCharCode takes a bounded argument list). */
