@@ -1,7 +1,8 @@
 /**
  * Work on many items a few at a time, results taken in the items' order: the demo
  * generator and the importer encode or check images ahead of a shard writer, which must
- * write samples in a fixed order.
+ * write samples in a fixed order; the dataset registry stats and indexes shards ahead of
+ * numbering their samples split by split.
  */
 
 /**

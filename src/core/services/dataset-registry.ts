@@ -16,6 +16,7 @@ import type { IndexedSample, ReadProblem, ShardIndex, ShardLocation } from '../w
 import { expandPattern, PatternError } from '../wds/patterns'
 import { indexShard, readSampleAt, readShardRange, ShardSourceError, statShard } from '../wds'
 import { parseInteger } from '../wds/fields'
+import { forEachOrdered } from '../ordered'
 import type { ServiceContext } from './context'
 import { UserFacingError } from './dispatch'
 
@@ -351,7 +352,13 @@ export class DatasetRegistry {
         }
       }
       // Several shards at a time: each is a stat (an HTTP HEAD for remote shards).
-      const validators = await Promise.all(inOrder(locations, indexConcurrency, (location) => statShard(location).then((s) => s.validator, () => null)))
+      const validators: Array<string | null> = []
+      await forEachOrdered(
+        locations.length,
+        indexConcurrency,
+        (i) => statShard(locations[i]!).then((s) => s.validator, () => null),
+        (validator) => void validators.push(validator)
+      )
       result.push({ name: split.name, locations, validators })
     }
     return result
@@ -410,7 +417,7 @@ export class DatasetRegistry {
       const labelsByShard: Int32Array[] = []
       const validatorOf = new Map(locations.map((location, i) => [location, validators[i]]))
       // Several shards at a time: those not in the cache are read whole.
-      const loads = inOrder(locations, indexConcurrency, async (location) => {
+      const load = async (location: ShardLocation) => {
         const mine = saved?.get(location.url)
         if (mine) {
           if (validatorOf.get(location) === mine.validator) {
@@ -433,9 +440,9 @@ export class DatasetRegistry {
         const cached = index ? compactShard(index, labels) : null
         if (cached) kept.set(location.url, cached)
         return { index, cached, error, missing, read: true }
-      })
-      for (const [i, location] of locations.entries()) {
-        const { index, cached, error, missing, read } = await loads[i]!
+      }
+      await forEachOrdered(locations.length, indexConcurrency, (i) => load(locations[i]!), ({ index, cached, error, missing, read }, i) => {
+        const location = locations[i]!
         const count = cached?.count ?? 0
         shards.push({
           location,
@@ -465,7 +472,7 @@ export class DatasetRegistry {
             done
           })
         }
-      }
+      })
       if (locations.length === 0) {
         this.ctx.emit('datasets.indexProgress', { datasetId: d.summary.datasetId, split: split.name, shardsDone: 0, shardsTotal: 0, samples: 0, done: true })
       }
@@ -764,26 +771,6 @@ export function bracePattern(paths: string[]): string {
 
 /** Shards indexed (or their cached indexes read) at the same time. */
 const indexConcurrency = 6
-
-/**
- * Runs `work` on every item with at most `limit` running at once, and returns one
- * promise per item in the items' order (so results can be used as they complete, in order).
- */
-function inOrder<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Array<Promise<R>> {
-  const results: Array<Promise<R>> = []
-  let running: Array<Promise<unknown>> = []
-  for (const item of items) {
-    const ahead = running.length >= limit ? running[running.length - limit]! : Promise.resolve()
-    const result = ahead.then(
-      () => work(item),
-      () => work(item)
-    )
-    results.push(result)
-    running.push(result.catch(() => undefined))
-    if (running.length > limit * 4) running = running.slice(-limit)
-  }
-  return results
-}
 
 /** Write a file so a reader never sees half of it: temp file in the same folder, then rename. */
 export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
