@@ -14,7 +14,8 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Page } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { expandPattern, readSamples } from '../src/core/wds'
 import { startServeHost } from '../src/cli/serve/host'
 
 const root = join(import.meta.dirname, '..')
@@ -72,8 +73,9 @@ async function measureFps(page: Page, ms: number, perFrame: string): Promise<{ f
 }
 
 /**
- * In the page: `__whenPainted(test)` resolves in a timeout queued from the first animation
- * frame in which `test` holds, so after that frame has painted; the tests for the shard
+ * In the page: `__whenPainted(test, what, limitMs)` resolves in a timeout queued from the first
+ * animation frame in which `test` holds, so after that frame has painted (and rejects, naming
+ * `what` and any error the page shows, after limitMs); the tests for the shard
  * table and for every visible grid cell's image decoded; the time of each pointerdown by
  * its button's text. The bench waits on these instead of polling from outside (Playwright's
  * polling and role queries run on the page's main thread and would count as the app's time).
@@ -89,8 +91,14 @@ const installMarks = `(() => {
     if (cells.length === 0) return 0
     return cells.every((c) => { const img = c.querySelector('img'); return img && img.complete && img.naturalWidth > 0 }) ? cells.length : 0
   }
-  const painted = (test) => new Promise((resolve) => {
-    const frame = () => { const value = test(); if (value) setTimeout(() => resolve({ ms: performance.now(), value })); else requestAnimationFrame(frame) }
+  const painted = (test, what, limitMs = 60000) => new Promise((resolve, reject) => {
+    const start = performance.now()
+    const frame = () => {
+      const value = test()
+      if (value) setTimeout(() => resolve({ ms: performance.now(), value }))
+      else if (performance.now() - start > limitMs) reject(new Error(what + ' not painted within ' + limitMs / 1000 + ' s' + [...document.querySelectorAll('[role="alert"]')].map((a) => ': ' + a.textContent).join('')))
+      else requestAnimationFrame(frame)
+    }
     requestAnimationFrame(frame)
   })
   window.__whenPainted = painted
@@ -103,6 +111,54 @@ async function centreOf(page: Page, name: string): Promise<{ x: number; y: numbe
   const box = await page.getByRole('button', { name, exact: true }).boundingBox()
   if (!box) throw new Error(`no "${name}" button on screen`)
   return { x: box.x + box.width / 2, y: box.y + box.height / 2 }
+}
+
+/**
+ * The floor under "Browse → thumbnails" in this browser on this machine: a bare page (no
+ * app, no network) that, on a click, adds as many cells as the grid shows, each a data:
+ * URL image of a real sample and a label, and waits for them to paint by the same rule.
+ * A fresh page each time, so no image is already decoded. Median of three.
+ */
+async function bareGridFloorMs(browser: Browser, dataset: string, cells: number): Promise<number> {
+  const images: string[] = []
+  const [first] = expandPattern(join(dataset, 'train', 'train-{000000..000000}.tar'))
+  for await (const sample of readSamples(first!)) {
+    const jpg = sample.fields.jpg
+    if (jpg) images.push(Buffer.from(jpg).toString('base64'))
+    if (images.length >= cells) break
+  }
+  const times: number[] = []
+  for (let round = 0; round < 3; round++) {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+    await page.setContent(
+      '<style>#g{display:grid;grid-template-columns:repeat(10,116px)}.c{width:116px;height:136px}.c img{width:96px;height:96px}</style><button id="b">go</button><div id="g"></div>'
+    )
+    const painted = page.evaluate(`new Promise((resolve) => {
+      const images = ${JSON.stringify(images)}
+      document.getElementById('b').addEventListener('pointerdown', () => {
+        const t0 = performance.now()
+        const grid = document.getElementById('g')
+        images.forEach((b64, i) => {
+          const cell = document.createElement('div')
+          cell.className = 'c'
+          const img = document.createElement('img')
+          img.decoding = 'async'
+          img.src = 'data:image/jpeg;base64,' + b64
+          const label = document.createElement('div')
+          label.textContent = 'class ' + i
+          cell.append(img, label)
+          grid.append(cell)
+        })
+        const frame = () => [...grid.querySelectorAll('img')].every((img) => img.complete && img.naturalWidth > 0) ? setTimeout(() => resolve(performance.now() - t0)) : requestAnimationFrame(frame)
+        requestAnimationFrame(frame)
+      })
+    })`) as Promise<number>
+    const button = (await page.locator('#b').boundingBox())!
+    await page.mouse.click(button.x + 5, button.y + 5)
+    times.push(await painted)
+    await page.close()
+  }
+  return +times.sort((x, y) => x - y)[1]!.toFixed(1)
 }
 
 async function main(): Promise<void> {
@@ -133,27 +189,29 @@ async function main(): Promise<void> {
     // the second sent the moment the page says the inventory has painted.
     // Each wait is a pending evaluation started before its click: headless Chromium stops
     // running animation frames for a page that nothing is waiting on.
-    const inventoryPainted = page.evaluate('window.__whenPainted(window.__inventoryOnScreen)') as Promise<{ ms: number }>
+    const inventoryPainted = page.evaluate(`window.__whenPainted(window.__inventoryOnScreen, 'the inventory', 120000)`) as Promise<{ ms: number }>
     await page.mouse.click(openButton.x, openButton.y)
     const inventory = await inventoryPainted
-    const thumbnailsPainted = page.evaluate('window.__whenPainted(window.__thumbnailsOnScreen)') as Promise<{ ms: number; value: number }>
+    const thumbnailsPainted = page.evaluate(`window.__whenPainted(window.__thumbnailsOnScreen, 'the first screen of thumbnails')`) as Promise<{ ms: number; value: number }>
     await page.mouse.click(browseButton.x, browseButton.y)
     const thumbnails = await thumbnailsPainted
     const pointerdown = (await page.evaluate('window.__marks.pointerdown')) as Record<string, number>
-    const openAt = pointerdown['Open folder']!
-    const browseAt = pointerdown['Browse']!
+    const openAt = pointerdown['Open folder']
+    const browseAt = pointerdown['Browse']
+    if (openAt === undefined || browseAt === undefined) throw new Error(`a click missed its button: pointerdowns seen on ${JSON.stringify(Object.keys(pointerdown))}`)
     result.openToFirstThumbnailsMs = +(thumbnails.ms - openAt).toFixed(1)
     result.openToInventoryMs = +(inventory.ms - openAt).toFixed(1)
     result.inventoryToBrowseClickMs = +(browseAt - inventory.ms).toFixed(1)
     result.browseClickToFirstThumbnailsMs = +(thumbnails.ms - browseAt).toFixed(1)
     result.thumbnailsOnFirstScreen = thumbnails.value
+    const cellsInGrid = (await page.evaluate(`document.querySelectorAll('[data-testid="sample-grid"] .sample-cell').length`)) as number
 
     // Jump to the last train sample by index.
     const target = train - 1
     await page.getByLabel('Jump to key or index').fill(String(target))
     await page.evaluate(`document.querySelector('[aria-label="Jump to key or index"]').addEventListener('keydown', () => (window.__t0 = performance.now()), { capture: true, once: true })`)
     const jumpPainted = page.evaluate(
-      `window.__whenPainted(() => { const c = document.querySelector('.sample-cell.selected[data-index="${target}"] img'); return c && c.complete && c.naturalWidth > 0 })`
+      `window.__whenPainted(() => { const c = document.querySelector('.sample-cell.selected[data-index="${target}"] img'); return c && c.complete && c.naturalWidth > 0 }, 'the jump target', 30000)`
     ) as Promise<{ ms: number }>
     await page.getByLabel('Jump to key or index').press('Enter')
     const jumped = (await jumpPainted).ms - ((await page.evaluate('window.__t0')) as number)
@@ -183,6 +241,9 @@ async function main(): Promise<void> {
       result.trainingFps = { error: `no metrics streamed: ${shown.join(' ') || (err as Error).message.split('\n')[0]}` }
     }
     await page.getByRole('button', { name: 'Stop' }).click({ timeout: 2000 }).catch(() => undefined)
+    await page.close()
+
+    result.bareGridFloor = { cells: cellsInGrid, ms: await bareGridFloorMs(browser, dataset, cellsInGrid) }
 
     const fpsOf = (v: unknown) => (v && typeof v === 'object' && 'fps' in v ? (v as { fps: number }).fps : null)
     const trainingFps = fpsOf(result.trainingFps)
@@ -198,7 +259,7 @@ async function main(): Promise<void> {
     await host.close()
   }
   result.note =
-    'openToFirstThumbnailsMs: from the pointerdown on "Open folder" to the frame after every visible thumbnail has decoded and painted, clicking Browse as soon as the inventory has painted (inventoryToBrowseClickMs is that reaction: the page-to-automation round trip); browseClickToFirstThumbnailsMs is the grid alone, from the pointerdown on Browse. Headless Chromium with --disable-gpu (software compositing) on a 2-core machine.'
+    'openToFirstThumbnailsMs: from the pointerdown on "Open folder" to the frame after every visible thumbnail has decoded and painted, clicking Browse as soon as the inventory has painted (inventoryToBrowseClickMs is that reaction: the page-to-automation round trip); browseClickToFirstThumbnailsMs is the grid alone, from the pointerdown on Browse; bareGridFloor is a bare page adding the same number of data: URL thumbnails on a click (no app, no network), the floor of that part in this browser. Headless Chromium with --disable-gpu (software compositing) on a 2-core machine.'
   result.peakRssMiB = +(process.resourceUsage().maxRSS / 1024).toFixed(0)
   console.log(JSON.stringify(result))
 }

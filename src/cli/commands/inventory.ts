@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
-import { CliError, ExitCode, isInteractive, printJson } from '../output'
+import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
 import type { Inventory } from '../../core/inventory'
 
 function formatBytes(bytes: number): string {
@@ -64,8 +64,7 @@ export const registerInventory: RegisterCommand = (program: Command, setExitCode
     .action(async (source: string, opts: { base: string; json?: boolean; threads?: string }) => {
       const threads = opts.threads === undefined ? undefined : Number(opts.threads)
       if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new CliError(`--threads must be a whole number ≥ 1, got "${opts.threads}"`, ExitCode.Usage)
-      // cli-progress takes ~25 ms to load: only on a terminal.
-      const bar = isInteractive(opts.json) ? new (await import('cli-progress')).SingleBar({ format: 'inventory [{bar}] {value}/{total} shards', stream: process.stderr, hideCursor: true }) : null
+      const bar = await progressBar(isInteractive(opts.json), 'inventory [{bar}] {value}/{total} shards')
       const { inventoryShards } = await import('../../core/inventory')
       const { PatternError } = await import('../../core/wds/patterns')
       let inventory: Inventory

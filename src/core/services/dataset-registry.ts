@@ -94,9 +94,9 @@ interface CachedShard {
   /** Per sample, per name in `fields`: offset and size in the tar, or −1, −1 when the sample lacks it. */
   spans: Float64Array
   labels: Int32Array
-  /** The samples' keys, each followed by a NUL (a tar name cannot hold one), as UTF-8. */
-  keyBytes: Uint8Array
-  /** The keys as strings, made from keyBytes on first use. */
+  /** The samples' keys, each followed by a NUL (a tar name cannot hold one), as UTF-8: as the cache file has them (shards read now have only `keys`). */
+  keyBytes?: Uint8Array
+  /** The keys as strings (from the cache file: made from keyBytes on first use). */
   keys(): string[]
 }
 
@@ -114,8 +114,7 @@ function compactShard(index: ShardIndex, labels: Int32Array): CachedShard {
   })
   const { url, validator, bytes, compressed, problems } = index
   const keys = index.samples.map((x) => x.key)
-  const keyBytes = new TextEncoder().encode(keys.map((key) => `${key}\0`).join(''))
-  return { url, validator, bytes, compressed, problems, fields, count: keys.length, spans, labels, keyBytes, keys: () => keys }
+  return { url, validator, bytes, compressed, problems, fields, count: keys.length, spans, labels, keys: () => keys }
 }
 
 /** The ShardIndex of a cached shard; its samples are built on first read. */
@@ -149,12 +148,16 @@ const cacheMagic = 'SSDSCAC3'
 type CacheHeader = { labelField: string | null; shards: Array<Omit<CachedShard, 'spans' | 'labels' | 'keyBytes' | 'keys'> & { keyLength: number }> }
 
 function encodeDatasetCache(labelField: string | null, shards: CachedShard[]): Uint8Array {
-  const header: CacheHeader = { labelField, shards: shards.map(({ url, validator, bytes, compressed, problems, fields, count, keyBytes }) => ({ url, validator, bytes, compressed, problems, fields, count, keyLength: keyBytes.length })) }
+  const keyBlocks = shards.map((c) => c.keyBytes ?? new TextEncoder().encode(c.keys().map((key) => `${key}\0`).join('')))
+  const header: CacheHeader = {
+    labelField,
+    shards: shards.map(({ url, validator, bytes, compressed, problems, fields, count }, i) => ({ url, validator, bytes, compressed, problems, fields, count, keyLength: keyBlocks[i]!.length }))
+  }
   const headerBytes = Buffer.from(JSON.stringify(header))
   const dataStart = align8(16 + headerBytes.length)
   const spanCount = shards.reduce((n, c) => n + c.spans.length, 0)
   const labelCount = shards.reduce((n, c) => n + c.labels.length, 0)
-  const keyLength = shards.reduce((n, c) => n + c.keyBytes.length, 0)
+  const keyLength = keyBlocks.reduce((n, block) => n + block.length, 0)
   const out = Buffer.alloc(dataStart + spanCount * 8 + labelCount * 4 + keyLength)
   out.write(cacheMagic, 0, 'latin1')
   out.writeUInt32LE(headerBytes.length, 8)
@@ -162,7 +165,7 @@ function encodeDatasetCache(labelField: string | null, shards: CachedShard[]): U
   let at = dataStart
   for (const c of shards) at = copyInto(out, at, c.spans)
   for (const c of shards) at = copyInto(out, at, c.labels)
-  for (const c of shards) at = copyInto(out, at, c.keyBytes)
+  for (const block of keyBlocks) at = copyInto(out, at, block)
   return out
 }
 
