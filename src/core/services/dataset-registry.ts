@@ -14,7 +14,7 @@ import type { DatasetInventory, DatasetSource, DatasetSummary, SampleFilter, Sam
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import type { IndexedSample, ReadProblem, ShardIndex, ShardLocation } from '../wds/types'
 import { expandPattern, PatternError } from '../wds/patterns'
-import { indexShard, readSampleAt, readShardRange, ShardSourceError, statShard } from '../wds'
+import { indexShard, readSampleAt, readShardRange, ShardSourceError, statShard, type ShardStat } from '../wds'
 import { parseInteger } from '../wds/fields'
 import { forEachOrdered } from '../ordered'
 import type { ServiceContext } from './context'
@@ -71,7 +71,7 @@ export interface OpenedDataset {
   tables: Promise<SplitTable[]> | null
   /** The tables have been built (the inventory then comes from them, not the saved copy). */
   tablesBuilt: boolean
-  /** Each split's shards and their validators now, stat'ed once per open (the table build and the saved inventory both check against them). */
+  /** Each split's shards and their sizes and validators now, stat'ed once per open (the table build and the saved inventory both check against them). */
   shards: Promise<SplitShards[]> | null
   /** Filtered listings, most recent last: the grid asks for many pages of one filter. */
   listings: Map<string, Listing>
@@ -212,11 +212,11 @@ function copyInto(out: Buffer, at: number, values: Float64Array | Int32Array | U
   return at + values.byteLength
 }
 
-/** A split's shard locations and each one's validator now (null: it could not be stat'ed). */
+/** A split's shard locations and each one's size and validator now (null: it could not be stat'ed). */
 export interface SplitShards {
   name: string
   locations: ShardLocation[]
-  validators: Array<string | null>
+  stats: Array<ShardStat | null>
 }
 
 /**
@@ -333,7 +333,7 @@ export class DatasetRegistry {
     return d.tables
   }
 
-  /** Every split's shard locations and their validators now (once per open). */
+  /** Every split's shard locations and their sizes and validators now (once per open). */
   shards(d: OpenedDataset): Promise<SplitShards[]> {
     d.shards ??= this.statShards(d).catch((err: unknown) => {
       d.shards = null
@@ -355,14 +355,14 @@ export class DatasetRegistry {
         }
       }
       // Several shards at a time: each is a stat (an HTTP HEAD for remote shards).
-      const validators: Array<string | null> = []
+      const stats: Array<ShardStat | null> = []
       await forEachOrdered(
         locations.length,
         indexConcurrency,
-        (i) => statShard(locations[i]!).then((s) => s.validator, () => null),
-        (validator) => void validators.push(validator)
+        (i) => statShard(locations[i]!).catch(() => null),
+        (stat) => void stats.push(stat)
       )
-      result.push({ name: split.name, locations, validators })
+      result.push({ name: split.name, locations, stats })
     }
     return result
   }
@@ -382,7 +382,7 @@ export class DatasetRegistry {
       (split, i) =>
         saved.splits[i]?.name === split.name &&
         saved.shards[i]!.length === split.locations.length &&
-        split.locations.every((location, j) => saved.shards[i]![j]![0] === location.url && split.validators[j] !== null && saved.shards[i]![j]![1] === split.validators[j])
+        split.locations.every((location, j) => saved.shards[i]![j]![0] === location.url && saved.shards[i]![j]![1] === split.stats[j]?.validator)
     )
     return same ? saved.splits : null
   }
@@ -391,11 +391,11 @@ export class DatasetRegistry {
   async saveInventory(d: OpenedDataset, splits: DatasetInventory['splits']): Promise<void> {
     const now = await this.shards(d)
     // Unreadable shards have no validator to check against next time: nothing is saved.
-    if (now.some((split) => split.validators.some((v) => v === null))) return
+    if (now.some((split) => split.stats.some((stat) => stat === null))) return
     const saved: SavedInventory = {
       version: 1,
       labelField: d.manifest?.labelField ?? null,
-      shards: now.map((split) => split.locations.map((location, j) => [location.url, split.validators[j]!] as [string, string])),
+      shards: now.map((split) => split.locations.map((location, j) => [location.url, split.stats[j]!.validator] as [string, string])),
       splits
     }
     await writeAtomically(this.inventoryPath(d.summary.datasetId), JSON.stringify(saved))
@@ -414,26 +414,24 @@ export class DatasetRegistry {
     const kept = new Map<string, CachedShard>()
     let changed = saved === null
     for (const [s, split] of d.summary.splits.entries()) {
-      const { locations, validators } = stated[s]!
+      const { locations, stats } = stated[s]!
       const shards: IndexedShard[] = []
       let first = 0
       const labelsByShard: Int32Array[] = []
-      const validatorOf = new Map(locations.map((location, i) => [location, validators[i]]))
       // Several shards at a time: those not in the cache are read whole.
-      const load = async (location: ShardLocation) => {
+      const load = async (location: ShardLocation, stat: ShardStat | null) => {
         const mine = saved?.get(location.url)
-        if (mine) {
-          if (validatorOf.get(location) === mine.validator) {
-            kept.set(location.url, mine)
-            return { index: expandShard(mine), cached: mine, error: null, missing: false, read: false }
-          }
+        if (mine && stat?.validator === mine.validator) {
+          kept.set(location.url, mine)
+          return { index: expandShard(mine), cached: mine, error: null, missing: false, read: false }
         }
         changed = true
         let index: ShardIndex | null = null
         let error: string | null = null
         let missing = false
         try {
-          index = await indexShard(location, { cacheDir: this.cacheDir })
+          // A shard that could not be stat'ed is stat'ed again there, for the error to show.
+          index = await indexShard(location, { cacheDir: this.cacheDir, stat: stat ?? undefined })
         } catch (err) {
           if (!(err instanceof ShardSourceError)) throw err
           error = err.message
@@ -444,7 +442,7 @@ export class DatasetRegistry {
         if (cached) kept.set(location.url, cached)
         return { index, cached, error, missing, read: true }
       }
-      await forEachOrdered(locations.length, indexConcurrency, (i) => load(locations[i]!), ({ index, cached, error, missing, read }, i) => {
+      await forEachOrdered(locations.length, indexConcurrency, (i) => load(locations[i]!, stats[i]!), ({ index, cached, error, missing, read }, i) => {
         const location = locations[i]!
         const count = cached?.count ?? 0
         shards.push({

@@ -285,6 +285,9 @@ describe('datasets service', () => {
       expect(page.items.map((s) => [s.key, s.label])).toEqual(truth.map((s) => [s.key, s.label]))
       const rangeReads = server.requests.filter((r) => r.startsWith('GET') && r.includes('bytes='))
       expect(rangeReads.length).toBeLessThan(truth.length)
+      // Each shard is asked for its size and ETag once per open: indexing uses what the open learned.
+      const heads = server.requests.filter((r) => r.startsWith('HEAD'))
+      expect(heads.sort()).toEqual(expandPattern(join(demoDir, demo.manifest.splits.train.pattern)).map((l) => `HEAD /${l.url.slice(demoDir.length + 1)}`).sort())
       const thumb = await serveMedia(ctx, { datasetId, split: 'train', index: 20, field: 'jpg', variant: 'full' })
       expect((await sharp(thumb.body as Uint8Array).metadata()).width).toBe(16)
     } finally {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { SampleGrouper } from './grouping'
 import { shardBytes } from './read'
 import { judgeScanEnd } from './read-problems'
-import { openShard, readShardRange, statShard } from './sources'
+import { openShard, readShardRange, statShard, type ShardStat } from './sources'
 import { scanTar } from './tar-scan'
 import type { IndexedSample, ReadProblem, Sample, ShardIndex, ShardLocation } from './types'
 
@@ -19,6 +19,8 @@ export interface IndexShardOptions {
   /** Folder for cached indexes; without it nothing is cached. */
   cacheDir?: string
   signal?: AbortSignal
+  /** The shard's size and validator when the caller has just stat'ed it: saves a stat (an HTTP HEAD for remote shards). */
+  stat?: ShardStat
 }
 
 function cachePath(cacheDir: string, url: string): string {
@@ -36,7 +38,7 @@ async function readCached(path: string, url: string, validator: string): Promise
 
 /** Build (or load from cache) the index of one shard. Throws ShardSourceError when it cannot be opened. */
 export async function indexShard(location: ShardLocation, options: IndexShardOptions = {}): Promise<ShardIndex> {
-  const { bytes, validator } = await statShard(location)
+  const { bytes, validator } = options.stat ?? (await statShard(location))
   const cached = options.cacheDir ? cachePath(options.cacheDir, location.url) : null
   if (cached) {
     const hit = await readCached(cached, location.url, validator)

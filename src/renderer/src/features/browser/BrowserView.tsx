@@ -17,12 +17,9 @@ let lastGridWidth = typeof window === 'undefined' ? 800 : Math.max(CELL_WIDTH, w
 let lastGridHeight = typeof window === 'undefined' ? 600 : Math.max(CELL_HEIGHT, window.innerHeight - 120)
 
 export function BrowserView(): React.JSX.Element {
+  // The app shell binds the browser to the open dataset (App.tsx), before this view mounts.
   const datasetId = useDatasetId()
-  const setDataset = useBrowser((s) => s.setDataset)
   const detailOpen = useBrowser((s) => s.detailOpen)
-  useEffect(() => {
-    setDataset(datasetId)
-  }, [datasetId, setDataset])
   if (!datasetId) return <NoDataset />
   return (
     <div className="view browser-view">
