@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, readdir, rm, mkdir, copyFile, writeFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventName, EventPayload } from '../../shared/contract'
@@ -343,6 +344,23 @@ describe('datasets service', () => {
     const entries = decodeMediaBatch(new Uint8Array(batch.body as Uint8Array).buffer)
     expect(entries.map((e) => e.entry.contentType)).toEqual(['image/webp', 'image/webp', 'image/webp'])
     expect(Buffer.from(entries[1]!.body).equals(Buffer.from(thumb.body as Uint8Array))).toBe(true)
+  })
+
+  it('a gzipped shard\'s images come in a batch as the stored bytes, beside an uncompressed shard\'s', async () => {
+    const folder = join(root, 'gzipped')
+    await mkdir(folder, { recursive: true })
+    await writeFile(join(folder, 'train-000000.tar.gz'), gzipSync(await readFile(demo.shards.train[0]!.path)))
+    await copyFile(demo.shards.train[1]!.path, join(folder, 'train-000001.tar'))
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { splits: [{ name: 'train', patterns: [join(folder, 'train-000000.tar.gz'), join(folder, 'train-000001.tar')] }] })
+    const stored: Uint8Array[] = []
+    for (const shard of [demo.shards.train[0]!.path, demo.shards.train[1]!.path]) {
+      for await (const sample of readSamples(expandPattern(shard)[0]!)) stored.push(sample.fields.jpg!)
+    }
+    const indexes = [3, 17, 4]
+    const batch = await serveMediaBatch(ctx, { datasetId, items: indexes.map((index) => ({ split: 'train', index, field: 'jpg' })), variant: 'thumb' })
+    const entries = decodeMediaBatch(new Uint8Array(batch.body as Uint8Array).buffer)
+    expect(entries.map((e) => e.entry.status)).toEqual([200, 200, 200])
+    expect(entries.map((e, i) => Buffer.from(e.body).equals(Buffer.from(stored[indexes[i]!]!)))).toEqual([true, true, true])
   })
 
   it('an npy image is served as a PNG of its shape', async () => {

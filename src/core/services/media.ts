@@ -89,7 +89,11 @@ export async function serveMedia(ctx: ServiceContext, req: MediaRequest): Promis
   const r = await resolveMedia(ctx, req)
   if ('status' in r) return r
   const hit = r.variant === 'thumb' ? cachedThumbnail(r.etag) : undefined
-  if (hit) return hit
+  return hit ?? answerFromSample(r)
+}
+
+/** The answer for a resolved request, reading its sample through the shard's index (any source, compressed or not). */
+async function answerFromSample(r: ResolvedMedia): Promise<MediaResponse> {
   const sample = await readSampleAt(r.shard.location, r.shard.index!, r.inShard)
   const bytes = sample.fields[r.field]
   if (!bytes) return refuse(404, `Sample ${sample.key} has no field "${r.field}"`)
@@ -161,7 +165,7 @@ export async function serveMediaBatch(ctx: ServiceContext, req: { datasetId: str
     if ('status' in r) return
     const hit = r.variant === 'thumb' ? cachedThumbnail(r.etag) : undefined
     if (hit) answers[i] = Promise.resolve(hit)
-    else if (r.shard.index!.compressed) answers[i] = serveMedia(ctx, { datasetId: req.datasetId, ...req.items[i]!, variant: req.variant })
+    else if (r.shard.index!.compressed) answers[i] = answerFromSample(r)
     else {
       const list = byShard.get(r.shard) ?? []
       list.push(i)
