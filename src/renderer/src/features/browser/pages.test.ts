@@ -44,6 +44,16 @@ describe('PageCache', () => {
     expect(cache.has(1)).toBe(false)
     expect(cache.has(2)).toBe(true)
   })
+  it("tells a split's image field from any row of it here, without marking pages read", () => {
+    const cache = new PageCache(2, 10)
+    cache.put(0, rows(0, 10))
+    cache.put(1, rows(1, 10).map((r) => ({ ...r, split: 'val', imageField: 'npy' })))
+    expect(cache.imageFieldOf('val')).toBe('npy')
+    expect(cache.imageFieldOf('train')).toBe('jpg')
+    expect(cache.imageFieldOf('test')).toBeUndefined()
+    cache.put(2, rows(2, 10)) // page 0 is still the oldest: asking for image fields read nothing
+    expect(cache.has(0)).toBe(false)
+  })
 })
 
 describe('grid geometry and keyboard', () => {

@@ -52,6 +52,15 @@ export class PageCache {
   get size(): number {
     return this.pages.size
   }
+
+  /** The image field a split's rows here have (the first found), or undefined; marks nothing as used. */
+  imageFieldOf(split: string): string | undefined {
+    for (const rows of this.pages.values()) {
+      const field = rows.find((r) => r.split === split && r.imageField)?.imageField
+      if (field) return field
+    }
+    return undefined
+  }
 }
 
 /** Columns that fit a width, at least one. */

@@ -19,6 +19,9 @@ import { decodeMediaBatch, maxBatchItems } from '@shared/media-batch'
 /** An image's URL, or `broken` when the back end says it cannot be shown, or undefined while it is on its way. */
 export type ThumbnailUrl = string | 'broken' | undefined
 
+/** What names a sample's image: enough to fetch it before its row is here. */
+export type ImageRef = Pick<SampleRow, 'split' | 'index' | 'imageField'>
+
 export class ThumbnailSource {
   private readonly urls = new Map<string, string>()
   private readonly pending = new Set<string>()
@@ -53,22 +56,22 @@ export class ThumbnailSource {
    * Fetches the images of these rows that are neither here nor on their way, in as few
    * requests as the batch size allows; resolves when those requests have answered.
    */
-  request(datasetId: string, rows: ReadonlyArray<SampleRow | undefined>): Promise<void> {
+  request(datasetId: string, rows: ReadonlyArray<ImageRef | undefined>): Promise<void> {
     if (!this.batched) return Promise.resolve()
-    const wanted: Array<{ key: string; row: SampleRow & { imageField: string } }> = []
+    const wanted: Array<{ key: string; row: ImageRef & { imageField: string } }> = []
     for (const row of rows) {
       if (!row?.imageField) continue
       const k = keyOf(datasetId, row)
       if (this.urls.has(k) || this.pending.has(k)) continue
       this.pending.add(k)
-      wanted.push({ key: k, row: row as SampleRow & { imageField: string } })
+      wanted.push({ key: k, row: row as ImageRef & { imageField: string } })
     }
     const batches: Array<Promise<void>> = []
     for (let i = 0; i < wanted.length; i += maxBatchItems) batches.push(this.fetchBatch(datasetId, wanted.slice(i, i + maxBatchItems)))
     return Promise.all(batches).then(() => undefined)
   }
 
-  private async fetchBatch(datasetId: string, items: Array<{ key: string; row: SampleRow & { imageField: string } }>): Promise<void> {
+  private async fetchBatch(datasetId: string, items: Array<{ key: string; row: ImageRef & { imageField: string } }>): Promise<void> {
     const url = this.client.mediaBatchUrl!(
       datasetId,
       items.map(({ row }) => ({ split: row.split, index: row.index, field: row.imageField })),
@@ -98,7 +101,7 @@ export class ThumbnailSource {
   }
 }
 
-function keyOf(datasetId: string, row: SampleRow): string {
+function keyOf(datasetId: string, row: ImageRef): string {
   return `${datasetId}/${row.split}/${row.index}/${row.imageField}`
 }
 
