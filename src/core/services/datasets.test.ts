@@ -15,6 +15,7 @@ import { dispatch } from './dispatch'
 import { serveMedia, serveMediaBatch } from './media'
 import { decodeMediaBatch } from '../../shared/media-batch'
 import { serveFolder } from '../wds/testing/http-server'
+import { ShardWriter } from '../wds/writer'
 
 // A small Tiny-ImageNet-style dataset: 48 train samples in 3 shards, 16 val in 1, 4 classes, 16×16 JPEG.
 let root: string
@@ -263,6 +264,26 @@ describe('datasets service', () => {
     const damaged = await countsIn()
     expect(damaged.read).toEqual(['train-000000.tar'])
     expect(damaged.rows).toEqual(after.rows)
+  })
+
+  it('keys in any script survive the dataset cache: a reopen lists the same keys and labels', async () => {
+    const folder = join(root, 'unicode-keys')
+    await mkdir(folder, { recursive: true })
+    const writer = new ShardWriter({ dir: folder, pattern: 'train-%06d.tar', maxcount: 3 })
+    const keys = ['größe_001', '日本語_002', 'emoji_😀_003', 'plain_004', 'ñandú_005']
+    for (const [i, key] of keys.entries()) await writer.write({ key, fields: { cls: String(i % 2), jpg: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#345' } }).jpeg().toBuffer() } })
+    await writer.close()
+    const listing = async () => {
+      const s = createServices({ ...ctx, emit: () => undefined })
+      const r = await dispatch(s.handlers, 'datasets.open', { folder })
+      if (!r.ok) throw new Error(r.error.message)
+      const page = await dispatch(s.handlers, 'datasets.samples', { datasetId: (r.value as { datasetId: string }).datasetId, filter: {}, offset: 0, limit: 10 })
+      await s.dispose()
+      return (page as { value: { items: Array<{ key: string; label: number | null }> } }).value.items.map((x) => [x.key, x.label])
+    }
+    const expected = keys.map((key, i) => [key, i % 2])
+    expect(await listing()).toEqual(expected)
+    expect(await listing()).toEqual(expected)
   })
 
   it('the "no-label" problem filter shows exactly the samples planted without a cls field', async () => {
