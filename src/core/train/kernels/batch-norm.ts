@@ -11,6 +11,15 @@
  * Statistics are accumulated in float64 (the variance as E[x²] − E[x]², safe in
  * float64 for activations of any sane scale), so they are at least as accurate as
  * tf.moments' float32 two-pass result.
+ *
+ * No pass branches on the data: half of a batch-normed layer's values are negative, in no
+ * order a CPU can predict, and `v > 0 ? v : 0` or a mask test per element cost 3–4× the
+ * arithmetic (measured on random data shaped like the small CNN's three layers at batch
+ * 64: 218 → 71 ms per step for these passes, results bit-identical; a whole WASM training
+ * step, interleaved A/B runs of 8 steps: 0.48 → 0.46, 0.36 → 0.33, 0.44 → 0.33 s). The ReLU
+ * is (v + |v|) / 2 and its mask is taken from the output's bits (see reluMask), multiplied
+ * in: where the gradient itself is NaN or ±∞ on the zero side (a step that has already
+ * diverged) that gives NaN where a branch gave 0.
  */
 
 export interface BatchNormForward {
@@ -48,10 +57,11 @@ export function batchNormForward(
   }
   const y = out.y
   if (relu) {
+    // (v + |v|) / 2 is v for v > 0 and +0 otherwise, exactly; NaN stays NaN, as tf.relu leaves it.
     for (let i = 0; i < x.length; ) {
       for (let c = 0; c < channels; c++, i++) {
         const v = x[i]! * scale[c]! + shift[c]!
-        y[i] = v > 0 ? v : 0
+        y[i] = (v + Math.abs(v)) * 0.5
       }
     }
   } else {
@@ -99,48 +109,87 @@ export function batchNormBackward(
     k[c] = (-g * dBeta[c]!) / count + (g * r * dGamma * m) / count
   }
   const dx = out.dx
-  for (let i = 0; i < x.length; ) {
-    for (let c = 0; c < channels; c++, i++) {
-      const dz = relu && !(y[i]! > 0) ? 0 : dy[i]!
-      dx[i] = a[c]! * dz + b[c]! * x[i]! + k[c]!
+  if (relu) {
+    const yBits = bitsOf(y)
+    for (let i = 0; i < x.length; ) {
+      for (let c = 0; c < channels; c++, i++) dx[i] = a[c]! * (dy[i]! * reluMask(yBits[i]!)) + b[c]! * x[i]! + k[c]!
     }
+  } else {
+    for (let i = 0; i < x.length; ) for (let c = 0; c < channels; c++, i++) dx[i] = a[c]! * dy[i]! + b[c]! * x[i]! + k[c]!
   }
 }
+
+/** The float32 values' bits, as int32, over the same memory. */
+function bitsOf(values: Float32Array): Int32Array {
+  return new Int32Array(values.buffer, values.byteOffset, values.length)
+}
+
+/**
+ * 1 where a float32 whose bits these are is > 0, else 0 (zeros, negatives, NaNs), with
+ * integer arithmetic only: (bits + 0x7fffffff) >>> 31 is 1 for bits in [1, 2³¹] (positive
+ * numbers, +∞ and positive NaNs, and −0), and (0x7f800000 − bits) >>> 31 is 1 exactly for
+ * positive NaNs and −0, which it then takes out.
+ */
+function reluMask(bits: number): number {
+  return ((bits + 0x7fffffff) >>> 31) & (((0x7f800000 - bits) >>> 31) ^ 1)
+}
+
+/** Pixels whose channels channelSums reads before moving to the next channels: 2,048 × 16 channels × 3 arrays fit in L2. */
+const pixelsPerBlock = 2048
 
 /**
  * Per channel (the last axis): Σ v and Σ v·w, where v = value, or 0 where `mask` is
  * given and not > 0 (the ReLU's zero side). Four channels at a time with the sums in
- * locals (registers), not in arrays: ≈2× faster in V8.
+ * locals (registers), not in arrays: ≈2× faster in V8; over blocks of pixels, so the
+ * passes for the next four channels find the block still in the cache (≈2× again for
+ * 16-channel layers, where every pixel is one cache line).
  */
 function channelSums(value: Float32Array, mask: Float32Array | null, w: Float32Array, channels: number): [Float64Array, Float64Array] {
   const sums = new Float64Array(channels)
   const products = new Float64Array(channels)
+  const maskBits = mask ? bitsOf(mask) : null
   const n = value.length
-  for (let c = 0; c < channels; c += 4) {
-    const width = Math.min(4, channels - c)
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, p0 = 0, p1 = 0, p2 = 0, p3 = 0
-    for (let i = c; i < n; i += channels) {
-      const v0 = mask && !(mask[i]! > 0) ? 0 : value[i]!
-      s0 += v0
-      p0 += v0 * w[i]!
-      if (width > 1) {
-        const v1 = mask && !(mask[i + 1]! > 0) ? 0 : value[i + 1]!
+  const block = pixelsPerBlock * channels
+  for (let start = 0; start < n; start += block) {
+    const end = Math.min(n, start + block)
+    let c = 0
+    for (; c + 4 <= channels; c += 4) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, p0 = 0, p1 = 0, p2 = 0, p3 = 0
+      // The mask test is the same for every element: predicted, it costs next to nothing.
+      for (let i = start + c; i < end; i += channels) {
+        const v0 = maskBits ? value[i]! * reluMask(maskBits[i]!) : value[i]!
+        const v1 = maskBits ? value[i + 1]! * reluMask(maskBits[i + 1]!) : value[i + 1]!
+        const v2 = maskBits ? value[i + 2]! * reluMask(maskBits[i + 2]!) : value[i + 2]!
+        const v3 = maskBits ? value[i + 3]! * reluMask(maskBits[i + 3]!) : value[i + 3]!
+        s0 += v0
         s1 += v1
-        p1 += v1 * w[i + 1]!
-      }
-      if (width > 2) {
-        const v2 = mask && !(mask[i + 2]! > 0) ? 0 : value[i + 2]!
         s2 += v2
-        p2 += v2 * w[i + 2]!
-      }
-      if (width > 3) {
-        const v3 = mask && !(mask[i + 3]! > 0) ? 0 : value[i + 3]!
         s3 += v3
+        p0 += v0 * w[i]!
+        p1 += v1 * w[i + 1]!
+        p2 += v2 * w[i + 2]!
         p3 += v3 * w[i + 3]!
       }
+      sums[c]! += s0
+      sums[c + 1]! += s1
+      sums[c + 2]! += s2
+      sums[c + 3]! += s3
+      products[c]! += p0
+      products[c + 1]! += p1
+      products[c + 2]! += p2
+      products[c + 3]! += p3
     }
-    sums.set([s0, s1, s2, s3].slice(0, width), c)
-    products.set([p0, p1, p2, p3].slice(0, width), c)
+    // Channels past the last four, one at a time.
+    for (; c < channels; c++) {
+      let sum = 0, product = 0
+      for (let i = start + c; i < end; i += channels) {
+        const v = maskBits ? value[i]! * reluMask(maskBits[i]!) : value[i]!
+        sum += v
+        product += v * w[i]!
+      }
+      sums[c]! += sum
+      products[c]! += product
+    }
   }
   return [sums, products]
 }
