@@ -125,10 +125,11 @@ function bitsOf(values: Float32Array): Int32Array {
 }
 
 /**
- * 1 where a float32 whose bits these are is > 0, else 0 (zeros, negatives, NaNs), with
- * integer arithmetic only: (bits + 0x7fffffff) >>> 31 is 1 for bits in [1, 2³¹] (positive
- * numbers, +∞ and positive NaNs, and −0), and (0x7f800000 − bits) >>> 31 is 1 exactly for
- * positive NaNs and −0, which it then takes out.
+ * 1 where the float32 with these bits (read as int32) is > 0, else 0 (±0, negatives, NaNs),
+ * by integer arithmetic only. Bits as unsigned: (bits + 0x7fffffff) >>> 31 is 1 for
+ * 0x00000001–0x80000000, i.e. positive numbers, +∞, positive NaNs and −0;
+ * (0x7f800000 − bits) >>> 31 is 1 for 0x7f800001–0x80000000 (positive NaNs and −0) and for
+ * negatives the first test already rejects, so `& (… ^ 1)` takes those two out.
  */
 function reluMask(bits: number): number {
   return ((bits + 0x7fffffff) >>> 31) & (((0x7f800000 - bits) >>> 31) ^ 1)
