@@ -7,7 +7,7 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
-import { DEFAULT_DEMO_OPTIONS, FAULT_NAMES, isFaultName, type FaultName } from '../../core/demo/options'
+import { DEFAULT_DEMO_OPTIONS, FAULT_NAMES, isFaultName, type DemoOptions, type FaultName } from '../../core/demo/options'
 
 /** `1 shard`, `2 shards`. */
 export function plural(n: number, noun: string): string {
@@ -23,17 +23,12 @@ export function wholeNumber(option: string, min = 1): (value: string) => number 
   }
 }
 
-interface MakeDemoFlags {
-  train: number
-  val: number
-  classes: number
-  size: number
-  shardMaxcount: number
-  seed: number
-  fault?: FaultName[]
-  valFormat: 'jpg' | 'npy'
-  json?: boolean
-}
+/** The demo's own options under their flag names, plus the repeatable --fault and --json. */
+type MakeDemoFlags = Pick<DemoOptions, 'train' | 'val' | 'classes' | 'size' | 'shardMaxcount' | 'seed'> &
+  Required<Pick<DemoOptions, 'valFormat'>> & {
+    fault?: FaultName[]
+    json?: boolean
+  }
 
 export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode) => {
   program
