@@ -256,7 +256,7 @@ async function main(): Promise<void> {
     }
     result.openTrials = trials
     // The rest runs in the last trial's page, its grid on screen.
-    page = page!
+    if (!page) throw new Error('no open trial ran')
     const cellsInGrid = (await page.evaluate(`document.querySelectorAll('[data-testid="sample-grid"] .sample-cell').length`)) as number
 
     result.jumpTarget = `train index ${train - 1}`
@@ -302,7 +302,7 @@ async function main(): Promise<void> {
     await host?.close()
   }
   result.note =
-    'Open and jump figures are medians of openTrials, each in a fresh page of a freshly started host. openToFirstThumbnailsMs: from the pointerdown on "Open folder" to the frame after every visible thumbnail has decoded and painted, clicking Browse as soon as the inventory has painted (inventoryToBrowseClickMs is that reaction: the page-to-automation round trip); browseClickToFirstThumbnailsMs is the grid alone, from the pointerdown on Browse; bareGridFloor is a bare page adding the same number of data: URL thumbnails on a click (no app, no network), the floor of that part in this browser. Headless Chromium with --disable-gpu (software compositing) on a 2-core machine.'
+    'Open and jump figures are medians of openTrials, each in a fresh page of a freshly started host, each figure the median on its own (so the parts need not add up to the whole; openTrials has every trial). openToFirstThumbnailsMs: from the pointerdown on "Open folder" to the frame after every visible thumbnail has decoded and painted, clicking Browse as soon as the inventory has painted (inventoryToBrowseClickMs is that reaction: the page-to-automation round trip); browseClickToFirstThumbnailsMs is the grid alone, from the pointerdown on Browse; bareGridFloor is a bare page adding the same number of data: URL thumbnails on a click (no app, no network), the floor of that part in this browser. Headless Chromium with --disable-gpu (software compositing) on a 2-core machine.'
   result.peakRssMiB = +(process.resourceUsage().maxRSS / 1024).toFixed(0)
   console.log(JSON.stringify(result))
 }

@@ -442,7 +442,7 @@ export class DatasetRegistry {
         if (cached) kept.set(location.url, cached)
         return { index, cached, error, missing, read: true }
       }
-      await forEachOrdered(locations.length, indexConcurrency, (i) => load(locations[i]!, stats[i]!), ({ index, cached, error, missing, read }, i) => {
+      await forEachOrdered(locations.length, indexConcurrency, (i) => load(locations[i]!, stats[i] ?? null), ({ index, cached, error, missing, read }, i) => {
         const location = locations[i]!
         const count = cached?.count ?? 0
         shards.push({

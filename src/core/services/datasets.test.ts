@@ -273,17 +273,20 @@ describe('datasets service', () => {
     const keys = ['größe_001', '日本語_002', 'emoji_😀_003', 'plain_004', 'ñandú_005']
     for (const [i, key] of keys.entries()) await writer.write({ key, fields: { cls: String(i % 2), jpg: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#345' } }).jpeg().toBuffer() } })
     await writer.close()
+    /** The listing, and the shards read for it (progress comes per shard read, and once at the end). */
     const listing = async () => {
-      const s = createServices({ ...ctx, emit: () => undefined })
+      const read: string[] = []
+      const s = createServices({ ...ctx, emit: (name, payload) => name === 'datasets.indexProgress' && !(payload as { done: boolean }).done && read.push((payload as { shard: string }).shard) })
       const r = await dispatch(s.handlers, 'datasets.open', { folder })
       if (!r.ok) throw new Error(r.error.message)
       const page = await dispatch(s.handlers, 'datasets.samples', { datasetId: (r.value as { datasetId: string }).datasetId, filter: {}, offset: 0, limit: 10 })
       await s.dispose()
-      return (page as { value: { items: Array<{ key: string; label: number | null }> } }).value.items.map((x) => [x.key, x.label])
+      return { rows: (page as { value: { items: Array<{ key: string; label: number | null }> } }).value.items.map((x) => [x.key, x.label]), read }
     }
     const expected = keys.map((key, i) => [key, i % 2])
-    expect(await listing()).toEqual(expected)
-    expect(await listing()).toEqual(expected)
+    expect(await listing()).toEqual({ rows: expected, read: ['train-000000.tar'] })
+    // The reopen reads no shard: the keys come from the cache file.
+    expect(await listing()).toEqual({ rows: expected, read: [] })
   })
 
   it('the "no-label" problem filter shows exactly the samples planted without a cls field', async () => {

@@ -21,8 +21,6 @@ export interface ShardScan {
   start: ShardStart
   /** Why the shard could not be opened, naming it. */
   unreadable?: string
-  /** True when `plainFile` took the shard (nothing was scanned here). */
-  takenByPlainFile?: boolean
 }
 
 export interface ScanShardOptions {
@@ -58,10 +56,7 @@ export async function scanShard(location: ShardLocation, scanOptions: TarScanOpt
       gzipFile = length >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
       if (!gzipFile) {
         if (o.plainFile) {
-          if (await o.plainFile(fd, length)) {
-            out.takenByPlainFile = true
-            return out
-          }
+          if (await o.plainFile(fd, length)) return out
           length = readSync(fd, buffer, 0, buffer.length, 0)
         }
         out.scanned = await scanTar(fileChunks(fd, buffer, length, o.afterChunk), scanOptions)

@@ -174,7 +174,7 @@ async function probeWasm(): Promise<BackendStatus> {
     if (!active) await activate('wasm')
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))
     const threads = wasm.getThreadsCount()
-    const how = threads > 1 ? 'threaded build on worker_threads' : 'a training worker with cores to spare starts more, on worker_threads'
+    const how = threads > 1 ? 'threaded build on worker_threads' : threadedFailure ? 'single-threaded build' : 'a training worker with cores to spare starts more, on worker_threads'
     return {
       name: 'wasm',
       available: true,

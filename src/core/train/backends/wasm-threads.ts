@@ -75,7 +75,8 @@ export function registerThreadedWasm(wasm: WasmPackage, threads: number): void {
         })
       } finally {
         os.cpus = cpus
-        // Workers it starts later (a pool that runs dry) are ours too.
+        // Workers it starts later (a pool that runs dry) are ours too: from here on, `new Worker`
+        // in this process starts a pthread of this build, so it must not start threads of its own that way.
         Object.defineProperty(global, 'Worker', { configurable: true, writable: true, value: PthreadWorker })
       }
       // The bridge tfjs's own loader builds (tfjs-backend-wasm's init()).

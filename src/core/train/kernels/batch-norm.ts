@@ -57,7 +57,8 @@ export function batchNormForward(
   }
   const y = out.y
   if (relu) {
-    // (v + |v|) / 2 is v for v > 0 and +0 otherwise, exactly; NaN stays NaN, as tf.relu leaves it.
+    // For finite v, (v + |v|) / 2 is v when v > 0 and +0 otherwise, exactly; NaN stays NaN, as tf.relu
+    // leaves it, and −∞ gives NaN (a step that has already diverged).
     for (let i = 0; i < x.length; ) {
       for (let c = 0; c < channels; c++, i++) {
         const v = x[i]! * scale[c]! + shift[c]!

@@ -187,8 +187,10 @@ export const useBrowser = create<BrowserState>((set, get) => {
       // A jump by index names the sample already: its image is asked for while the back end
       // locates it, in the field the split's rows here use (if the sample's differs, the
       // request after the answer gets it).
-      const imageField = 'index' in target ? cache.imageFieldOf(target.split) : undefined
-      if ('index' in target && imageField) void thumbnailSource().request(datasetId, [{ split: target.split, index: target.index, imageField }])
+      if ('index' in target) {
+        const imageField = cache.imageFieldOf(target.split)
+        if (imageField) void thumbnailSource().request(datasetId, [{ split: target.split, index: target.index, imageField }])
+      }
       try {
         const gen = generation
         const { position, sample, page } = await getClient().call('datasets.locate', { datasetId, filter, ...target, pageSize: PAGE_SIZE })
