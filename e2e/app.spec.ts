@@ -35,8 +35,14 @@ test('the grid shows thumbnails whose labels match the shards, and jumps, select
   // The Datasets view with the demo in its recent list.
   await expect(page.getByRole('list').getByRole('button').first()).toBeVisible()
   await saveScreenshot(page, 'datasets')
-  await openFolder(page, env.clean)
+  // Browse with no dataset open offers to open one, and comes back to the grid once it is open.
   await page.getByRole('button', { name: 'Browse', exact: true }).click()
+  await page.getByRole('button', { name: 'Open a folder…' }).click()
+  await page.getByLabel('Folder path').fill(env.clean)
+  await page.getByLabel('Folder path').press('Escape')
+  await page.getByRole('button', { name: 'Open folder' }).click()
+  await expect(page.getByTestId('sample-grid')).toBeVisible({ timeout: 60_000 })
+  await expect(page.getByRole('button', { name: 'Browse', exact: true })).toHaveAttribute('aria-current', 'page')
   await page.getByLabel('Split filter').selectOption('val')
   const manifest = await readManifest(env.clean)
   await expect(page.getByTestId('grid-total')).toHaveText(manifest.splits.val!.expectedSamples.toLocaleString('en-US'))

@@ -12,13 +12,14 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import type { DatasetInventory, DatasetSource, DatasetSummary, SampleFilter, SampleRow, SplitSource } from '../../shared/contract/datasets'
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
-import type { IndexedSample, ReadProblem, ShardIndex, ShardLocation } from '../wds/types'
+import type { ShardIndex, ShardLocation } from '../wds/types'
 import { expandPattern, PatternError } from '../wds/patterns'
 import { indexShard, readSampleAt, readShardRange, ShardSourceError, statShard, type ShardStat } from '../wds'
 import { parseInteger } from '../wds/fields'
 import { forEachOrdered } from '../ordered'
 import type { ServiceContext } from './context'
 import { UserFacingError } from './dispatch'
+import { compactShard, encodeDatasetCache, expandShard, readDatasetCache, type CachedShard } from './dataset-cache'
 
 /** Shard-like file names: what the path field and folder scans consider. */
 export const shardFilePattern = /\.(tar|tar\.gz|tgz)$/i
@@ -40,6 +41,8 @@ export interface IndexedShard {
   readonly keys: string[]
   /** Every member name its samples have, sorted. */
   fields: string[]
+  /** Whether its sample at this position has this member (read from the index's columns, without building index.samples). */
+  hasField(inShard: number, field: string): boolean
   error: string | null
   /** The file (or URL) does not exist, as opposed to existing but unreadable. */
   missing: boolean
@@ -77,141 +80,6 @@ export interface OpenedDataset {
   listings: Map<string, Listing>
 }
 
-/**
- * A shard's index and class labels as the dataset cache file keeps them: a few columns
- * instead of an object per sample, so reading them back is cheap; the per-sample
- * entries (ShardIndex.samples) are made only when something reads that shard's samples.
- */
-interface CachedShard {
-  url: string
-  validator: string
-  bytes: number
-  compressed: boolean
-  problems: ReadProblem[]
-  /** Every member name the shard's samples have, sorted. */
-  fields: string[]
-  count: number
-  /** Per sample, per name in `fields`: offset and size in the tar, or −1, −1 when the sample lacks it. */
-  spans: Float64Array
-  labels: Int32Array
-  /** The samples' keys, each followed by a NUL (a tar name cannot hold one), as UTF-8: as the cache file has them (shards read now have only `keys`). */
-  keyBytes?: Uint8Array
-  /** The keys as strings (from the cache file: made from keyBytes on first use). */
-  keys(): string[]
-}
-
-function compactShard(index: ShardIndex, labels: Int32Array): CachedShard {
-  const names = new Set<string>()
-  for (const sample of index.samples) for (const f in sample.members) names.add(f)
-  const fields = [...names].sort()
-  const spans = new Float64Array(index.samples.length * fields.length * 2)
-  index.samples.forEach((sample, j) => {
-    fields.forEach((f, k) => {
-      const span = sample.members[f]
-      spans[(j * fields.length + k) * 2] = span ? span[0] : -1
-      spans[(j * fields.length + k) * 2 + 1] = span ? span[1] : -1
-    })
-  })
-  const { url, validator, bytes, compressed, problems } = index
-  const keys = index.samples.map((x) => x.key)
-  return { url, validator, bytes, compressed, problems, fields, count: keys.length, spans, labels, keys: () => keys }
-}
-
-/** The ShardIndex of a cached shard; its samples are built on first read. */
-function expandShard(c: CachedShard): ShardIndex {
-  let samples: IndexedSample[] | null = null
-  const build = (): IndexedSample[] =>
-    c.keys().map((key, j) => {
-      const members: Record<string, [number, number]> = {}
-      c.fields.forEach((f, k) => {
-        const at = (j * c.fields.length + k) * 2
-        if (c.spans[at]! >= 0) members[f] = [c.spans[at]!, c.spans[at + 1]!]
-      })
-      return { key, members }
-    })
-  const index = { version: 1, url: c.url, validator: c.validator, bytes: c.bytes, compressed: c.compressed, problems: c.problems } as Omit<ShardIndex, 'samples'>
-  return Object.defineProperty(index, 'samples', { enumerable: true, get: () => (samples ??= build()) }) as ShardIndex
-}
-
-/**
- * The dataset cache file: every shard's index and labels from the last open, binary so
- * that reopening a 110,000-sample dataset costs a few milliseconds of the host's one
- * thread (its JSON form, 4.5 MB, took ≈ 100 ms to parse, during which the open, the
- * inventory and the grid's first page all waited). Layout: the magic, the header's
- * length (u32 LE) and 4 bytes of padding, the header (JSON: the label field and each
- * shard's url, validator, bytes, compressed, problems, fields, count, keyLength), padding to 8
- * bytes, then every shard's spans (float64), every shard's labels (int32) and every
- * shard's keys (UTF-8, each ended by NUL), shard after shard.
- */
-const cacheMagic = 'SSDSCAC3'
-
-type CacheHeader = { labelField: string | null; shards: Array<Omit<CachedShard, 'spans' | 'labels' | 'keyBytes' | 'keys'> & { keyLength: number }> }
-
-function encodeDatasetCache(labelField: string | null, shards: CachedShard[]): Uint8Array {
-  const keyBlocks = shards.map((c) => c.keyBytes ?? new TextEncoder().encode(c.keys().map((key) => `${key}\0`).join('')))
-  const header: CacheHeader = {
-    labelField,
-    shards: shards.map(({ url, validator, bytes, compressed, problems, fields, count }, i) => ({ url, validator, bytes, compressed, problems, fields, count, keyLength: keyBlocks[i]!.length }))
-  }
-  const headerBytes = Buffer.from(JSON.stringify(header))
-  const dataStart = align8(16 + headerBytes.length)
-  const spanCount = shards.reduce((n, c) => n + c.spans.length, 0)
-  const labelCount = shards.reduce((n, c) => n + c.labels.length, 0)
-  const keyLength = keyBlocks.reduce((n, block) => n + block.length, 0)
-  const out = Buffer.alloc(dataStart + spanCount * 8 + labelCount * 4 + keyLength)
-  out.write(cacheMagic, 0, 'latin1')
-  out.writeUInt32LE(headerBytes.length, 8)
-  headerBytes.copy(out, 16)
-  let at = dataStart
-  for (const c of shards) at = copyInto(out, at, c.spans)
-  for (const c of shards) at = copyInto(out, at, c.labels)
-  for (const block of keyBlocks) at = copyInto(out, at, block)
-  return out
-}
-
-/** The cache's shards by url, or null when the file is not a cache this version wrote (then everything is re-read); throws when it is damaged. */
-function decodeDatasetCache(file: Buffer, labelField: string | null): Map<string, CachedShard> | null {
-  if (file.length < 16 || file.toString('latin1', 0, 8) !== cacheMagic) return null
-  const headerLength = file.readUInt32LE(8)
-  const header = JSON.parse(file.toString('utf8', 16, 16 + headerLength)) as CacheHeader
-  if (header.labelField !== labelField) return null
-  // Views need their offset aligned to the element size; a copy makes it so (readFile's buffer normally is).
-  const data = new Uint8Array(file.buffer, file.byteOffset + align8(16 + headerLength), file.length - align8(16 + headerLength))
-  const aligned = data.byteOffset % 8 === 0 ? data : data.slice()
-  const spansTotal = header.shards.reduce((n, c) => n + c.count * c.fields.length * 2, 0)
-  const labelsTotal = header.shards.reduce((n, c) => n + c.count, 0)
-  const keysTotal = header.shards.reduce((n, c) => n + c.keyLength, 0)
-  if (aligned.length !== spansTotal * 8 + labelsTotal * 4 + keysTotal) return null
-  const spans = new Float64Array(aligned.buffer, aligned.byteOffset, spansTotal)
-  const labels = new Int32Array(aligned.buffer, aligned.byteOffset + spansTotal * 8, labelsTotal)
-  const keyBytes = aligned.subarray(spansTotal * 8 + labelsTotal * 4)
-  const shards = new Map<string, CachedShard>()
-  let spanAt = 0
-  let labelAt = 0
-  let keyAt = 0
-  for (const { keyLength, ...h } of header.shards) {
-    const own = keyBytes.subarray(keyAt, (keyAt += keyLength))
-    let keys: string[] | null = null
-    shards.set(h.url, {
-      ...h,
-      spans: spans.subarray(spanAt, (spanAt += h.count * h.fields.length * 2)),
-      labels: labels.subarray(labelAt, (labelAt += h.count)),
-      keyBytes: own,
-      keys: () => (keys ??= h.count === 0 ? [] : new TextDecoder().decode(own.subarray(0, own.length - 1)).split('\0'))
-    })
-  }
-  return shards
-}
-
-function align8(n: number): number {
-  return Math.ceil(n / 8) * 8
-}
-
-function copyInto(out: Buffer, at: number, values: Float64Array | Int32Array | Uint8Array): number {
-  out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at)
-  return at + values.byteLength
-}
-
 /** A split's shard locations and each one's size and validator now (null: it could not be stat'ed). */
 export interface SplitShards {
   name: string
@@ -231,10 +99,50 @@ interface SavedInventory {
   splits: DatasetInventory['splits']
 }
 
-/** One filtered listing: parallel arrays of (split number, global index). */
+/** One filtered listing: how many samples, and at each position the sample's split number and global index. */
 export interface Listing {
-  splitOf: Uint8Array
-  indexOf: Uint32Array
+  length: number
+  splitAt(position: number): number
+  indexAt(position: number): number
+  /** Where a sample is in the listing, or null when the filter leaves it out. */
+  positionOf(split: number, index: number): number | null
+}
+
+/** Every sample of some splits, in order: nothing per sample to keep (a dataset's first page needs no pass over its 100,000 samples). */
+function wholeSplits(tables: SplitTable[], splits: number[]): Listing {
+  const starts: number[] = []
+  let length = 0
+  for (const s of splits) {
+    starts.push(length)
+    length += tables[s]!.shardOf.length
+  }
+  const slot = (position: number): number => {
+    let i = starts.length - 1
+    while (i > 0 && starts[i]! > position) i--
+    return i
+  }
+  return {
+    length,
+    splitAt: (position) => splits[slot(position)]!,
+    indexAt: (position) => position - starts[slot(position)]!,
+    positionOf(split, index) {
+      const i = splits.indexOf(split)
+      return i < 0 || index >= tables[split]!.shardOf.length ? null : starts[i]! + index
+    }
+  }
+}
+
+/** Chosen samples, as parallel arrays of (split number, global index). */
+function pickedSamples(splitOf: Uint8Array, indexOf: Uint32Array): Listing {
+  return {
+    length: indexOf.length,
+    splitAt: (position) => splitOf[position]!,
+    indexAt: (position) => indexOf[position]!,
+    positionOf(split, index) {
+      for (let p = 0; p < indexOf.length; p++) if (indexOf[p] === index && splitOf[p] === split) return p
+      return null
+    }
+  }
 }
 
 const registries = new WeakMap<ServiceContext, DatasetRegistry>()
@@ -354,11 +262,13 @@ export class DatasetRegistry {
           throw err
         }
       }
-      // Several shards at a time: each is a stat (an HTTP HEAD for remote shards).
+      // Several shards at a time: each is a stat (an HTTP HEAD for remote shards). A local
+      // stat takes microseconds, and its round trip through libuv's threads is most of it:
+      // all of them at once (110 shards: 2 ms instead of 20).
       const stats: Array<ShardStat | null> = []
       await forEachOrdered(
         locations.length,
-        indexConcurrency,
+        locations.every((l) => l.kind === 'file') ? localStatConcurrency : indexConcurrency,
         (i) => statShard(locations[i]!).catch(() => null),
         (stat) => void stats.push(stat)
       )
@@ -406,11 +316,14 @@ export class DatasetRegistry {
   }
 
   private async buildTables(d: OpenedDataset): Promise<SplitTable[]> {
-    await mkdir(this.cacheDir, { recursive: true })
     const tables: SplitTable[] = []
     const labelField = d.manifest?.labelField
-    const stated = await this.shards(d)
-    const saved = await this.readDatasetCache(d.summary.datasetId, labelField)
+    // The shards' stats and the cache file at the same time: neither needs the other.
+    const [stated, saved] = await Promise.all([
+      this.shards(d),
+      readDatasetCache(this.datasetCachePath(d.summary.datasetId), labelField ?? null),
+      mkdir(this.cacheDir, { recursive: true })
+    ])
     const kept = new Map<string, CachedShard>()
     let changed = saved === null
     for (const [s, split] of d.summary.splits.entries()) {
@@ -454,6 +367,10 @@ export class DatasetRegistry {
             return cached?.keys() ?? []
           },
           fields: cached?.fields ?? [],
+          hasField(j, field) {
+            const k = cached ? cached.fields.indexOf(field) : -1
+            return k >= 0 && cached!.spans()[(j * cached!.fields.length + k) * 2]! >= 0
+          },
           error,
           missing,
           first
@@ -536,21 +453,6 @@ export class DatasetRegistry {
 
   private datasetCachePath(datasetId: string): string {
     return join(this.cacheDir, `dataset-${datasetId}.bin`)
-  }
-
-  /**
-   * Every shard's index and labels from the last open of this dataset, in one file of
-   * columns (see CachedShard, encodeDatasetCache): reopening a 110-shard dataset from the
-   * per-shard JSON caches cost ≈ 0.6 s of CPU (330 file reads, 330,000 small objects
-   * parsed). Each entry is used only if its shard is unchanged.
-   */
-  private async readDatasetCache(datasetId: string, labelField: string | undefined): Promise<Map<string, CachedShard> | null> {
-    const file = await readFile(this.datasetCachePath(datasetId)).catch(() => null)
-    try {
-      return file && decodeDatasetCache(file, labelField ?? null)
-    } catch {
-      return null // damaged: rebuilt from the per-shard caches
-    }
   }
 
   /**
@@ -653,26 +555,31 @@ export class DatasetRegistry {
           indexOf.push(g)
         }
       }
-      const listing = { splitOf: Uint8Array.from(splitOf), indexOf: Uint32Array.from(indexOf) }
+      const listing = pickedSamples(Uint8Array.from(splitOf), Uint32Array.from(indexOf))
+      remember(listing)
+      return listing
+    }
+    const splitsShown = [...tables.keys()].filter((s) => filter.split === undefined || tables[s]!.name === filter.split)
+    if (filter.shard === undefined && filter.classId === undefined && filter.problem === undefined) {
+      const listing = wholeSplits(tables, splitsShown)
       remember(listing)
       return listing
     }
     {
-      // Typed arrays filled in place: the unfiltered listing of 100,000 samples is the grid's first page.
-      const total = tables.reduce((n, t) => n + t.shardOf.length, 0)
+      // Typed arrays filled in place, then cut to size.
+      const total = splitsShown.reduce((n, s) => n + tables[s]!.shardOf.length, 0)
       const splits = new Uint8Array(total)
       const indexes = new Uint32Array(total)
-      const perSample = filter.shard !== undefined || filter.classId !== undefined || filter.problem !== undefined
       let n = 0
-      for (const [s, t] of tables.entries()) {
-        if (filter.split !== undefined && t.name !== filter.split) continue
+      for (const s of splitsShown) {
+        const t = tables[s]!
         for (let g = 0; g < t.shardOf.length; g++) {
-          if (perSample && !accepts(t, g)) continue
+          if (!accepts(t, g)) continue
           splits[n] = s
           indexes[n++] = g
         }
       }
-      const listing = { splitOf: splits.slice(0, n), indexOf: indexes.slice(0, n) }
+      const listing = pickedSamples(splits.slice(0, n), indexes.slice(0, n))
       remember(listing)
       return listing
     }
@@ -681,16 +588,16 @@ export class DatasetRegistry {
   /** The grid's row for one sample. */
   row(d: OpenedDataset, t: SplitTable, g: number): SampleRow {
     const shard = t.shards[t.shardOf[g]!]!
-    const sample = shard.index!.samples[t.inShard[g]!]!
+    const j = t.inShard[g]!
     const label = t.labels[g]!
     return {
       split: t.name,
       shard: shard.name,
       index: g,
-      key: sample.key,
+      key: shard.keys[j]!,
       label: label >= 0 ? label : null,
       className: label >= 0 ? (d.summary.classNames[label] ?? null) : null,
-      imageField: imageFieldOf(sample.members, t.imageField)
+      imageField: imageFieldOf(shard.fields, (f) => shard.hasField(j, f), t.imageField)
     }
   }
 
@@ -703,9 +610,10 @@ export class DatasetRegistry {
   }
 }
 
-export function imageFieldOf(members: Record<string, unknown>, preferred?: string): string | null {
-  if (preferred && members[preferred]) return preferred
-  return imageFields.find((f) => members[f]) ?? Object.keys(members).find((f) => imageFields.includes(f.split('.').pop()!)) ?? null
+/** A sample's image field: the one the dataset names, else the first plain image field, else the first whose last extension is an image's (`seg.png`); null when it has none. */
+function imageFieldOf(fields: readonly string[], has: (field: string) => boolean, preferred?: string): string | null {
+  if (preferred && has(preferred)) return preferred
+  return imageFields.find(has) ?? fields.find((f) => has(f) && imageFields.includes(f.split('.').pop()!)) ?? null
 }
 
 /** `cls` holds a decimal class index as text (webdataset's convention); −1 when it is not one. */
@@ -770,8 +678,10 @@ export function bracePattern(paths: string[]): string {
   return `{${paths.join(',')}}`
 }
 
-/** Shards indexed (or their cached indexes read) at the same time. */
+/** Shards indexed (or their cached indexes read), or remote shards stat'ed, at the same time. */
 const indexConcurrency = 6
+/** Local shard files stat'ed at the same time. */
+const localStatConcurrency = 256
 
 /** Write a file so a reader never sees half of it: temp file in the same folder, then rename. */
 export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {

@@ -33,15 +33,17 @@ type DatasetHandlers = Pick<
   | 'datasets.sample'
 >
 
+const noop = (): void => undefined
+
 export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHandlers; dispose(): Promise<void> } {
   const registry = registryFor(ctx)
 
   /** Rows [offset, offset + limit) of a filtered listing. */
   function pageOf(d: OpenedDataset, tables: SplitTable[], listing: Listing, offset: number, limit: number): SamplePage {
-    const end = Math.min(listing.indexOf.length, offset + limit)
+    const end = Math.min(listing.length, offset + limit)
     const items = []
-    for (let p = offset; p < end; p++) items.push(registry.row(d, tables[listing.splitOf[p]!]!, listing.indexOf[p]!))
-    return { total: listing.indexOf.length, offset, items }
+    for (let p = offset; p < end; p++) items.push(registry.row(d, tables[listing.splitAt(p)]!, listing.indexAt(p)))
+    return { total: listing.length, offset, items }
   }
 
   /** Datasets whose inventory was saved for the next open in this session (once each). */
@@ -61,7 +63,10 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
       source: d.summary.folder && !source.splits ? { folder: d.summary.folder } : { folder: d.summary.folder ?? undefined, splits: d.summary.splits, name: source.name },
       openedAt: new Date().toISOString()
     }
+    // Written once the open's own work is done (the first page waits for the tables) or after a second, whichever comes first.
+    const openSettled = Promise.race([registry.tables(d).then(noop, noop), new Promise<void>((done) => setTimeout(done, 1000))])
     recentWritten = recentWritten
+      .then(() => openSettled)
       .then(() => rememberRecent(ctx.stateDir, entry))
       .catch((err: unknown) => {
         ctx.emit('system.problem', { source: 'recent datasets', message: `Could not remember ${d.summary.name} as recent: ${err instanceof Error ? err.message : String(err)}` })
@@ -128,12 +133,10 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
         if (!target) return { position: null, sample: null }
         const sample = registry.row(d, tables[target.s]!, target.g)
         const listing = await registry.listing(d, filter)
-        for (let p = 0; p < listing.indexOf.length; p++) {
-          if (listing.indexOf[p] !== target.g || listing.splitOf[p] !== target.s) continue
-          if (pageSize === undefined) return { position: p, sample }
-          return { position: p, sample, page: pageOf(d, tables, listing, Math.floor(p / pageSize) * pageSize, pageSize) }
-        }
-        return { position: null, sample }
+        const p = listing.positionOf(target.s, target.g)
+        if (p === null) return { position: null, sample }
+        if (pageSize === undefined) return { position: p, sample }
+        return { position: p, sample, page: pageOf(d, tables, listing, Math.floor(p / pageSize) * pageSize, pageSize) }
       },
       async 'datasets.sample'({ datasetId, split, index }) {
         const d = registry.get(datasetId)

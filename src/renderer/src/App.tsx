@@ -28,7 +28,10 @@ const viewComponents: Record<ViewName, () => React.JSX.Element> = {
 export function App(): React.JSX.Element {
   const view = useNavigation((s) => s.view)
   useEffect(() => {
-    const offs = [useDatasets.getState().listen(), useVerify.getState().listen(), useTrain.getState().listen()]
+    // The browser binds to a dataset the moment it opens, so the grid's first page and images
+    // are asked for while the view after the open renders, not after.
+    const bindBrowser = useDatasets.subscribe((s) => useBrowser.getState().setDataset(s.current?.datasetId ?? null))
+    const offs = [bindBrowser, useDatasets.getState().listen(), useVerify.getState().listen(), useTrain.getState().listen()]
     void useDatasets
       .getState()
       .restoreFromUrl()
@@ -37,11 +40,6 @@ export function App(): React.JSX.Element {
       })
     return () => offs.forEach((off) => off())
   }, [])
-  // The grid's first page is asked for as soon as a dataset opens, so Browse has it ready.
-  const datasetId = useDatasets((s) => s.current?.datasetId ?? null)
-  useEffect(() => {
-    if (datasetId) useBrowser.getState().setDataset(datasetId)
-  }, [datasetId])
   const View = viewComponents[view]
   return (
     <div className="app">

@@ -2,19 +2,15 @@ import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'rea
 import { useVirtualizer, type VirtualItem } from '@tanstack/react-virtual'
 import type { SampleRow } from '@shared/contract/datasets'
 import { formatCount } from '../../app/errors'
+import { afterNextPaint } from '../../app/paint'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useInventory } from '../inventory/store'
 import { NoDataset } from '../inventory/InventoryView'
-import { columnsFor, describeFilter, moveSelection } from './pages'
+import { CELL_HEIGHT, OVERSCAN_ROWS, describeFilter, gridColumns, lastGridSize, moveSelection } from './pages'
 import type { ThumbnailUrl } from './thumbnails'
 import { useBrowser } from './store'
 import { SampleDetailPanel } from './SampleDetailPanel'
 
-const CELL_WIDTH = 116
-const CELL_HEIGHT = 136
-/** The grid's size in CSS pixels when it was last measured; a first guess (the layout's margins) before that. */
-let lastGridWidth = typeof window === 'undefined' ? 800 : Math.max(CELL_WIDTH, window.innerWidth - 210)
-let lastGridHeight = typeof window === 'undefined' ? 600 : Math.max(CELL_HEIGHT, window.innerHeight - 120)
 
 export function BrowserView(): React.JSX.Element {
   // The app shell binds the browser to the open dataset (App.tsx), before this view mounts.
@@ -54,9 +50,12 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
   const inventory = useInventory((s) => s.inventory)
   const loadInventory = useInventory((s) => s.load)
   const [jumpText, setJumpText] = useState('')
+  // The shard list comes from the inventory: asked for once the first page of samples is on
+  // screen, so that its answer does not hold up the first screen's images at the back end.
+  const firstPageShown = useBrowser((s) => s.total !== null)
   useEffect(() => {
-    void loadInventory(datasetId)
-  }, [datasetId, loadInventory])
+    if (firstPageShown) return afterNextPaint(() => void loadInventory(datasetId))
+  }, [datasetId, firstPageShown, loadInventory])
 
   const shards = useMemo(
     () => (inventory?.splits ?? []).filter((s) => !filter.split || s.name === filter.split).flatMap((s) => s.shards.map((sh) => sh.name)),
@@ -157,14 +156,14 @@ function SampleGrid(): React.JSX.Element {
   const { ensureRange, loadThumbnails, select, openDetail, closeDetail } = useBrowser.getState()
   const parentRef = useRef<HTMLDivElement>(null)
   // The width the grid had last time: opening Browse again renders the right columns at once, not a guess and then again.
-  const [width, setWidth] = useState(lastGridWidth)
+  const [width, setWidth] = useState(lastGridSize.width)
 
   useLayoutEffect(() => {
     const el = parentRef.current
     if (!el) return
     const measure = (): void => {
-      lastGridHeight = el.clientHeight
-      setWidth((lastGridWidth = el.clientWidth))
+      lastGridSize.height = el.clientHeight
+      setWidth((lastGridSize.width = el.clientWidth))
     }
     measure()
     const ro = new ResizeObserver(measure)
@@ -172,7 +171,7 @@ function SampleGrid(): React.JSX.Element {
     return () => ro.disconnect()
   }, [])
 
-  const columns = columnsFor(width - 8, CELL_WIDTH)
+  const columns = gridColumns(width)
   const rowCount = Math.ceil(total / columns)
   // TanStack Virtual re-renders through its own state; the React Compiler just skips this component.
   // eslint-disable-next-line react-hooks/incompatible-library
@@ -181,11 +180,11 @@ function SampleGrid(): React.JSX.Element {
     getScrollElement: () => parentRef.current,
     estimateSize: () => CELL_HEIGHT,
     // The first render already has the rows on screen, instead of none and then again once the grid is measured.
-    initialRect: { width: lastGridWidth, height: lastGridHeight },
+    initialRect: { ...lastGridSize },
     // Re-render after the scroll event, not synchronously inside it: the frame is not held up by React.
     useFlushSync: false,
     // One row beyond the screen: more would queue images ahead of the visible ones (a browser opens 6 connections per host).
-    overscan: 1
+    overscan: OVERSCAN_ROWS
   })
   const items = virtualizer.getVirtualItems()
   // getVirtualItems returns the same array while the visible range holds, so a scroll within a row re-renders nothing below.

@@ -68,6 +68,34 @@ export function columnsFor(widthPx: number, cellWidthPx: number): number {
   return Math.max(1, Math.floor(widthPx / cellWidthPx))
 }
 
+/** A grid cell's size in CSS pixels. */
+export const CELL_WIDTH = 116
+export const CELL_HEIGHT = 136
+/** Rows rendered beyond the screen. */
+export const OVERSCAN_ROWS = 1
+/** The grid's inner padding, taken from its width before columns are counted. */
+const GRID_PADDING = 8
+
+/** The columns of a grid this wide. */
+export function gridColumns(widthPx: number): number {
+  return columnsFor(widthPx - GRID_PADDING, CELL_WIDTH)
+}
+
+/** Cells the grid renders at the top of a listing: the rows on screen and the overscan. */
+export function cellsOnScreen(size: { width: number; height: number }): number {
+  return gridColumns(size.width) * (Math.ceil(size.height / CELL_HEIGHT) + OVERSCAN_ROWS)
+}
+
+/**
+ * The grid's size in CSS pixels when it was last measured; before that, a guess from the
+ * window less the layout's margins. Kept outside React so the first render of Browse
+ * (and the store asking for the first screen's images) use it.
+ */
+export const lastGridSize =
+  typeof window === 'undefined'
+    ? { width: 800, height: 600 }
+    : { width: Math.max(CELL_WIDTH, window.innerWidth - 210), height: Math.max(CELL_HEIGHT, window.innerHeight - 120) }
+
 /** Where keyboard navigation moves the selection in a grid of `columns` columns. */
 export function moveSelection(position: number, key: string, columns: number, total: number, rowsPerPage = 5): number {
   if (total <= 0) return 0

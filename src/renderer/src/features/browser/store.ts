@@ -8,11 +8,11 @@ import type { SampleDetail, SampleFilter, SampleRow } from '@shared/contract/dat
 import { getClient } from '../../api/client'
 import { describeError } from '../../app/errors'
 import { useDatasets } from '../datasets/store'
-import { PAGE_SIZE, PageCache, pagesForRange, parseJumpTarget } from './pages'
+import { PAGE_SIZE, PageCache, cellsOnScreen, lastGridSize, pagesForRange, parseJumpTarget } from './pages'
 import { ThumbnailSource, type ThumbnailUrl } from './thumbnails'
 
-/** Thumbnails fetched with the first page, so Browse opens on a painted screen (≈ 7 rows × 12 columns at 1400×900). */
-const FIRST_SCREEN = 96
+/** How long a new listing's first page waits for its screen of images before it is shown without them. */
+const firstScreenWaitMs = 250
 
 interface BrowserState {
   datasetId: string | null
@@ -46,6 +46,12 @@ interface BrowserState {
   jump(text: string): Promise<boolean>
 }
 
+/** Runs `fn` when the page has a moment (soon in any case); at once where there is no requestIdleCallback. */
+function whenIdle(fn: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 300 })
+  else fn()
+}
+
 export const useBrowser = create<BrowserState>((set, get) => {
   let cache = new PageCache()
   let inFlight = new Set<number>()
@@ -72,12 +78,19 @@ export const useBrowser = create<BrowserState>((set, get) => {
     const gen = generation
     getClient()
       .call('datasets.samples', { datasetId, filter, offset: page * PAGE_SIZE, limit: PAGE_SIZE })
-      .then((result) => {
+      .then(async (result) => {
         if (gen !== generation) return
+        if (page === 0 && get().total === null) {
+          // A new listing's first screen is shown once, with its images, rather than as
+          // labels first and images a render later: on a busy machine that first render
+          // held up the images' answer in this thread by as long as it took (≈ 60 ms).
+          // Images that take longer than firstScreenWaitMs come in after.
+          const images = thumbnailSource().request(datasetId, result.items.slice(0, cellsOnScreen(lastGridSize)))
+          await Promise.race([images, new Promise((resolve) => setTimeout(resolve, firstScreenWaitMs))])
+          if (gen !== generation) return
+        }
         inFlight.delete(page)
         cache.put(page, result.items)
-        // The first screen's images are asked for with its page, before the grid mounts.
-        if (page === 0) void thumbnailSource().request(datasetId, result.items.slice(0, FIRST_SCREEN))
         set((s) => ({ total: result.total, pagesVersion: s.pagesVersion + 1 }))
         // A detail asked for before its page arrived (a jump far down) loads now.
         const { detailOpen, detail, selected } = get()
@@ -154,15 +167,18 @@ export const useBrowser = create<BrowserState>((set, get) => {
         return rows
       }
       const source = thumbnailSource()
-      // What is on screen first, in its own batch; once it is in, the rest of its pages, so
-      // scrolling on finds its images here and costs a request per page rather than one per
-      // row, without that larger answer competing with the screen's.
+      // What is on screen first, in its own batch; once it is in and the page is idle (its
+      // images decoded and painted), the rest of its pages, so scrolling on finds its images
+      // here and costs a request per page rather than one per row, without that larger
+      // answer competing with the screen's.
       const pageStart = Math.floor(Math.max(0, first) / PAGE_SIZE) * PAGE_SIZE
       const pageEnd = (Math.floor(Math.max(0, last) / PAGE_SIZE) + 1) * PAGE_SIZE - 1
       const gen = generation
-      void source.request(datasetId, rowsIn(first, last)).then(() => {
-        if (gen === generation) void source.request(datasetId, rowsIn(pageStart, pageEnd))
-      })
+      void source.request(datasetId, rowsIn(first, last)).then(() =>
+        whenIdle(() => {
+          if (gen === generation) void source.request(datasetId, rowsIn(pageStart, pageEnd))
+        })
+      )
     },
     select(position, scroll = true) {
       const total = get().total ?? 0

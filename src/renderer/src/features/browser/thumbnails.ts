@@ -24,7 +24,8 @@ export type ImageRef = Pick<SampleRow, 'split' | 'index' | 'imageField'>
 
 export class ThumbnailSource {
   private readonly urls = new Map<string, string>()
-  private readonly pending = new Set<string>()
+  /** Images on their way, each with the request that brings it. */
+  private readonly pending = new Map<string, Promise<void>>()
 
   /**
    * @param onArrive called after a batch's URLs are in, so the grid re-renders once per batch
@@ -54,21 +55,29 @@ export class ThumbnailSource {
 
   /**
    * Fetches the images of these rows that are neither here nor on their way, in as few
-   * requests as the batch size allows; resolves when those requests have answered.
+   * requests as the batch size allows; resolves when those requests, and those already on
+   * their way with any of these rows, have answered.
    */
   request(datasetId: string, rows: ReadonlyArray<ImageRef | undefined>): Promise<void> {
     if (!this.batched) return Promise.resolve()
     const wanted: Array<{ key: string; row: ImageRef & { imageField: string } }> = []
+    const waits = new Set<Promise<void>>()
     for (const row of rows) {
       if (!row?.imageField) continue
       const k = keyOf(datasetId, row)
-      if (this.urls.has(k) || this.pending.has(k)) continue
-      this.pending.add(k)
-      wanted.push({ key: k, row: row as ImageRef & { imageField: string } })
+      if (this.urls.has(k)) continue
+      const onItsWay = this.pending.get(k)
+      if (onItsWay) waits.add(onItsWay)
+      else wanted.push({ key: k, row: row as ImageRef & { imageField: string } })
     }
-    const batches: Array<Promise<void>> = []
-    for (let i = 0; i < wanted.length; i += maxBatchItems) batches.push(this.fetchBatch(datasetId, wanted.slice(i, i + maxBatchItems)))
-    return Promise.all(batches).then(() => undefined)
+    for (let i = 0; i < wanted.length; i += maxBatchItems) {
+      const items = wanted.slice(i, i + maxBatchItems)
+      // Started a microtask later, so its images count as on their way before it can settle.
+      const batch = Promise.resolve().then(() => this.fetchBatch(datasetId, items))
+      for (const { key } of items) this.pending.set(key, batch)
+      waits.add(batch)
+    }
+    return Promise.all(waits).then(() => undefined)
   }
 
   private async fetchBatch(datasetId: string, items: Array<{ key: string; row: ImageRef & { imageField: string } }>): Promise<void> {

@@ -56,17 +56,18 @@ function IndexingBanner({ label }: { label: string }): React.JSX.Element {
   )
 }
 
-function useOpenAndShowInventory() {
-  const show = useNavigation((s) => s.show)
+/** After an open: the Inventory, or the view that sent the user here for a dataset. */
+function useShowOpened() {
+  const showOpened = useNavigation((s) => s.showOpened)
   return (ok: boolean) => {
-    if (ok) show('inventory')
+    if (ok) showOpened()
   }
 }
 
 function DemoCard(): React.JSX.Element {
   const openDemo = useDatasets((s) => s.openDemo)
   const busy = useDatasets((s) => s.opening !== null)
-  const after = useOpenAndShowInventory()
+  const after = useShowOpened()
   return (
     <section className="card">
       <h3>Demo dataset</h3>
@@ -81,7 +82,7 @@ function DemoCard(): React.JSX.Element {
 function FolderCard(): React.JSX.Element {
   const open = useDatasets((s) => s.open)
   const busy = useDatasets((s) => s.opening !== null)
-  const after = useOpenAndShowInventory()
+  const after = useShowOpened()
   const [path, setPath] = useState('')
   const [entries, setEntries] = useState<PathEntry[]>([])
   const [highlight, setHighlight] = useState(-1)
@@ -229,7 +230,7 @@ interface SplitRow {
 function PatternsCard(): React.JSX.Element {
   const open = useDatasets((s) => s.open)
   const busy = useDatasets((s) => s.opening !== null)
-  const after = useOpenAndShowInventory()
+  const after = useShowOpened()
   const [name, setName] = useState('')
   const [rows, setRows] = useState<SplitRow[]>([
     { name: 'train', patterns: '', remotePatterns: '' },
@@ -305,7 +306,7 @@ function RecentCard(): React.JSX.Element {
   const recent = useDatasets((s) => s.recent)
   const open = useDatasets((s) => s.open)
   const busy = useDatasets((s) => s.opening !== null)
-  const after = useOpenAndShowInventory()
+  const after = useShowOpened()
   return (
     <section className="card">
       <h3>Recent</h3>

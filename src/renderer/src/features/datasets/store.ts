@@ -43,8 +43,8 @@ export const useDatasets = create<DatasetsState>((set, get) => {
     set({ opening: label, error: null, indexProgress: {} })
     try {
       const current = await call()
+      // The recent list is read again when the Datasets view shows it, not now, while the new dataset's first screen loads.
       set({ current, opening: null })
-      void get().loadRecent()
       return true
     } catch (err) {
       set({ opening: null, error: describeError(err) })

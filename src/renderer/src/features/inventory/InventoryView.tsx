@@ -1,6 +1,7 @@
 import { startTransition, useEffect, useMemo, useState } from 'react'
 import type { InventoryShard } from '@shared/contract/datasets'
 import { useNavigation } from '../../app/navigation'
+import { afterNextPaint } from '../../app/paint'
 import { formatBytes, formatCount } from '../../app/errors'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useBrowser } from '../browser/store'
@@ -82,19 +83,14 @@ function useCompleteAfterPaint(inventory: unknown): boolean {
   const [completeFor, setCompleteFor] = useState<unknown>(null)
   useEffect(() => {
     if (!inventory) return
-    let timer: ReturnType<typeof setTimeout> | undefined
-    // rAF runs before the paint; the timeout after it runs once the frame is on screen.
-    const frame = requestAnimationFrame(() => (timer = setTimeout(() => startTransition(() => setCompleteFor(inventory)))))
-    return () => {
-      cancelAnimationFrame(frame)
-      clearTimeout(timer)
-    }
+    return afterNextPaint(() => startTransition(() => setCompleteFor(inventory)))
   }, [inventory])
   return inventory !== null && completeFor === inventory
 }
 
 export function NoDataset(): React.JSX.Element {
-  const show = useNavigation((s) => s.show)
+  const view = useNavigation((s) => s.view)
+  const openDatasetFor = useNavigation((s) => s.openDatasetFor)
   const openDemo = useDatasets((s) => s.openDemo)
   return (
     <div className="view empty-view">
@@ -103,7 +99,7 @@ export function NoDataset(): React.JSX.Element {
         <button className="primary" onClick={() => void openDemo()}>
           Open the demo dataset
         </button>
-        <button onClick={() => show('datasets')}>Open a folder…</button>
+        <button onClick={() => openDatasetFor(view)}>Open a folder…</button>
       </div>
     </div>
   )
