@@ -21,6 +21,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { ensureBuilt } from './built'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,25 +42,6 @@ async function ensureDataset(): Promise<void> {
   const { generateDemo } = await import('../src/core/demo')
   await generateDemo(dataset, { train, val, classes: 200, size: 64, shardMaxcount: 1000, seed: 0 })
   writeFileSync(join(dataset, '.complete'), new Date().toISOString())
-}
-
-function newestMtimeMs(folder: string): number {
-  let newest = 0
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const path = join(folder, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs)
-  }
-  return newest
-}
-
-/** The CLI as a user runs it is the built bundle: build it when missing or older than the sources. */
-function ensureBuilt(): void {
-  const built = [join(root, 'out', 'main', 'cli.js'), join(root, 'out', 'main', 'inventory-worker.js')]
-  const builtAt = Math.min(...built.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)))
-  if (builtAt > newestMtimeMs(join(root, 'src'))) return
-  process.stderr.write('[inventory bench] building the CLI (npm run build)…\n')
-  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
-  if (r.status !== 0) throw new Error(`npm run build exited ${r.status}`)
 }
 
 function shardFiles(folder: string): string[] {
@@ -113,7 +95,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const round = (x: number, digits = 3): number => +x.toFixed(digits)
 
 await ensureDataset()
-ensureBuilt()
+ensureBuilt(['out/main/cli.js', 'out/main/inventory-worker.js'], (m) => process.stderr.write(`[inventory bench] ${m}\n`))
 const files = shardFiles(dataset)
 const bytes = files.reduce((a, f) => a + statSync(f).size, 0)
 const loadBefore = os.loadavg().map((l) => +l.toFixed(1))

@@ -1,23 +1,29 @@
 /**
- * UI benchmark in headless Chromium (Debian's, via playwright-core) against a serve
- * host in this process, on a 110,000-sample demo dataset (100,000 train + 10,000 val;
- * SHARDSCOPE_BENCH_QUICK=1: 10,000) whose shard index is built beforehand by a
- * first host on the same state folder. Measures, in the page with performance.now(), up to
- * the frame after the result has painted:
- *  - open: pointerdown on "Open folder" → inventory → click Browse → the first screen of thumbnails
- *    (also each part: open → inventory, the automation's reaction, Browse → thumbnails)
- *  - jump: Enter in "jump to" with the last train index → that sample selected and its thumbnail
- *    (open and jump: the median of three trials, each in a fresh page of a freshly started host)
+ * UI benchmark in headless Chromium (Debian's, via playwright-core) against the serve host
+ * as a user runs it (`shardscope serve`, the built CLI, in its own process: a host in this
+ * process would share its event loop with Playwright's handling of the page's events), on
+ * a 110,000-sample demo dataset (100,000 train + 10,000 val; SHARDSCOPE_BENCH_QUICK=1:
+ * 10,000) whose shard index is built beforehand on the same state folder. Measures, in
+ * the page with performance.now(), up to the frame after the result has painted:
+ *  - open: from Browse with no dataset open, "Open a folder…", then pointerdown on "Open
+ *    folder" → the grid's first screen of thumbnails (the view that asked gets the dataset)
+ *  - open, then Browse: pointerdown on "Open folder" from Datasets → inventory → click
+ *    Browse → the first screen of thumbnails (also each part)
+ *  - jump: a second after the first screen, Enter in "jump to" with the last train index →
+ *    that sample selected and its thumbnail (open and jump: medians of three trials, each in
+ *    a fresh page of a freshly started host)
  *  - fps while scrolling the grid (requestAnimationFrame count, 60 px per frame for 4 s)
  *  - fps on the Train view while 4 workers stream metrics
  * Targets (issue 4): first thumbnails < 300 ms, jump < 100 ms, ≥ 55 fps.
  * Prints one JSON object on its last stdout line.
  */
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { expandPattern, readSamples } from '../src/core/wds'
 import { startServeHost } from '../src/cli/serve/host'
+import { ensureBuilt } from './built'
 
 const root = join(import.meta.dirname, '..')
 const quick = process.env.SHARDSCOPE_BENCH_QUICK === '1'
@@ -49,7 +55,7 @@ async function buildIndex(dataset: string, stateDir: string): Promise<number> {
   const open = host.services.handlers['datasets.open']
   const summary = await open({ folder: dataset, splits: undefined, name: undefined } as Parameters<typeof open>[0])
   await host.services.handlers['datasets.inventory']({ datasetId: summary.datasetId })
-  await host.services.handlers['datasets.samples']({ datasetId: summary.datasetId, filter: {}, offset: 0, limit: 10 })
+  await host.services.handlers['datasets.samples']({ datasetId: summary.datasetId, filter: {}, offset: 0, limit: 10, thumbnails: 0 })
   await host.close()
   return performance.now() - t0
 }
@@ -162,42 +168,87 @@ async function bareGridFloorMs(browser: Browser, dataset: string, cells: number)
   return +times.sort((x, y) => x - y)[1]!.toFixed(1)
 }
 
+/** A serve host in its own process, as `shardscope serve --state-dir DIR` runs it. */
+interface ServeProcess {
+  url: string
+  close(): Promise<void>
+}
+
+async function startServe(stateDir: string): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'shardscope.mjs'), 'serve', '--port', '0', '--state-dir', stateDir], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /serving at (\S+)/.exec(out)
+      if (m) resolve(m[1]!)
+    })
+    child.once('exit', (code) => reject(new Error(`shardscope serve exited ${code} before serving: ${stderr.slice(-2000)}`)))
+  })
+  return {
+    url,
+    close: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done()
+        child.once('exit', () => done())
+        child.kill('SIGTERM')
+      })
+  }
+}
+
+/** Types the folder into the Datasets view's path field; returns the centre of "Open folder". */
+async function fillFolder(page: Page, dataset: string): Promise<{ x: number; y: number }> {
+  await page.getByLabel('Folder path').fill(dataset)
+  // The path completion answers (as a user typing would see it) and its list is closed before the timed click.
+  await page
+    .getByRole('listbox')
+    .waitFor({ state: 'visible', timeout: 5000 })
+    .catch(() => undefined)
+  await page.getByLabel('Folder path').press('Escape')
+  return centreOf(page, 'Open folder')
+}
+
+/** The pointerdown times by button text, failing when a click missed its button. */
+async function pointerdowns(page: Page, ...names: string[]): Promise<Record<string, number>> {
+  const seen = (await page.evaluate('window.__marks.pointerdown')) as Record<string, number>
+  for (const name of names) if (seen[name] === undefined) throw new Error(`a click missed its button: pointerdowns seen on ${JSON.stringify(Object.keys(seen))}`)
+  return seen
+}
+
 interface OpenTrial {
   openToFirstThumbnailsMs: number
-  openToInventoryMs: number
-  inventoryToBrowseClickMs: number
-  browseClickToFirstThumbnailsMs: number
   thumbnailsOnFirstScreen: number
   jumpToLastSampleMs: number
 }
 
 /**
  * One open in a fresh page of a fresh host (the app started again; the index is built):
- * pointerdown on "Open folder" → inventory painted → Browse clicked as soon as it has →
- * the first screen of thumbnails painted. Mouse clicks at the buttons' places, found
- * before the timed part. Then Enter in "jump to" with the last train index → that sample
- * selected and its thumbnail painted.
+ * Browse with no dataset → "Open a folder…" → the path typed → pointerdown on "Open
+ * folder" → the grid's first screen of thumbnails painted. Mouse clicks at the buttons'
+ * places, found before the timed part. Then Enter in "jump to" with the last train index
+ * → that sample selected and its thumbnail painted.
  */
 async function openTrial(page: Page, url: string, dataset: string): Promise<OpenTrial> {
   await page.goto(url)
-  await page.getByLabel('Folder path').fill(dataset)
-  await page.getByLabel('Folder path').press('Escape')
-  const openButton = await centreOf(page, 'Open folder')
-  const browseButton = await centreOf(page, 'Browse')
+  await page.getByRole('button', { name: 'Browse', exact: true }).click()
+  await page.getByRole('button', { name: 'Open a folder…' }).click()
+  const openButton = await fillFolder(page, dataset)
   await page.evaluate(installMarks)
   // Each wait is a pending evaluation started before its click: headless Chromium stops
   // running animation frames for a page that nothing is waiting on.
-  const inventoryPainted = page.evaluate(`window.__whenPainted(window.__inventoryOnScreen, 'the inventory', 120000)`) as Promise<{ ms: number }>
+  const thumbnailsPainted = page.evaluate(`window.__whenPainted(window.__thumbnailsOnScreen, 'the first screen of thumbnails', 120000)`) as Promise<{ ms: number; value: number }>
   await page.mouse.click(openButton.x, openButton.y)
-  const inventory = await inventoryPainted
-  const thumbnailsPainted = page.evaluate(`window.__whenPainted(window.__thumbnailsOnScreen, 'the first screen of thumbnails')`) as Promise<{ ms: number; value: number }>
-  await page.mouse.click(browseButton.x, browseButton.y)
   const thumbnails = await thumbnailsPainted
-  const pointerdown = (await page.evaluate('window.__marks.pointerdown')) as Record<string, number>
-  const openAt = pointerdown['Open folder']
-  const browseAt = pointerdown['Browse']
-  if (openAt === undefined || browseAt === undefined) throw new Error(`a click missed its button: pointerdowns seen on ${JSON.stringify(Object.keys(pointerdown))}`)
+  const openAt = (await pointerdowns(page, 'Open folder'))['Open folder']!
 
+  // The jump is typed a moment later, as a user would: not into the second after the first
+  // screen, while the app fetches the rest of the page's images and the inventory behind it.
+  await page.waitForTimeout(jumpAfterMs)
   const target = train - 1
   await page.getByLabel('Jump to key or index').fill(String(target))
   await page.evaluate(`document.querySelector('[aria-label="Jump to key or index"]').addEventListener('keydown', () => (window.__t0 = performance.now()), { capture: true, once: true })`)
@@ -207,17 +258,50 @@ async function openTrial(page: Page, url: string, dataset: string): Promise<Open
   await page.getByLabel('Jump to key or index').press('Enter')
   const jumped = (await jumpPainted).ms - ((await page.evaluate('window.__t0')) as number)
   return {
-    jumpToLastSampleMs: +jumped.toFixed(1),
+    openToFirstThumbnailsMs: +(thumbnails.ms - openAt).toFixed(1),
+    thumbnailsOnFirstScreen: thumbnails.value,
+    jumpToLastSampleMs: +jumped.toFixed(1)
+  }
+}
+
+interface OpenThenBrowseTrial {
+  openToFirstThumbnailsMs: number
+  openToInventoryMs: number
+  inventoryToBrowseClickMs: number
+  browseClickToFirstThumbnailsMs: number
+}
+
+/**
+ * The other way in, in a fresh page of a fresh host: pointerdown on "Open folder" in the
+ * Datasets view → inventory painted → Browse clicked as soon as it has → the first screen
+ * of thumbnails painted.
+ */
+async function openThenBrowseTrial(page: Page, url: string, dataset: string): Promise<OpenThenBrowseTrial> {
+  await page.goto(url)
+  const openButton = await fillFolder(page, dataset)
+  const browseButton = await centreOf(page, 'Browse')
+  await page.evaluate(installMarks)
+  const inventoryPainted = page.evaluate(`window.__whenPainted(window.__inventoryOnScreen, 'the inventory', 120000)`) as Promise<{ ms: number }>
+  await page.mouse.click(openButton.x, openButton.y)
+  const inventory = await inventoryPainted
+  const thumbnailsPainted = page.evaluate(`window.__whenPainted(window.__thumbnailsOnScreen, 'the first screen of thumbnails')`) as Promise<{ ms: number; value: number }>
+  await page.mouse.click(browseButton.x, browseButton.y)
+  const thumbnails = await thumbnailsPainted
+  const seen = await pointerdowns(page, 'Open folder', 'Browse')
+  const openAt = seen['Open folder']!
+  const browseAt = seen['Browse']!
+  return {
     openToFirstThumbnailsMs: +(thumbnails.ms - openAt).toFixed(1),
     openToInventoryMs: +(inventory.ms - openAt).toFixed(1),
     inventoryToBrowseClickMs: +(browseAt - inventory.ms).toFixed(1),
-    browseClickToFirstThumbnailsMs: +(thumbnails.ms - browseAt).toFixed(1),
-    thumbnailsOnFirstScreen: thumbnails.value
+    browseClickToFirstThumbnailsMs: +(thumbnails.ms - browseAt).toFixed(1)
   }
 }
 
 /** Open (and jump) trials; the figures reported are their medians. */
 const openTrials = 3
+/** How long after the first screen the jump is made. */
+const jumpAfterMs = 1000
 
 function median(values: number[]): number {
   const sorted = [...values].sort((x, y) => x - y)
@@ -225,6 +309,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
+  ensureBuilt(['out/main/cli.js', 'out/renderer/index.html'], log)
   const dataset = await ensureDataset()
   const stateDir = join(root, '.cache', 'bench', `ui-state-${train + val}`)
   rmSync(stateDir, { recursive: true, force: true })
@@ -237,24 +322,34 @@ async function main(): Promise<void> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-timer-throttling', '--disable-renderer-backgrounding']
   })
   const result: Record<string, unknown> = { dataset: { samples: train + val, train, val, indexBuildSeconds: +(indexMs / 1000).toFixed(1) } }
-  let host: Awaited<ReturnType<typeof startServeHost>> | null = null
+  let host: ServeProcess | null = null
   try {
     // bypassCSP: the page's CSP forbids eval, which Playwright's string predicates need; the app itself runs unchanged.
     const newPage = () => browser.newPage({ viewport: { width: 1400, height: 900 }, bypassCSP: true })
     const trials: OpenTrial[] = []
+    const otherWay: OpenThenBrowseTrial[] = []
     let page: Page | null = null
+    // The two ways in, interleaved; the last trial opens from Browse, and the rest runs in its page.
     for (let t = 0; t < openTrials; t++) {
-      if (page) await page.close()
-      await host?.close()
-      host = await startServeHost({ port: 0, stateDir, rendererDir })
-      page = await newPage()
-      log(`opening the dataset in a fresh page and host (${t + 1} of ${openTrials})…`)
-      trials.push(await openTrial(page, host.url, dataset))
+      for (const way of ['then-browse', 'from-browse'] as const) {
+        if (page) await page.close()
+        await host?.close()
+        host = await startServe(stateDir)
+        page = await newPage()
+        log(`opening the dataset ${way === 'from-browse' ? 'from Browse' : 'then Browse'} in a fresh page and host (${t + 1} of ${openTrials})…`)
+        if (way === 'from-browse') trials.push(await openTrial(page, host.url, dataset))
+        else otherWay.push(await openThenBrowseTrial(page, host.url, dataset))
+      }
     }
-    for (const key of ['openToFirstThumbnailsMs', 'openToInventoryMs', 'inventoryToBrowseClickMs', 'browseClickToFirstThumbnailsMs', 'thumbnailsOnFirstScreen', 'jumpToLastSampleMs'] as const) {
+    for (const key of ['openToFirstThumbnailsMs', 'thumbnailsOnFirstScreen', 'jumpToLastSampleMs'] as const) {
       result[key] = median(trials.map((x) => x[key]))
     }
     result.openTrials = trials
+    const thenBrowse: Record<string, unknown> = {}
+    for (const key of ['openToFirstThumbnailsMs', 'openToInventoryMs', 'inventoryToBrowseClickMs', 'browseClickToFirstThumbnailsMs'] as const) {
+      thenBrowse[key] = median(otherWay.map((x) => x[key]))
+    }
+    result.openThenBrowse = { ...thenBrowse, trials: otherWay }
     // The rest runs in the last trial's page, its grid on screen.
     if (!page) throw new Error('no open trial ran')
     const cellsInGrid = (await page.evaluate(`document.querySelectorAll('[data-testid="sample-grid"] .sample-cell').length`)) as number
@@ -302,7 +397,7 @@ async function main(): Promise<void> {
     await host?.close()
   }
   result.note =
-    'Open and jump figures are medians of openTrials, each in a fresh page of a freshly started host, each figure the median on its own (so the parts need not add up to the whole; openTrials has every trial). openToFirstThumbnailsMs: from the pointerdown on "Open folder" to the frame after every visible thumbnail has decoded and painted, clicking Browse as soon as the inventory has painted (inventoryToBrowseClickMs is that reaction: the page-to-automation round trip); browseClickToFirstThumbnailsMs is the grid alone, from the pointerdown on Browse; bareGridFloor is a bare page adding the same number of data: URL thumbnails on a click (no app, no network), the floor of that part in this browser. Headless Chromium with --disable-gpu (software compositing) on a 2-core machine.'
+    'Open and jump figures are medians of openTrials (and openThenBrowse.trials), each in a fresh page of a freshly started `shardscope serve` process, each figure the median on its own (so the parts need not add up to the whole). openToFirstThumbnailsMs: from the pointerdown on "Open folder" (reached from Browse\'s "Open a folder…", so the open lands on the grid) to the frame after every visible thumbnail has decoded and painted. openThenBrowse: the same from the Datasets view, which lands on the inventory, clicking Browse as soon as the inventory has painted (inventoryToBrowseClickMs is that reaction: the page-to-automation round trip); browseClickToFirstThumbnailsMs is the grid alone, from the pointerdown on Browse. bareGridFloor is a bare page adding the same number of data: URL thumbnails on a click (no app, no network), the floor of the images\' part in this browser. Headless Chromium with --disable-gpu (software compositing) on a 2-core machine.'
   result.peakRssMiB = +(process.resourceUsage().maxRSS / 1024).toFixed(0)
   console.log(JSON.stringify(result))
 }

@@ -32,7 +32,7 @@ describe('the dataset cache file', () => {
   it('gives back every shard as written: labels at once, keys and spans when a shard is first read, the rest later, and then the file is closed', async () => {
     const path = join(root, 'round-trip.bin')
     await writeFile(path, encodeDatasetCache('cls', indexes.map((index) => compactShard(index, labelsOf(index)))))
-    const cache = await readDatasetCache(path, 'cls')
+    const cache = await readDatasetCache(path, 'cls', { restAfterMs: 300 })
     expect(cache).not.toBeNull()
     expect([...cache!.keys()]).toEqual(indexes.map((i) => i.url))
     // Held open for the spans and keys not read yet.
@@ -44,7 +44,7 @@ describe('the dataset cache file', () => {
       expect(c.keys()).toEqual(index.samples.map((s) => s.key))
       expect(expandShard(c).samples).toEqual(index.samples)
     }
-    // The rest is read in the background a second after the open; then nothing holds the file.
+    // The rest is read in the background a while after the open; then nothing holds the file.
     await expect.poll(openFiles, { timeout: 5000 }).not.toContain(path)
     expect(expandShard(cache!.get(indexes[2]!.url)!).samples).toEqual(indexes[2]!.samples)
   })
@@ -52,7 +52,7 @@ describe('the dataset cache file', () => {
   it('reads back shards whose spans and keys were read in the background, before anything asked for them', async () => {
     const path = join(root, 'background.bin')
     await writeFile(path, encodeDatasetCache(null, indexes.map((index) => compactShard(index, labelsOf(index)))))
-    const cache = await readDatasetCache(path, null)
+    const cache = await readDatasetCache(path, null, { restAfterMs: 0 })
     await expect.poll(openFiles, { timeout: 5000 }).not.toContain(path)
     for (const index of indexes) expect(expandShard(cache!.get(index.url)!).samples).toEqual(index.samples)
   })

@@ -397,16 +397,16 @@ export class DatasetRegistry {
       const total = first
       const shardOf = new Uint32Array(total)
       const inShard = new Uint32Array(total)
-      const labels = new Int32Array(total)
+      const labels = new Int32Array(total).fill(-1)
       const problems = new Map<number, Set<string>>()
+      // Shard by shard with the typed arrays' own fill and copy: a loop over every sample
+      // took ≈ 20 ms of a freshly started host's first open (code not yet optimised).
+      const positions = countingUp(shards.reduce((n, shard) => Math.max(n, shard.count), 0))
       for (const [s, shard] of shards.entries()) {
-        const shardLabels = labelsByShard[s]!
-        for (let j = 0; j < shard.count; j++) {
-          const g = shard.first + j
-          shardOf[g] = s
-          inShard[g] = j
-          labels[g] = shardLabels[j] ?? -1
-        }
+        const end = shard.first + shard.count
+        shardOf.fill(s, shard.first, end)
+        inShard.set(positions.subarray(0, shard.count), shard.first)
+        labels.set(labelsByShard[s]!.subarray(0, shard.count), shard.first)
         const shardProblems = shard.index?.problems ?? []
         if (shardProblems.length === 0) continue
         const keys = shard.keys
@@ -614,6 +614,13 @@ export class DatasetRegistry {
 function imageFieldOf(fields: readonly string[], has: (field: string) => boolean, preferred?: string): string | null {
   if (preferred && has(preferred)) return preferred
   return imageFields.find(has) ?? fields.find((f) => has(f) && imageFields.includes(f.split('.').pop()!)) ?? null
+}
+
+/** 0, 1, …, n − 1. */
+function countingUp(n: number): Uint32Array {
+  const out = new Uint32Array(n)
+  for (let i = 0; i < n; i++) out[i] = i
+  return out
 }
 
 /** `cls` holds a decimal class index as text (webdataset's convention); −1 when it is not one. */

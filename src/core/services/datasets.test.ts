@@ -116,6 +116,22 @@ describe('datasets service', () => {
     expect(unfiltered.items.map((s) => s.split)).toEqual([...Array(8).fill('train'), ...Array(8).fill('val')])
   })
 
+  it('a page asked for with thumbnails brings its first items\' images, the bytes the media route serves', async () => {
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
+    type Page = { items: Array<{ split: string; index: number; key: string; imageField: string }>; thumbnails?: Array<{ contentType: string; base64: string } | null> }
+    const plain = await call<Page>('datasets.samples', { datasetId, filter: { split: 'val' }, offset: 0, limit: 10 })
+    expect(plain.thumbnails).toBeUndefined()
+    const page = await call<Page>('datasets.samples', { datasetId, filter: { split: 'val' }, offset: 0, limit: 10, thumbnails: 6 })
+    expect(page.items.map((i) => i.key)).toEqual(plain.items.map((i) => i.key))
+    expect(page.thumbnails).toHaveLength(6)
+    const jpgs = new Map<string, Buffer>()
+    for await (const s of readSamples(expandPattern(join(demoDir, demo.manifest.splits.val.pattern))[0]!)) jpgs.set(s.key, Buffer.from(s.fields.jpg!))
+    page.thumbnails!.forEach((t, i) => {
+      expect(t?.contentType).toBe('image/jpeg')
+      expect(Buffer.from(t!.base64, 'base64').equals(jpgs.get(page.items[i]!.key)!)).toBe(true)
+    })
+  })
+
   it('filters by shard, class and explicit keys return exactly the matching samples', async () => {
     const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
     const truth = await readSplit(join(demoDir, demo.manifest.splits.train.pattern))

@@ -7,7 +7,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Handlers } from '../../shared/contract'
-import type { CoverageWarning, DatasetInventory, InventoryShard, PathEntry, SampleDetail, SampleField, SamplePage } from '../../shared/contract/datasets'
+import type { CoverageWarning, DatasetInventory, InventoryShard, PageThumbnail, PathEntry, SampleDetail, SampleField, SamplePage, SampleRow } from '../../shared/contract/datasets'
 import { ensureDemoDataset } from '../demo'
 import { findCoverageGaps } from '../inventory'
 import { readSampleAt } from '../wds'
@@ -16,7 +16,7 @@ import { decodeField } from '../wds/fields'
 import type { ServiceContext } from './context'
 import { expandHome, registryFor, shardFilePattern, type Listing, type OpenedDataset, type SplitTable } from './dataset-registry'
 import { UserFacingError } from './dispatch'
-import { summarizeImage } from './media'
+import { mediaAnswers, summarizeImage } from './media'
 import { readRecent, rememberRecent } from './recent'
 
 type DatasetHandlers = Pick<
@@ -33,8 +33,6 @@ type DatasetHandlers = Pick<
   | 'datasets.sample'
 >
 
-const noop = (): void => undefined
-
 export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHandlers; dispose(): Promise<void> } {
   const registry = registryFor(ctx)
 
@@ -46,6 +44,18 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
     return { total: listing.length, offset, items }
   }
 
+  /** The thumbnails of these rows, as the media route would answer them; null where there is none to show. */
+  async function thumbnailsOf(datasetId: string, rows: SampleRow[]): Promise<Array<PageThumbnail | null>> {
+    const withImage = rows.flatMap((r) => (r.imageField ? [{ split: r.split, index: r.index, field: r.imageField }] : []))
+    const answers = await mediaAnswers(ctx, { datasetId, items: withImage, variant: 'thumb' })
+    let next = 0
+    return rows.map((r) => {
+      if (!r.imageField) return null
+      const a = answers[next++]!
+      return a.status === 200 && typeof a.body !== 'string' ? { contentType: a.contentType, base64: Buffer.from(a.body.buffer, a.body.byteOffset, a.body.byteLength).toString('base64') } : null
+    })
+  }
+
   /** Datasets whose inventory was saved for the next open in this session (once each). */
   const inventorySaved = new WeakSet<OpenedDataset>()
 
@@ -54,17 +64,27 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
 
   async function openAndRemember(source: Parameters<DatasetHandlers['datasets.open']>[0]): Promise<OpenedDataset> {
     const d = await registry.open(source)
-    // Index in the background so the inventory and grid are ready sooner; progress goes out as events.
-    registry.tables(d).catch((err: unknown) => {
-      ctx.emit('system.problem', { source: `dataset ${d.summary.name}`, message: err instanceof Error ? err.message : String(err) })
-    })
+    // Index in the background so the inventory and grid are ready sooner; progress goes out as
+    // events. Started once this answer is out: its first steps (expanding the patterns,
+    // asking for every shard's stat) held the answer back by 10-20 ms in a fresh host.
+    const indexed = new Promise<void>((done) =>
+      setImmediate(() =>
+        registry.tables(d).then(
+          () => done(),
+          (err: unknown) => {
+            ctx.emit('system.problem', { source: `dataset ${d.summary.name}`, message: err instanceof Error ? err.message : String(err) })
+            done()
+          }
+        )
+      )
+    )
     const entry = {
       name: d.summary.name,
       source: d.summary.folder && !source.splits ? { folder: d.summary.folder } : { folder: d.summary.folder ?? undefined, splits: d.summary.splits, name: source.name },
       openedAt: new Date().toISOString()
     }
     // Written once the open's own work is done (the first page waits for the tables) or after a second, whichever comes first.
-    const openSettled = Promise.race([registry.tables(d).then(noop, noop), new Promise<void>((done) => setTimeout(done, 1000))])
+    const openSettled = Promise.race([indexed, new Promise<void>((done) => setTimeout(done, 1000))])
     recentWritten = recentWritten
       .then(() => openSettled)
       .then(() => rememberRecent(ctx.stateDir, entry))
@@ -112,9 +132,11 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
         }
         return inventory
       },
-      async 'datasets.samples'({ datasetId, filter, offset, limit }) {
+      async 'datasets.samples'({ datasetId, filter, offset, limit, thumbnails }) {
         const d = registry.get(datasetId)
-        return pageOf(d, await registry.tables(d), await registry.listing(d, filter), offset, limit)
+        const page = pageOf(d, await registry.tables(d), await registry.listing(d, filter), offset, limit)
+        if (thumbnails === 0) return page
+        return { ...page, thumbnails: await thumbnailsOf(datasetId, page.items.slice(0, thumbnails)) }
       },
       async 'datasets.locate'({ datasetId, filter, key, split, index, pageSize }) {
         const d = registry.get(datasetId)

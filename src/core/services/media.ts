@@ -151,13 +151,28 @@ const mergeGapBytes = 64 * 1024
 const maxReadBytes = 8 * 1024 * 1024
 
 /**
- * Many images in one answer (src/shared/media-batch.ts). Fields of one uncompressed
- * shard that lie close together are read with one positioned read, so a screen of
- * neighbouring samples costs a read or two instead of one open/read/close each.
+ * Many images in one answer (src/shared/media-batch.ts): a screen of neighbouring samples
+ * costs a read or two instead of one open/read/close each.
  */
 export async function serveMediaBatch(ctx: ServiceContext, req: { datasetId: string; items: MediaBatchItem[]; variant: string }): Promise<MediaResponse> {
   if (req.variant !== 'thumb' && req.variant !== 'full') return refuse(400, `Unknown variant "${req.variant}" (thumb or full)`)
   if (!registryFor(ctx).has(req.datasetId)) return refuse(404, `No open dataset with id ${req.datasetId}`)
+  const done = await mediaAnswers(ctx, { ...req, variant: req.variant })
+  const body = encodeMediaBatch(
+    done.map((a) =>
+      a.status === 200 && typeof a.body !== 'string'
+        ? { entry: { status: 200, contentType: a.contentType, bytes: a.body.length }, body: a.body }
+        : { entry: { status: a.status, contentType: a.contentType, bytes: 0, message: typeof a.body === 'string' ? a.body : 'refused' }, body: null }
+    )
+  )
+  return { status: 200, body, contentType: mediaBatchContentType, cacheControl: immutable }
+}
+
+/**
+ * Each item's answer, as serveMedia would give it; fields of one uncompressed shard that
+ * lie close together are read with one positioned read.
+ */
+export async function mediaAnswers(ctx: ServiceContext, req: { datasetId: string; items: MediaBatchItem[]; variant: 'thumb' | 'full' }): Promise<MediaResponse[]> {
   const resolved = await Promise.all(req.items.map((i) => resolveMedia(ctx, { datasetId: req.datasetId, split: i.split, index: i.index, field: i.field, variant: req.variant })))
   const answers: Array<Promise<MediaResponse>> = resolved.map((r) => Promise.resolve(r as MediaResponse))
   const byShard = new Map<IndexedShard, number[]>()
@@ -202,15 +217,7 @@ export async function serveMediaBatch(ctx: ServiceContext, req: { datasetId: str
     }
     flush()
   }
-  const done = await Promise.all(answers)
-  const body = encodeMediaBatch(
-    done.map((a) =>
-      a.status === 200 && typeof a.body !== 'string'
-        ? { entry: { status: 200, contentType: a.contentType, bytes: a.body.length }, body: a.body }
-        : { entry: { status: a.status, contentType: a.contentType, bytes: 0, message: typeof a.body === 'string' ? a.body : 'refused' }, body: null }
-    )
-  )
-  return { status: 200, body, contentType: mediaBatchContentType, cacheControl: immutable }
+  return Promise.all(answers)
 }
 
 export const mediaBatchContentType = 'application/vnd.shardscope.media-batch'

@@ -158,11 +158,20 @@ export const SampleRow = z.object({
 })
 export type SampleRow = z.infer<typeof SampleRow>
 
+/** A thumbnail sent with its page (see `datasets.samples`' `thumbnails`). */
+export const PageThumbnail = z.object({
+  contentType: z.string(),
+  base64: z.string()
+})
+export type PageThumbnail = z.infer<typeof PageThumbnail>
+
 export const SamplePage = z.object({
   /** How many samples match the filter (the grid's scroll height). */
   total: z.number(),
   offset: z.number(),
-  items: z.array(SampleRow)
+  items: z.array(SampleRow),
+  /** When asked for: the thumbnails of the first items, in order; null for an item without one that can be shown. */
+  thumbnails: z.array(PageThumbnail.nullable()).optional()
 })
 export type SamplePage = z.infer<typeof SamplePage>
 
@@ -221,7 +230,13 @@ export const methods = {
     DatasetRef.extend({
       filter: SampleFilter.default({}),
       offset: z.number().int().min(0).default(0),
-      limit: z.number().int().min(1).max(2000).default(200)
+      limit: z.number().int().min(1).max(2000).default(200),
+      /**
+       * Also send the thumbnails of this many of the page's first items: a browser grid's
+       * first screen, which would otherwise wait for the page to come back before it could
+       * ask for its images (serve mode; Electron loads each image by its own URL).
+       */
+      thumbnails: z.number().int().min(0).max(200).default(0)
     }),
     SamplePage
   ),

@@ -11,8 +11,6 @@ import { useDatasets } from '../datasets/store'
 import { PAGE_SIZE, PageCache, cellsOnScreen, lastGridSize, pagesForRange, parseJumpTarget } from './pages'
 import { ThumbnailSource, type ThumbnailUrl } from './thumbnails'
 
-/** How long a new listing's first page waits for its screen of images before it is shown without them. */
-const firstScreenWaitMs = 250
 
 interface BrowserState {
   datasetId: string | null
@@ -76,19 +74,15 @@ export const useBrowser = create<BrowserState>((set, get) => {
     if (!datasetId || inFlight.has(page) || cache.has(page)) return
     inFlight.add(page)
     const gen = generation
+    // A new listing's first screen comes with its images where they are fetched in batches
+    // (serve mode): asking for them only once the page is back cost a round trip through a
+    // page busy rendering the view it opens on, and a second render.
+    const firstScreen = page === 0 && get().total === null && thumbnailSource().batched ? cellsOnScreen(lastGridSize) : 0
     getClient()
-      .call('datasets.samples', { datasetId, filter, offset: page * PAGE_SIZE, limit: PAGE_SIZE })
-      .then(async (result) => {
+      .call('datasets.samples', { datasetId, filter, offset: page * PAGE_SIZE, limit: PAGE_SIZE, thumbnails: firstScreen })
+      .then((result) => {
         if (gen !== generation) return
-        if (page === 0 && get().total === null) {
-          // A new listing's first screen is shown once, with its images, rather than as
-          // labels first and images a render later: on a busy machine that first render
-          // held up the images' answer in this thread by as long as it took (≈ 60 ms).
-          // Images that take longer than firstScreenWaitMs come in after.
-          const images = thumbnailSource().request(datasetId, result.items.slice(0, cellsOnScreen(lastGridSize)))
-          await Promise.race([images, new Promise((resolve) => setTimeout(resolve, firstScreenWaitMs))])
-          if (gen !== generation) return
-        }
+        if (result.thumbnails) thumbnailSource().accept(datasetId, result.items, result.thumbnails)
         inFlight.delete(page)
         cache.put(page, result.items)
         set((s) => ({ total: result.total, pagesVersion: s.pagesVersion + 1 }))

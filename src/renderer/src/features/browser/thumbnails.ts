@@ -13,7 +13,7 @@
  * URLs are kept in a bounded least-recently-used map.
  */
 import type { ShardScopeClient } from '@shared/contract'
-import type { SampleRow } from '@shared/contract/datasets'
+import type { PageThumbnail, SampleRow } from '@shared/contract/datasets'
 import { decodeMediaBatch, maxBatchItems } from '@shared/media-batch'
 
 /** An image's URL, or `broken` when the back end says it cannot be shown, or undefined while it is on its way. */
@@ -78,6 +78,14 @@ export class ThumbnailSource {
       waits.add(batch)
     }
     return Promise.all(waits).then(() => undefined)
+  }
+
+  /** Takes the thumbnails that came with a page (`datasets.samples`' `thumbnails`), one per row from the first. */
+  accept(datasetId: string, rows: readonly SampleRow[], thumbnails: ReadonlyArray<PageThumbnail | null>): void {
+    thumbnails.forEach((t, i) => {
+      const row = rows[i]
+      if (row?.imageField) this.remember(keyOf(datasetId, row), t ? `data:${t.contentType};base64,${t.base64}` : 'broken')
+    })
   }
 
   private async fetchBatch(datasetId: string, items: Array<{ key: string; row: ImageRef & { imageField: string } }>): Promise<void> {

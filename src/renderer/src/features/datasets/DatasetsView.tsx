@@ -88,13 +88,14 @@ function FolderCard(): React.JSX.Element {
   const [highlight, setHighlight] = useState(-1)
   const [dragOver, setDragOver] = useState(false)
   const requestSeq = useRef(0)
+  const completionTimer = useRef<ReturnType<typeof setTimeout>>(undefined)
   // Only Electron has a native folder dialog; in a browser the path field (with completion) is the way.
   const dialogSupported = !!window.shardscope
 
   useEffect(() => {
     if (!path) return
     const seq = ++requestSeq.current
-    const t = setTimeout(() => {
+    const t = (completionTimer.current = setTimeout(() => {
       getClient()
         .call('datasets.completePath', { prefix: path, limit: 30 })
         .then((r) => {
@@ -104,11 +105,14 @@ function FolderCard(): React.JSX.Element {
           }
         })
         .catch(() => seq === requestSeq.current && setEntries([]))
-    }, 120)
+    }, 120))
     return () => clearTimeout(t)
   }, [path])
 
   const openFolder = (folder: string) => {
+    // No completion list pops up (nor is asked for) once the folder is being opened.
+    clearTimeout(completionTimer.current)
+    requestSeq.current++
     setEntries([])
     if (folder.trim()) void open({ folder: folder.trim() }).then(after)
   }
