@@ -41,8 +41,8 @@ export interface IndexedShard {
   readonly keys: string[]
   /** Every member name its samples have, sorted. */
   fields: string[]
-  /** Whether its sample at this position has this member (read from the index's columns, without building index.samples). */
-  hasField(inShard: number, field: string): boolean
+  /** Where its sample at this position has this member's bytes, or null when it has none (from the index's columns, without building index.samples). */
+  spanOf(inShard: number, field: string): [offset: number, size: number] | null
   error: string | null
   /** The file (or URL) does not exist, as opposed to existing but unreadable. */
   missing: boolean
@@ -367,9 +367,12 @@ export class DatasetRegistry {
             return cached?.keys() ?? []
           },
           fields: cached?.fields ?? [],
-          hasField(j, field) {
+          spanOf(j, field) {
             const k = cached ? cached.fields.indexOf(field) : -1
-            return k >= 0 && cached!.spans()[(j * cached!.fields.length + k) * 2]! >= 0
+            if (k < 0 || j >= count) return null
+            const spans = cached!.spans()
+            const at = (j * cached!.fields.length + k) * 2
+            return spans[at]! >= 0 ? [spans[at]!, spans[at + 1]!] : null
           },
           error,
           missing,
@@ -597,7 +600,7 @@ export class DatasetRegistry {
       key: shard.keys[j]!,
       label: label >= 0 ? label : null,
       className: label >= 0 ? (d.summary.classNames[label] ?? null) : null,
-      imageField: imageFieldOf(shard.fields, (f) => shard.hasField(j, f), t.imageField)
+      imageField: imageFieldOf(shard.fields, (f) => shard.spanOf(j, f) !== null, t.imageField)
     }
   }
 

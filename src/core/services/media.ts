@@ -77,12 +77,12 @@ async function resolveMedia(ctx: ServiceContext, req: MediaRequest): Promise<Res
   if (index >= t.shardOf.length) return refuse(404, `Split ${req.split} has ${t.shardOf.length} samples; there is no sample ${index}`)
   const shard = t.shards[t.shardOf[index]!]!
   const inShard = t.inShard[index]!
-  const entry = shard.index!.samples[inShard]!
-  const span = entry.members[req.field]
-  if (!span) return refuse(404, `Sample ${entry.key} has no field "${req.field}"`)
+  const key = shard.keys[inShard]!
+  const span = shard.spanOf(inShard, req.field)
+  if (!span) return refuse(404, `Sample ${key} has no field "${req.field}"`)
   const ext = req.field.split('.').pop()!.toLowerCase()
   const etag = `"${createHash('sha1').update(`${shard.location.url}\n${shard.index!.validator}\n${inShard}\n${req.field}\n${req.variant}`).digest('base64url')}"`
-  return { shard, inShard, key: entry.key, field: req.field, ext, variant: req.variant, span, etag }
+  return { shard, inShard, key, field: req.field, ext, variant: req.variant, span, etag }
 }
 
 export async function serveMedia(ctx: ServiceContext, req: MediaRequest): Promise<MediaResponse> {
