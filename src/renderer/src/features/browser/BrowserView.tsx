@@ -11,7 +11,6 @@ import type { ThumbnailUrl } from './thumbnails'
 import { useBrowser } from './store'
 import { SampleDetailPanel } from './SampleDetailPanel'
 
-
 export function BrowserView(): React.JSX.Element {
   // The app shell binds the browser to the open dataset (App.tsx), before this view mounts.
   const datasetId = useDatasetId()

@@ -11,7 +11,6 @@ import { useDatasets } from '../datasets/store'
 import { PAGE_SIZE, PageCache, cellsOnScreen, lastGridSize, pagesForRange, parseJumpTarget } from './pages'
 import { ThumbnailSource, type ThumbnailUrl } from './thumbnails'
 
-
 interface BrowserState {
   datasetId: string | null
   filter: SampleFilter
