@@ -10,7 +10,7 @@
  *  - open, then Browse: pointerdown on "Open folder" from Datasets → inventory → click
  *    Browse → the first screen of thumbnails (also each part)
  *  - jump: a second after the first screen, Enter in "jump to" with the last train index →
- *    that sample selected and its thumbnail (open and jump: medians of three trials, each in
+ *    that sample selected and its thumbnail (open and jump: medians of five trials, each in
  *    a fresh page of a freshly started host)
  *  - fps while scrolling the grid (requestAnimationFrame count, 60 px per frame for 4 s)
  *  - fps on the Train view while 4 workers stream metrics
@@ -298,8 +298,8 @@ async function openThenBrowseTrial(page: Page, url: string, dataset: string): Pr
   }
 }
 
-/** Open (and jump) trials; the figures reported are their medians. */
-const openTrials = 3
+/** Open (and jump) trials; the figures reported are their medians (single trials on this 2-core machine spread 250–460 ms). */
+const openTrials = 5
 /** How long after the first screen the jump is made. */
 const jumpAfterMs = 1000
 
