@@ -7,6 +7,9 @@
 import type { TarScanResult } from './tar-scan'
 import type { ReadProblem } from './types'
 
+/** Members bigger than this are reported as a problem instead of read into memory (a reader's `maxMemberBytes` by default). */
+export const DEFAULT_MAX_MEMBER_BYTES = 64 * 1024 * 1024
+
 /** What was seen of a shard's start: gzip or not, and its first 512 (uncompressed) bytes. */
 export interface ShardStart {
   compressed: boolean

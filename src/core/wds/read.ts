@@ -10,10 +10,8 @@ import { createGunzip } from 'node:zlib'
 import { extract as tarExtract, type Header } from 'tar-stream'
 import { SampleGrouper, type GroupedSample } from './grouping'
 import { openShard } from './sources'
-import { describeReadFailure, emptyShard, missingEndMarker, type ShardStart } from './read-problems'
+import { DEFAULT_MAX_MEMBER_BYTES, describeReadFailure, emptyShard, missingEndMarker, type ShardStart } from './read-problems'
 import type { ReadProblem, Sample, ShardLocation, TarMember } from './types'
-
-export const DEFAULT_MAX_MEMBER_BYTES = 64 * 1024 * 1024
 
 export interface ReadSamplesOptions {
   onProblem?: (problem: ReadProblem) => void
