@@ -57,6 +57,22 @@ describe('the dataset cache file', () => {
     for (const index of indexes) expect(expandShard(cache!.get(index.url)!).samples).toEqual(index.samples)
   })
 
+  it('reads a header longer than its first read (hundreds of shards)', async () => {
+    const many = Array.from({ length: 600 }, (_, i) => shardIndex(`/data/long/path/to/a/split/train-${String(i).padStart(6, '0')}.tar`, 2, i))
+    const path = join(root, 'many.bin')
+    const bytes = encodeDatasetCache('cls', many.map((index) => compactShard(index, labelsOf(index))))
+    expect(Buffer.from(bytes).readUInt32LE(8)).toBeGreaterThan(64 * 1024)
+    await writeFile(path, bytes)
+    const cache = await readDatasetCache(path, 'cls', { restAfterMs: 0 })
+    expect(cache?.size).toBe(600)
+    for (const index of [many[0]!, many[599]!]) {
+      const c = cache!.get(index.url)!
+      expect(c.keys()).toEqual(index.samples.map((x) => x.key))
+      expect(expandShard(c).samples).toEqual(index.samples)
+    }
+    await expect.poll(openFiles, { timeout: 5000 }).not.toContain(path)
+  })
+
   it('is not used when it is cut short, is not this version, or was written for another label field', async () => {
     const bytes = encodeDatasetCache('cls', indexes.map((index) => compactShard(index, labelsOf(index))))
     const path = join(root, 'damaged.bin')
