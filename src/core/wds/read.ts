@@ -4,7 +4,7 @@
  * → samples by the webdataset rule. Each member is drained before the next is parsed, so
  * memory stays bounded by the largest member we agree to buffer (`maxMemberBytes`).
  */
-import { Readable } from 'node:stream'
+import { Readable, pipeline as streamPipeline } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { extract as tarExtract, type Header } from 'tar-stream'
@@ -54,7 +54,12 @@ export function shardBytes(source: AsyncIterable<Buffer>): ShardBytes {
       }
     }
     let first: Buffer = Buffer.alloc(0)
-    const plain = start.compressed ? (Readable.from(all()).pipe(createGunzip({ chunkSize: 1 << 16 })) as AsyncIterable<Buffer>) : all()
+    // Joined by pipeline, not pipe: a reader that stops early (readSampleAt on a gzipped
+    // shard) ends the source while it is being read, and the source's "premature close"
+    // then goes to pipeline's callback instead of an 'error' event nobody listens to (an
+    // uncaught exception, which ends a serve host's process). A real read error still
+    // reaches the loop below, through the gunzip stream it destroys.
+    const plain = start.compressed ? (streamPipeline(Readable.from(all()), createGunzip({ chunkSize: 1 << 16 }), () => undefined) as AsyncIterable<Buffer>) : all()
     let tail = Buffer.alloc(0)
     try {
       for await (const chunk of plain) {

@@ -62,6 +62,22 @@ describe('indexShard + readSampleAt', () => {
     })
   }
 
+  it('reads from a gzipped shard stop early without an uncaught "premature close" (it would take the serve host down)', async () => {
+    const location = expandPattern(join(dir, 'www', 'shard.tar.gz'))[0]!
+    const index = await indexShard(location)
+    const uncaught: unknown[] = []
+    const onUncaught = (err: unknown): number => uncaught.push(err)
+    process.on('uncaughtException', onUncaught)
+    try {
+      // Many reads at once, each stopping at its sample: the stream is ended while it is being read.
+      for (let round = 0; round < 20; round++) await Promise.all(Array.from({ length: 40 }, (_, i) => readSampleAt(location, index, i)))
+      await new Promise((resume) => setTimeout(resume, 100))
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+    expect(uncaught).toEqual([])
+  })
+
   it('uses one Range request per sample over HTTP for an uncompressed shard', async () => {
     const remote = expandPattern(`${server.baseUrl}/shard.tar`)[0]!
     const index = await indexShard(remote)
