@@ -46,7 +46,7 @@ export function classMappingOf(split: { locations: ShardLocation[] }, plan: { ba
   const folder = firstFile ? dirname(firstFile) : undefined
   if (folder && folder !== datasetDir && existsSync(join(folder, WNIDS_FILE))) {
     const ids = readWnids(join(folder, WNIDS_FILE))
-    const words = (existsSync(join(folder, WORDS_FILE)) ? readWords(join(folder, WORDS_FILE)) : undefined) ?? datasetWords
+    const words = readWords(join(folder, WORDS_FILE)) ?? datasetWords
     return { source: join(folder, WNIDS_FILE), ids, names: ids.map((id) => words?.get(id)) }
   }
   if (plan.manifest && plan.manifest.classIds.length > 0) {

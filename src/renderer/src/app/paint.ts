@@ -1,7 +1,10 @@
 /**
+ * Deferring work that must not hold up what the user is waiting to see.
+ */
+
+/**
  * Runs `fn` once the next frame is on screen: requestAnimationFrame runs before a paint,
- * a timeout queued from it runs after. For work that must not hold up what the user is
- * waiting to see. Returns a cancel function.
+ * a timeout queued from it runs after. Returns a cancel function.
  */
 export function afterNextPaint(fn: () => void): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -10,4 +13,10 @@ export function afterNextPaint(fn: () => void): () => void {
     cancelAnimationFrame(frame)
     clearTimeout(timer)
   }
+}
+
+/** Runs `fn` when the page has a moment (soon in any case); at once where there is no requestIdleCallback. */
+export function whenIdle(fn: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 300 })
+  else fn()
 }

@@ -7,6 +7,7 @@ import { create } from 'zustand'
 import type { SampleDetail, SampleFilter, SampleRow } from '@shared/contract/datasets'
 import { getClient } from '../../api/client'
 import { describeError } from '../../app/errors'
+import { whenIdle } from '../../app/paint'
 import { useDatasets } from '../datasets/store'
 import { PAGE_SIZE, PageCache, cellsOnScreen, lastGridSize, pagesForRange, parseJumpTarget } from './pages'
 import { ThumbnailSource, type ThumbnailUrl } from './thumbnails'
@@ -41,12 +42,6 @@ interface BrowserState {
   openDetail(position?: number): void
   closeDetail(): void
   jump(text: string): Promise<boolean>
-}
-
-/** Runs `fn` when the page has a moment (soon in any case); at once where there is no requestIdleCallback. */
-function whenIdle(fn: () => void): void {
-  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 300 })
-  else fn()
 }
 
 export const useBrowser = create<BrowserState>((set, get) => {

@@ -6,7 +6,8 @@
  * one batch URL (src/shared/media-batch.ts) and shown by data: URL, made here from the
  * binary answer (measured while scrolling: a Blob + createObjectURL per image cost more
  * main-thread time than the whole grid's rendering, and an <img> loads a data: URL at
- * once, without a trip to the browser process).
+ * once, without a trip to the browser process). A new listing's first screen comes with
+ * its first page instead (`accept`), saving that request's round trip.
  * The grid always asks for the 'thumb' variant: the back end answers with the stored
  * bytes when the image already fits a thumbnail (the demo's and Tiny ImageNet's 64×64
  * JPEGs) and makes one only for bigger images.
