@@ -40,9 +40,15 @@ test('the grid shows thumbnails whose labels match the shards, and jumps, select
   await page.getByRole('button', { name: 'Open a folder…' }).click()
   await page.getByLabel('Folder path').fill(env.clean)
   await page.getByLabel('Folder path').press('Escape')
+  // Whether the grid ever says that no sample matches while its first page is on its way (it must not).
+  await page.evaluate(
+    `new MutationObserver(() => { if (document.querySelector('.grid-empty')) window.sawNoMatch = true }).observe(document.body, { childList: true, subtree: true })`
+  )
   await page.getByRole('button', { name: 'Open folder' }).click()
   await expect(page.getByTestId('sample-grid')).toBeVisible({ timeout: 60_000 })
   await expect(page.getByRole('button', { name: 'Browse', exact: true })).toHaveAttribute('aria-current', 'page')
+  await expect(page.locator('.sample-cell[data-key]').first()).toBeVisible()
+  expect(await page.evaluate('window.sawNoMatch === true'), '"No sample matches this filter." shown while the first page loaded').toBe(false)
   await page.getByLabel('Split filter').selectOption('val')
   const manifest = await readManifest(env.clean)
   await expect(page.getByTestId('grid-total')).toHaveText(manifest.splits.val!.expectedSamples.toLocaleString('en-US'))

@@ -148,7 +148,9 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
 }
 
 function SampleGrid(): React.JSX.Element {
-  const total = useBrowser((s) => s.total) ?? 0
+  // Null while the listing's first page is on its way: an empty grid then, not "no sample matches".
+  const listed = useBrowser((s) => s.total)
+  const total = listed ?? 0
   const pagesVersion = useBrowser((s) => s.pagesVersion)
   const selected = useBrowser((s) => s.selected)
   const scrollRequest = useBrowser((s) => s.scrollRequest)
@@ -231,7 +233,7 @@ function SampleGrid(): React.JSX.Element {
       }}
     >
       <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>{rows}</div>
-      {total === 0 && <div className="muted grid-empty">No sample matches this filter.</div>}
+      {listed === 0 && <div className="muted grid-empty">No sample matches this filter.</div>}
     </div>
   )
 }
