@@ -196,12 +196,17 @@ function conv2dBackpropFilter(args: KernelArgs, conv2d: KernelConfig, batchMatMu
     const dst = backend.typedArrayFromHeap(images)
     const pixels = ho * wo
     const plane = pixels * n
-    // Reads dy in order; the cout lines written advance together, one value each.
-    for (let p = 0; p < pixels; p++) {
+    // In blocks of pixels: dy is read in order within each image, and the block's writes
+    // (cout planes × the block's pixels × n) stay in the cache until every image has filled its lines.
+    const block = Math.max(1, Math.floor(transposeBlockFloats / (n * cout)))
+    for (let p0 = 0; p0 < pixels; p0 += block) {
+      const p1 = Math.min(pixels, p0 + block)
       for (let img = 0; img < n; img++) {
-        const from = (img * pixels + p) * cout
-        const to = p * n + img
-        for (let co = 0; co < cout; co++) dst[to + co * plane] = src[from + co]!
+        let from = (img * pixels + p0) * cout
+        for (let p = p0; p < p1; p++) {
+          const to = p * n + img
+          for (let co = 0; co < cout; co++, from++) dst[to + co * plane] = src[from]!
+        }
       }
     }
   }
@@ -238,6 +243,9 @@ function conv2dBackpropFilter(args: KernelArgs, conv2d: KernelConfig, batchMatMu
   backend.disposeData(rotated.dataId)
   return dW
 }
+
+/** Floats per block of the filter gradient's transpose of dy (64 KB, inside L2; 8–64 K floats measured alike). */
+const transposeBlockFloats = 16384
 
 /** dW of y = conv2d(x, W): im2colᵀ(x) [kh·kw·cin, n·ho·wo] × dy [n·ho·wo, cout]. */
 function conv2dBackpropFilterIm2col(
