@@ -12,26 +12,18 @@
  *  - jump: a second after the first screen, Enter in "jump to" with the last train index →
  *    that sample selected and its thumbnail (open and jump: medians of five trials, each in
  *    a fresh page of a freshly started host)
- *  Open and jump are measured under two drivers, interleaved: the headline figures with
- *  Chromium driven by input events and Runtime.evaluate only (./lean-chromium.ts: nothing
- *  reported per request, as in a user's browser), and the same trials under Playwright
- *  (`underPlaywright`), whose Network domain reports every data: URL thumbnail to it and
- *  costs the first screen 30–60 ms (see lean-chromium.ts; bareGridFloor shows both).
- *  - fps (under Playwright) while scrolling the grid (requestAnimationFrame count, 60 px per frame for 4 s)
+ *  - fps while scrolling the grid (requestAnimationFrame count, 60 px per frame for 4 s)
  *  - fps on the Train view while 4 workers stream metrics
  * Targets (issue 4): first thumbnails < 300 ms, jump < 100 ms, ≥ 55 fps.
  * Prints one JSON object on its last stdout line.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { chromium, type Page } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { expandPattern, readSamples } from '../src/core/wds'
 import { startServeHost } from '../src/cli/serve/host'
 import { ensureBuilt } from './built'
-import { centreExpression, launchLean, type PageDriver } from './lean-chromium'
 
 const root = join(import.meta.dirname, '..')
 const quick = process.env.SHARDSCOPE_BENCH_QUICK === '1'
@@ -121,35 +113,12 @@ const installMarks = `(() => {
   window.__thumbnailsOnScreen = thumbnailsOnScreen
 })()`
 
-/** The centre of a button, found once before the timed part (a query over a large page takes tens of ms). */
-function centreOfButton(page: PageDriver, text: string): Promise<{ x: number; y: number }> {
-  return page.centreOf('button', text)
+/** The centre of a button, found once before the timed part (a role query over a large page takes tens of ms). */
+async function centreOf(page: Page, name: string): Promise<{ x: number; y: number }> {
+  const box = await page.getByRole('button', { name, exact: true }).boundingBox()
+  if (!box) throw new Error(`no "${name}" button on screen`)
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 }
 }
-
-/** Playwright's page behind the bench's driver interface (the same trials run under both drivers). */
-function playwrightDriver(page: Page): PageDriver {
-  return {
-    evaluate: <T>(expression: string) => page.evaluate(expression) as Promise<T>,
-    hover: (x, y) => page.mouse.move(x, y),
-    click: (x, y) => page.mouse.click(x, y),
-    insertText: (text) => page.keyboard.insertText(text),
-    press: (key) => page.keyboard.press(key),
-    async waitFor(expression, what, limitMs = 30_000) {
-      await page.waitForFunction(expression, undefined, { timeout: limitMs, polling: 20 }).catch(() => {
-        throw new Error(`${what} did not happen within ${limitMs / 1000} s`)
-      })
-    },
-    async centreOf(selector, text) {
-      const centre = (await page.evaluate(centreExpression(selector, text))) as { x: number; y: number } | null
-      if (!centre) throw new Error(`no ${selector}${text === null ? '' : ` "${text}"`} on the page`)
-      return centre
-    },
-    close: () => page.close()
-  }
-}
-
-/** A fresh page showing `url` under one driver; the caller closes it. */
-type PageOpener = (url: string) => Promise<PageDriver>
 
 /**
  * The floor under "Browse → thumbnails" in this browser on this machine: a bare page (no
@@ -157,7 +126,7 @@ type PageOpener = (url: string) => Promise<PageDriver>
  * URL image of a real sample and a label, and waits for them to paint by the same rule.
  * A fresh page each time, so no image is already decoded. Median of three.
  */
-async function bareGridFloorMs(openPage: PageOpener, dataset: string, cells: number): Promise<number> {
+async function bareGridFloorMs(browser: Browser, dataset: string, cells: number): Promise<number> {
   const images: string[] = []
   const [first] = expandPattern(join(dataset, 'train', 'train-{000000..000000}.tar'))
   for await (const sample of readSamples(first!)) {
@@ -165,8 +134,13 @@ async function bareGridFloorMs(openPage: PageOpener, dataset: string, cells: num
     if (jpg) images.push(Buffer.from(jpg).toString('base64'))
     if (images.length >= cells) break
   }
-  const html = `<!doctype html><style>#g{display:grid;grid-template-columns:repeat(10,116px)}.c{width:116px;height:136px}.c img{width:96px;height:96px}</style><button id="b">go</button><div id="g"></div><script>
-    window.painted = new Promise((resolve) => {
+  const times: number[] = []
+  for (let round = 0; round < 3; round++) {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+    await page.setContent(
+      '<style>#g{display:grid;grid-template-columns:repeat(10,116px)}.c{width:116px;height:136px}.c img{width:96px;height:96px}</style><button id="b">go</button><div id="g"></div>'
+    )
+    const painted = page.evaluate(`new Promise((resolve) => {
       const images = ${JSON.stringify(images)}
       document.getElementById('b').addEventListener('pointerdown', () => {
         const t0 = performance.now()
@@ -185,26 +159,13 @@ async function bareGridFloorMs(openPage: PageOpener, dataset: string, cells: num
         const frame = () => [...grid.querySelectorAll('img')].every((img) => img.complete && img.naturalWidth > 0) ? setTimeout(() => resolve(performance.now() - t0)) : requestAnimationFrame(frame)
         requestAnimationFrame(frame)
       })
-    })
-    window.ready = true</script>`
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html))
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening))
-  const times: number[] = []
-  try {
-    for (let round = 0; round < 3; round++) {
-      const page = await openPage(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
-      await page.waitFor('window.ready', 'the bare page')
-      const button = await page.centreOf('#b', null)
-      // Pending before the click: headless Chromium stops running animation frames for a page nothing waits on.
-      const painted = page.evaluate<number>('window.painted')
-      await page.click(button.x, button.y)
-      times.push(await painted)
-      await page.close()
-    }
-  } finally {
-    server.close()
+    })`) as Promise<number>
+    const button = (await page.locator('#b').boundingBox())!
+    await page.mouse.click(button.x + 5, button.y + 5)
+    times.push(await painted)
+    await page.close()
   }
-  return +median(times).toFixed(1)
+  return +times.sort((x, y) => x - y)[1]!.toFixed(1)
 }
 
 /** A serve host in its own process, as `shardscope serve --state-dir DIR` runs it. */
@@ -241,26 +202,20 @@ async function startServe(stateDir: string): Promise<ServeProcess> {
 }
 
 /** Types the folder into the Datasets view's path field; returns the centre of "Open folder". */
-async function fillFolder(page: PageDriver, dataset: string): Promise<{ x: number; y: number }> {
-  await page.waitFor(`document.querySelector('[aria-label="Folder path"]')`, 'the folder path field')
-  await page.evaluate(`document.querySelector('[aria-label="Folder path"]').focus()`)
-  await page.insertText(dataset)
+async function fillFolder(page: Page, dataset: string): Promise<{ x: number; y: number }> {
+  await page.getByLabel('Folder path').fill(dataset)
   // The path completion answers (as a user typing would see it) and its list is closed before the timed click.
-  await page.waitFor(`document.querySelector('[role="listbox"]')`, 'the path completion', 5000).catch(() => undefined)
-  await page.press('Escape')
-  return centreOfButton(page, 'Open folder')
-}
-
-/** Waits for the app's first view, then clicks a button by its text. */
-async function clickButton(page: PageDriver, text: string): Promise<void> {
-  await page.waitFor(`[...document.querySelectorAll('button')].some((b) => b.textContent.trim() === ${JSON.stringify(text)})`, `a "${text}" button`)
-  const at = await centreOfButton(page, text)
-  await page.click(at.x, at.y)
+  await page
+    .getByRole('listbox')
+    .waitFor({ state: 'visible', timeout: 5000 })
+    .catch(() => undefined)
+  await page.getByLabel('Folder path').press('Escape')
+  return centreOf(page, 'Open folder')
 }
 
 /** The pointerdown times by button text, failing when a click missed its button. */
-async function pointerdowns(page: PageDriver, ...names: string[]): Promise<Record<string, number>> {
-  const seen = await page.evaluate<Record<string, number>>('window.__marks.pointerdown')
+async function pointerdowns(page: Page, ...names: string[]): Promise<Record<string, number>> {
+  const seen = (await page.evaluate('window.__marks.pointerdown')) as Record<string, number>
   for (const name of names) if (seen[name] === undefined) throw new Error(`a click missed its button: pointerdowns seen on ${JSON.stringify(Object.keys(seen))}`)
   return seen
 }
@@ -278,30 +233,30 @@ interface OpenTrial {
  * places, found before the timed part. Then Enter in "jump to" with the last train index
  * → that sample selected and its thumbnail painted.
  */
-async function openTrial(page: PageDriver, dataset: string): Promise<OpenTrial> {
-  await clickButton(page, 'Browse')
-  await clickButton(page, 'Open a folder…')
+async function openTrial(page: Page, url: string, dataset: string): Promise<OpenTrial> {
+  await page.goto(url)
+  await page.getByRole('button', { name: 'Browse', exact: true }).click()
+  await page.getByRole('button', { name: 'Open a folder…' }).click()
   const openButton = await fillFolder(page, dataset)
   await page.evaluate(installMarks)
   // Each wait is a pending evaluation started before its click: headless Chromium stops
   // running animation frames for a page that nothing is waiting on.
-  const thumbnailsPainted = page.evaluate<{ ms: number; value: number }>(`window.__whenPainted(window.__thumbnailsOnScreen, 'the first screen of thumbnails', 120000)`)
-  await page.click(openButton.x, openButton.y)
+  const thumbnailsPainted = page.evaluate(`window.__whenPainted(window.__thumbnailsOnScreen, 'the first screen of thumbnails', 120000)`) as Promise<{ ms: number; value: number }>
+  await page.mouse.click(openButton.x, openButton.y)
   const thumbnails = await thumbnailsPainted
   const openAt = (await pointerdowns(page, 'Open folder'))['Open folder']!
 
   // The jump is typed a moment later, as a user would: not into the second after the first
   // screen, while the app fetches the rest of the page's images and the inventory behind it.
-  await new Promise((later) => setTimeout(later, jumpAfterMs))
+  await page.waitForTimeout(jumpAfterMs)
   const target = train - 1
-  await page.evaluate(`document.querySelector('[aria-label="Jump to key or index"]').focus()`)
-  await page.insertText(String(target))
+  await page.getByLabel('Jump to key or index').fill(String(target))
   await page.evaluate(`document.querySelector('[aria-label="Jump to key or index"]').addEventListener('keydown', () => (window.__t0 = performance.now()), { capture: true, once: true })`)
-  const jumpPainted = page.evaluate<{ ms: number }>(
+  const jumpPainted = page.evaluate(
     `window.__whenPainted(() => { const c = document.querySelector('.sample-cell.selected[data-index="${target}"] img'); return c && c.complete && c.naturalWidth > 0 }, 'the jump target', 30000)`
-  )
-  await page.press('Enter')
-  const jumped = (await jumpPainted).ms - (await page.evaluate<number>('window.__t0'))
+  ) as Promise<{ ms: number }>
+  await page.getByLabel('Jump to key or index').press('Enter')
+  const jumped = (await jumpPainted).ms - ((await page.evaluate('window.__t0')) as number)
   return {
     openToFirstThumbnailsMs: +(thumbnails.ms - openAt).toFixed(1),
     thumbnailsOnFirstScreen: thumbnails.value,
@@ -318,20 +273,19 @@ interface OpenThenBrowseTrial {
 
 /**
  * The other way in, in a fresh page of a fresh host: pointerdown on "Open folder" in the
- * Datasets view → inventory painted → Browse clicked as soon as it has (the pointer moved
- * over it meanwhile) → the first screen of thumbnails painted.
+ * Datasets view → inventory painted → Browse clicked as soon as it has → the first screen
+ * of thumbnails painted.
  */
-async function openThenBrowseTrial(page: PageDriver, dataset: string): Promise<OpenThenBrowseTrial> {
+async function openThenBrowseTrial(page: Page, url: string, dataset: string): Promise<OpenThenBrowseTrial> {
+  await page.goto(url)
   const openButton = await fillFolder(page, dataset)
-  const browseButton = await centreOfButton(page, 'Browse')
+  const browseButton = await centreOf(page, 'Browse')
   await page.evaluate(installMarks)
-  const inventoryPainted = page.evaluate<{ ms: number }>(`window.__whenPainted(window.__inventoryOnScreen, 'the inventory', 120000)`)
-  await page.click(openButton.x, openButton.y)
-  // The user's pointer goes to Browse while the inventory loads (not timed as part of the reaction below).
-  await page.hover(browseButton.x, browseButton.y)
+  const inventoryPainted = page.evaluate(`window.__whenPainted(window.__inventoryOnScreen, 'the inventory', 120000)`) as Promise<{ ms: number }>
+  await page.mouse.click(openButton.x, openButton.y)
   const inventory = await inventoryPainted
-  const thumbnailsPainted = page.evaluate<{ ms: number; value: number }>(`window.__whenPainted(window.__thumbnailsOnScreen, 'the first screen of thumbnails')`)
-  await page.click(browseButton.x, browseButton.y)
+  const thumbnailsPainted = page.evaluate(`window.__whenPainted(window.__thumbnailsOnScreen, 'the first screen of thumbnails')`) as Promise<{ ms: number; value: number }>
+  await page.mouse.click(browseButton.x, browseButton.y)
   const thumbnails = await thumbnailsPainted
   const seen = await pointerdowns(page, 'Open folder', 'Browse')
   const openAt = seen['Open folder']!
@@ -363,66 +317,41 @@ async function main(): Promise<void> {
   log('building the shard index (first open)…')
   const indexMs = await buildIndex(dataset, stateDir)
 
-  // Debian's Chromium where there is one, else Playwright's own.
-  const executablePath = existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : chromium.executablePath()
   const browser = await chromium.launch({
-    executablePath,
+    executablePath: existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-timer-throttling', '--disable-renderer-backgrounding']
   })
   const result: Record<string, unknown> = { dataset: { samples: train + val, train, val, indexBuildSeconds: +(indexMs / 1000).toFixed(1) } }
   let host: ServeProcess | null = null
-  const viewport = { width: 1400, height: 900 }
-  // bypassCSP: the page's CSP forbids eval, which Playwright's string predicates need; the app itself runs unchanged.
-  const newPlaywrightPage = () => browser.newPage({ viewport, bypassCSP: true })
-  const drivers: Record<'lean' | 'playwright', PageOpener> = {
-    lean: (url) => launchLean(executablePath, url, viewport),
-    playwright: async (url) => {
-      const page = await newPlaywrightPage()
-      await page.goto(url)
-      return playwrightDriver(page)
-    }
-  }
   try {
-    const trials = { lean: [] as OpenTrial[], playwright: [] as OpenTrial[] }
-    const otherWay = { lean: [] as OpenThenBrowseTrial[], playwright: [] as OpenThenBrowseTrial[] }
-    // The two ways in under the two drivers, interleaved, each in a fresh page of a fresh host.
+    // bypassCSP: the page's CSP forbids eval, which Playwright's string predicates need; the app itself runs unchanged.
+    const newPage = () => browser.newPage({ viewport: { width: 1400, height: 900 }, bypassCSP: true })
+    const trials: OpenTrial[] = []
+    const otherWay: OpenThenBrowseTrial[] = []
+    let page: Page | null = null
+    // The two ways in, interleaved; the last trial opens from Browse, and the rest runs in its page.
     for (let t = 0; t < openTrials; t++) {
-      for (const driver of ['lean', 'playwright'] as const) {
-        for (const way of ['then-browse', 'from-browse'] as const) {
-          await host?.close()
-          host = await startServe(stateDir)
-          log(`opening the dataset ${way === 'from-browse' ? 'from Browse' : 'then Browse'} under the ${driver} driver (${t + 1} of ${openTrials})…`)
-          const page = await drivers[driver](host.url)
-          try {
-            if (way === 'from-browse') trials[driver].push(await openTrial(page, dataset))
-            else otherWay[driver].push(await openThenBrowseTrial(page, dataset))
-          } finally {
-            await page.close()
-          }
-        }
+      for (const way of ['then-browse', 'from-browse'] as const) {
+        if (page) await page.close()
+        await host?.close()
+        host = await startServe(stateDir)
+        page = await newPage()
+        log(`opening the dataset ${way === 'from-browse' ? 'from Browse' : 'then Browse'} in a fresh page and host (${t + 1} of ${openTrials})…`)
+        if (way === 'from-browse') trials.push(await openTrial(page, host.url, dataset))
+        else otherWay.push(await openThenBrowseTrial(page, host.url, dataset))
       }
     }
-    const medians = (open: OpenTrial[], thenBrowse: OpenThenBrowseTrial[]) => {
-      const figures: Record<string, unknown> = {}
-      for (const key of ['openToFirstThumbnailsMs', 'thumbnailsOnFirstScreen', 'jumpToLastSampleMs'] as const) figures[key] = median(open.map((x) => x[key]))
-      figures.openTrials = open
-      const other: Record<string, unknown> = {}
-      for (const key of ['openToFirstThumbnailsMs', 'openToInventoryMs', 'inventoryToBrowseClickMs', 'browseClickToFirstThumbnailsMs'] as const) {
-        other[key] = median(thenBrowse.map((x) => x[key]))
-      }
-      figures.openThenBrowse = { ...other, trials: thenBrowse }
-      return figures
+    for (const key of ['openToFirstThumbnailsMs', 'thumbnailsOnFirstScreen', 'jumpToLastSampleMs'] as const) {
+      result[key] = median(trials.map((x) => x[key]))
     }
-    Object.assign(result, medians(trials.lean, otherWay.lean))
-    result.underPlaywright = medians(trials.playwright, otherWay.playwright)
-
-    // The rest (frame rates) runs under Playwright, the dataset opened once more from Browse, untimed.
-    await host?.close()
-    host = await startServe(stateDir)
-    const page = await newPlaywrightPage()
-    await page.goto(host.url)
-    await openTrial(playwrightDriver(page), dataset)
+    result.openTrials = trials
+    const thenBrowse: Record<string, unknown> = {}
+    for (const key of ['openToFirstThumbnailsMs', 'openToInventoryMs', 'inventoryToBrowseClickMs', 'browseClickToFirstThumbnailsMs'] as const) {
+      thenBrowse[key] = median(otherWay.map((x) => x[key]))
+    }
+    result.openThenBrowse = { ...thenBrowse, trials: otherWay }
     // The rest runs in the last trial's page, its grid on screen.
+    if (!page) throw new Error('no open trial ran')
     const cellsInGrid = (await page.evaluate(`document.querySelectorAll('[data-testid="sample-grid"] .sample-cell').length`)) as number
 
     result.jumpTarget = `train index ${train - 1}`
@@ -452,11 +381,7 @@ async function main(): Promise<void> {
     await page.getByRole('button', { name: 'Stop' }).click({ timeout: 2000 }).catch(() => undefined)
     await page.close()
 
-    result.bareGridFloor = {
-      cells: cellsInGrid,
-      ms: await bareGridFloorMs(drivers.lean, dataset, cellsInGrid),
-      underPlaywrightMs: await bareGridFloorMs(drivers.playwright, dataset, cellsInGrid)
-    }
+    result.bareGridFloor = { cells: cellsInGrid, ms: await bareGridFloorMs(browser, dataset, cellsInGrid) }
 
     const fpsOf = (v: unknown) => (v && typeof v === 'object' && 'fps' in v ? (v as { fps: number }).fps : null)
     const trainingFps = fpsOf(result.trainingFps)
@@ -472,7 +397,7 @@ async function main(): Promise<void> {
     await host?.close()
   }
   result.note =
-    'Open and jump figures are medians of openTrials (and openThenBrowse.trials), measured with Chromium driven by DevTools input events and Runtime.evaluate only (no Network domain: nothing is reported per request, as in a user\'s browser); underPlaywright holds the same trials, interleaved, under Playwright, whose Network domain reports every data: URL image to the driver. Each trial runs in a fresh page of a freshly started `shardscope serve` process, each figure the median on its own (so the parts need not add up to the whole). openToFirstThumbnailsMs: from the pointerdown on "Open folder" (reached from Browse\'s "Open a folder…", so the open lands on the grid) to the frame after every visible thumbnail has decoded and painted. openThenBrowse: the same from the Datasets view, which lands on the inventory, clicking Browse as soon as the inventory has painted, the pointer moved over it while the inventory loaded (inventoryToBrowseClickMs is that reaction: the page-to-automation round trip); browseClickToFirstThumbnailsMs is the grid alone, from the pointerdown on Browse. bareGridFloor is a bare page adding the same number of data: URL thumbnails on a click (no app, no network), the floor of the images\' part in this browser, under each driver. Headless Chromium with --disable-gpu (software compositing) on a 2-core machine.'
+    'Open and jump figures are medians of openTrials (and openThenBrowse.trials), each in a fresh page of a freshly started `shardscope serve` process, each figure the median on its own (so the parts need not add up to the whole). openToFirstThumbnailsMs: from the pointerdown on "Open folder" (reached from Browse\'s "Open a folder…", so the open lands on the grid) to the frame after every visible thumbnail has decoded and painted. openThenBrowse: the same from the Datasets view, which lands on the inventory, clicking Browse as soon as the inventory has painted (inventoryToBrowseClickMs is that reaction: the page-to-automation round trip); browseClickToFirstThumbnailsMs is the grid alone, from the pointerdown on Browse. bareGridFloor is a bare page adding the same number of data: URL thumbnails on a click (no app, no network), the floor of the images\' part in this browser. Headless Chromium with --disable-gpu (software compositing) on a 2-core machine.'
   result.peakRssMiB = +(process.resourceUsage().maxRSS / 1024).toFixed(0)
   console.log(JSON.stringify(result))
 }
