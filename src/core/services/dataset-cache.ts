@@ -82,6 +82,12 @@ export function compactShard(index: ShardIndex, labels: Int32Array): CachedShard
   }
 }
 
+/** Where sample `j` has field number `k` (of `fieldCount`) in a CachedShard's spans, or null when it lacks it. */
+export function spanAt(spans: Float64Array, fieldCount: number, j: number, k: number): [offset: number, size: number] | null {
+  const at = (j * fieldCount + k) * 2
+  return spans[at]! >= 0 ? [spans[at]!, spans[at + 1]!] : null
+}
+
 /** The ShardIndex of a cached shard; its samples are built on first read. */
 export function expandShard(c: CachedShard): ShardIndex {
   let samples: IndexedSample[] | null = null
@@ -90,8 +96,8 @@ export function expandShard(c: CachedShard): ShardIndex {
     return c.keys().map((key, j) => {
       const members: Record<string, [number, number]> = {}
       c.fields.forEach((f, k) => {
-        const at = (j * c.fields.length + k) * 2
-        if (spans[at]! >= 0) members[f] = [spans[at]!, spans[at + 1]!]
+        const span = spanAt(spans, c.fields.length, j, k)
+        if (span) members[f] = span
       })
       return { key, members }
     })

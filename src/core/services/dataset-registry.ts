@@ -19,7 +19,7 @@ import { parseInteger } from '../wds/fields'
 import { forEachOrdered } from '../ordered'
 import type { ServiceContext } from './context'
 import { UserFacingError } from './dispatch'
-import { compactShard, encodeDatasetCache, expandShard, readDatasetCache, type CachedShard } from './dataset-cache'
+import { compactShard, encodeDatasetCache, expandShard, readDatasetCache, spanAt, type CachedShard } from './dataset-cache'
 
 /** Shard-like file names: what the path field and folder scans consider. */
 export const shardFilePattern = /\.(tar|tar\.gz|tgz)$/i
@@ -369,10 +369,7 @@ export class DatasetRegistry {
           fields: cached?.fields ?? [],
           spanOf(j, field) {
             const k = cached ? cached.fields.indexOf(field) : -1
-            if (k < 0 || j >= count) return null
-            const spans = cached!.spans()
-            const at = (j * cached!.fields.length + k) * 2
-            return spans[at]! >= 0 ? [spans[at]!, spans[at + 1]!] : null
+            return k < 0 || j >= count ? null : spanAt(cached!.spans(), cached!.fields.length, j, k)
           },
           error,
           missing,

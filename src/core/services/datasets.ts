@@ -16,7 +16,7 @@ import { decodeField } from '../wds/fields'
 import type { ServiceContext } from './context'
 import { expandHome, registryFor, shardFilePattern, type Listing, type OpenedDataset, type SplitTable } from './dataset-registry'
 import { UserFacingError } from './dispatch'
-import { mediaAnswers, summarizeImage } from './media'
+import { imageBytesOf, mediaAnswers, summarizeImage } from './media'
 import { readRecent, rememberRecent } from './recent'
 
 type DatasetHandlers = Pick<
@@ -52,7 +52,8 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
     return rows.map((r) => {
       if (!r.imageField) return null
       const a = answers[next++]!
-      return a.status === 200 && typeof a.body !== 'string' ? { contentType: a.contentType, base64: Buffer.from(a.body.buffer, a.body.byteOffset, a.body.byteLength).toString('base64') } : null
+      const bytes = imageBytesOf(a)
+      return bytes ? { contentType: a.contentType, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') } : null
     })
   }
 

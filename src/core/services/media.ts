@@ -159,11 +159,12 @@ export async function serveMediaBatch(ctx: ServiceContext, req: { datasetId: str
   if (!registryFor(ctx).has(req.datasetId)) return refuse(404, `No open dataset with id ${req.datasetId}`)
   const done = await mediaAnswers(ctx, { ...req, variant: req.variant })
   const body = encodeMediaBatch(
-    done.map((a) =>
-      a.status === 200 && typeof a.body !== 'string'
-        ? { entry: { status: 200, contentType: a.contentType, bytes: a.body.length }, body: a.body }
+    done.map((a) => {
+      const bytes = imageBytesOf(a)
+      return bytes
+        ? { entry: { status: 200, contentType: a.contentType, bytes: bytes.length }, body: bytes }
         : { entry: { status: a.status, contentType: a.contentType, bytes: 0, message: typeof a.body === 'string' ? a.body : 'refused' }, body: null }
-    )
+    })
   )
   return { status: 200, body, contentType: mediaBatchContentType, cacheControl: immutable }
 }
@@ -218,6 +219,11 @@ export async function mediaAnswers(ctx: ServiceContext, req: { datasetId: string
     flush()
   }
   return Promise.all(answers)
+}
+
+/** An answer's image bytes, or null when it is a refusal (or a 304 without a body). */
+export function imageBytesOf(a: MediaResponse): Uint8Array | null {
+  return a.status === 200 && typeof a.body !== 'string' ? a.body : null
 }
 
 export const mediaBatchContentType = 'application/vnd.shardscope.media-batch'

@@ -85,7 +85,7 @@ export class ThumbnailSource {
   accept(datasetId: string, rows: readonly SampleRow[], thumbnails: ReadonlyArray<PageThumbnail | null>): void {
     thumbnails.forEach((t, i) => {
       const row = rows[i]
-      if (row?.imageField) this.remember(keyOf(datasetId, row), t ? `data:${t.contentType};base64,${t.base64}` : 'broken')
+      if (row?.imageField) this.remember(keyOf(datasetId, row), t ? dataUrl(t.contentType, t.base64) : 'broken')
     })
   }
 
@@ -102,7 +102,7 @@ export class ThumbnailSource {
       entries.forEach(({ entry, body }, i) => {
         const item = items[i]
         if (!item) return
-        this.remember(item.key, entry.status === 200 ? `data:${entry.contentType};base64,${toBase64(body)}` : 'broken')
+        this.remember(item.key, entry.status === 200 ? dataUrl(entry.contentType, toBase64(body)) : 'broken')
       })
     } catch {
       // The batch route failed as a whole (connection lost, old host): fall back to one URL per image.
@@ -121,6 +121,10 @@ export class ThumbnailSource {
 
 function keyOf(datasetId: string, row: ImageRef): string {
   return `${datasetId}/${row.split}/${row.index}/${row.imageField}`
+}
+
+function dataUrl(contentType: string, base64: string): string {
+  return `data:${contentType};base64,${base64}`
 }
 
 /** Base64 of image bytes, in chunks (String.fromCharCode takes a bounded argument list). */
