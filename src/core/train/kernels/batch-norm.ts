@@ -1,6 +1,8 @@
 /**
  * Training-mode batch norm (+ ReLU) forward and backward, each in two passes over
- * NHWC activations held in plain Float32Arrays.
+ * NHWC activations held in plain Float32Arrays. The passes are JavaScript loops here
+ * (jsPasses); on the WASM backend they run in WebAssembly SIMD (./batch-norm-simd.ts),
+ * and the per-channel arithmetic between them is this file's either way.
  *
  * Composed of tfjs ops, the same work is ~12 kernels per layer on the WASM backend,
  * and the per-channel ones are slow there: a Sum or Mean over axes [0,1,2] transposes
@@ -31,6 +33,20 @@ export interface BatchNormForward {
   rstd: Float32Array
 }
 
+/**
+ * The passes over the activations, as loops in JavaScript (jsPasses, below) or in
+ * WebAssembly SIMD over the WASM backend's memory (./batch-norm-simd.ts); the per-channel
+ * arithmetic between them is the same code either way.
+ */
+export interface BatchNormPasses {
+  /** Per channel (the last axis): Σ v and Σ v·w, where v = value, or 0 where `mask` is given and not > 0. */
+  channelSums(value: Float32Array, mask: Float32Array | null, w: Float32Array, channels: number): [Float64Array, Float64Array]
+  /** out = x·scale[c] + shift[c], then max(·, 0) with `relu`. */
+  affine(x: Float32Array, scale: Float32Array, shift: Float32Array, relu: boolean, out: Float32Array): void
+  /** out = a[c]·dz + b[c]·x + k[c], with dz = dy, or 0 where `mask` is given and not > 0. */
+  gradient(dy: Float32Array, mask: Float32Array | null, x: Float32Array, a: Float32Array, b: Float32Array, k: Float32Array, out: Float32Array): void
+}
+
 /** y = relu?(γ·(x − mean)·rstd + β) per channel (the last axis). Writes into `out`. */
 export function batchNormForward(
   x: Float32Array,
@@ -38,11 +54,12 @@ export function batchNormForward(
   beta: Float32Array,
   relu: boolean,
   epsilon: number,
-  out: BatchNormForward
+  out: BatchNormForward,
+  passes: BatchNormPasses = jsPasses
 ): void {
   const channels = gamma.length
   const count = x.length / channels
-  const [sum, sumSquares] = channelSums(x, null, x, channels)
+  const [sum, sumSquares] = passes.channelSums(x, null, x, channels)
   const scale = new Float32Array(channels)
   const shift = new Float32Array(channels)
   for (let c = 0; c < channels; c++) {
@@ -55,19 +72,7 @@ export function batchNormForward(
     scale[c] = gamma[c]! * rstd
     shift[c] = beta[c]! - mean * gamma[c]! * rstd
   }
-  const y = out.y
-  if (relu) {
-    // For finite v, (v + |v|) / 2 is v when v > 0 and +0 otherwise, exactly; NaN stays NaN, as tf.relu
-    // leaves it, and −∞ gives NaN (a step that has already diverged).
-    for (let i = 0; i < x.length; ) {
-      for (let c = 0; c < channels; c++, i++) {
-        const v = x[i]! * scale[c]! + shift[c]!
-        y[i] = (v + Math.abs(v)) * 0.5
-      }
-    }
-  } else {
-    for (let i = 0; i < x.length; ) for (let c = 0; c < channels; c++, i++) y[i] = x[i]! * scale[c]! + shift[c]!
-  }
+  passes.affine(x, scale, shift, relu, out.y)
 }
 
 export interface BatchNormBackward {
@@ -89,11 +94,12 @@ export function batchNormBackward(
   rstd: Float32Array,
   gamma: Float32Array,
   relu: boolean,
-  out: BatchNormBackward
+  out: BatchNormBackward,
+  passes: BatchNormPasses = jsPasses
 ): void {
   const channels = gamma.length
   const count = x.length / channels
-  const [dBeta, dzX] = channelSums(dy, relu ? y : null, x, channels)
+  const [dBeta, dzX] = passes.channelSums(dy, relu ? y : null, x, channels)
   const a = new Float32Array(channels)
   const b = new Float32Array(channels)
   const k = new Float32Array(channels)
@@ -109,14 +115,37 @@ export function batchNormBackward(
     b[c] = (-g * r * dGamma) / count
     k[c] = (-g * dBeta[c]!) / count + (g * r * dGamma * m) / count
   }
-  const dx = out.dx
-  if (relu) {
-    const yBits = bitsOf(y)
-    for (let i = 0; i < x.length; ) {
-      for (let c = 0; c < channels; c++, i++) dx[i] = a[c]! * (dy[i]! * reluMask(yBits[i]!)) + b[c]! * x[i]! + k[c]!
+  passes.gradient(dy, relu ? y : null, x, a, b, k, out.dx)
+}
+
+/** The passes as JavaScript loops, on any Float32Arrays. */
+export const jsPasses: BatchNormPasses = {
+  channelSums,
+  affine(x, scale, shift, relu, y) {
+    const channels = scale.length
+    if (relu) {
+      // For finite v, (v + |v|) / 2 is v when v > 0 and +0 otherwise, exactly; NaN stays NaN, as tf.relu
+      // leaves it, and −∞ gives NaN (a step that has already diverged).
+      for (let i = 0; i < x.length; ) {
+        for (let c = 0; c < channels; c++, i++) {
+          const v = x[i]! * scale[c]! + shift[c]!
+          y[i] = (v + Math.abs(v)) * 0.5
+        }
+      }
+    } else {
+      for (let i = 0; i < x.length; ) for (let c = 0; c < channels; c++, i++) y[i] = x[i]! * scale[c]! + shift[c]!
     }
-  } else {
-    for (let i = 0; i < x.length; ) for (let c = 0; c < channels; c++, i++) dx[i] = a[c]! * dy[i]! + b[c]! * x[i]! + k[c]!
+  },
+  gradient(dy, mask, x, a, b, k, dx) {
+    const channels = a.length
+    if (mask) {
+      const maskBits = bitsOf(mask)
+      for (let i = 0; i < x.length; ) {
+        for (let c = 0; c < channels; c++, i++) dx[i] = a[c]! * (dy[i]! * reluMask(maskBits[i]!)) + b[c]! * x[i]! + k[c]!
+      }
+    } else {
+      for (let i = 0; i < x.length; ) for (let c = 0; c < channels; c++, i++) dx[i] = a[c]! * dy[i]! + b[c]! * x[i]! + k[c]!
+    }
   }
 }
 

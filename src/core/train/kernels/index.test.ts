@@ -80,6 +80,9 @@ describe('WASM gradient kernels match the CPU backend', () => {
     ['2×2 stride 2 valid', [2, 8, 8, 3], 2, 2, 'valid'],
     ['2×2 stride 2 valid, after ReLU (ties)', [2, 8, 6, 5], 2, 2, 'valid', 'relu'],
     ['2×2 stride 2 valid, odd sizes', [2, 7, 9, 3], 2, 2, 'valid'],
+    // Channels in fours: the SIMD path (./simd-kernels.ts).
+    ['2×2 stride 2 valid, 8 channels', [2, 8, 6, 8], 2, 2, 'valid'],
+    ['2×2 stride 2 valid, 4 channels, after ReLU (ties)', [3, 4, 10, 4], 2, 2, 'valid', 'relu'],
     ['3×3 stride 2 same, odd sizes', [2, 7, 9, 4], 3, 2, 'same'],
     ['2×2 stride 1 valid', [1, 5, 6, 2], 2, 1, 'valid']
   ]
