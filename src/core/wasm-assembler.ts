@@ -84,6 +84,8 @@ export const v128 = {
   store: simd(0x0b, 0, 0),
   /** Lanes 2 and 3 of an f32x4 moved to lanes 0 and 1 (of the same vector twice: i8x16.shuffle). */
   highToLow: simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15),
+  /** i8x16.shuffle picking four 32-bit lanes of (a, b): lanes 0–3 are a's, 4–7 b's. */
+  shuffle32: (l0: number, l1: number, l2: number, l3: number): number[] => simd(0x0d, ...[l0, l1, l2, l3].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])),
   /** All lanes zero (v128.const 0). */
   zero: simd(0x0c, ...new Array<number>(16).fill(0)),
   f32x4_gt: simd(0x44),

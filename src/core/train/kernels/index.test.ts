@@ -48,7 +48,7 @@ const convCases: [string, number[], number[], number, 'same' | 'valid'][] = [
   ['3×3 stride 2 valid', [2, 10, 11, 3], [3, 3, 2], 2, 'valid'],
   ['1×1 stride 2 same (ResNet shortcut)', [2, 8, 8, 4], [1, 1, 8], 2, 'same'],
   ['5×3 stride 1 same', [1, 6, 7, 2], [5, 3, 3], 1, 'same'],
-  // 4 × 80 floats per pixel: the filter gradient transposes dy in two blocks of pixels (51 + 13).
+  // 4 × 80 floats per pixel: the filter gradient transposes dy in two blocks of pixels (51 + 13), in SIMD (4 images, channels in fours).
   ['3×3 stride 1 same, many output channels', [4, 8, 8, 3], [3, 3, 80], 1, 'same']
 ]
 

@@ -183,7 +183,55 @@ function maxPoolGrad2x2Function(): AssembledFunction {
   return { name: 'maxPoolGrad2x2', params: 6, results: [], locals: [[7, I32], [9, V128]], body }
 }
 
+/**
+ * dy [n, pixels, cout] → [cout, pixels, n] (the filter gradient's images, ./index.ts), 4 images
+ * × 4 channels at a time: four loads, a 4×4 transpose in shuffles, four stores. Over blocks
+ * of `blockPixels` pixels so that a block's writes stay in the cache until every image has
+ * filled its lines. n and cout multiples of 4. Params src, dst, n, pixels, cout, blockPixels.
+ */
+function transposeImagesFunction(): AssembledFunction {
+  const [src, dst, n, pixels, cout, blockPixels] = [0, 1, 2, 3, 4, 5]
+  const [p0, p1, img, p, co, s, d, imgStride, coStride] = [6, 7, 8, 9, 10, 11, 12, 13, 14]
+  const [r0, r1, r2, r3, t0, t1, t2, t3] = [15, 16, 17, 18, 19, 20, 21, 22]
+  const times = (local: number, k: number): number[] => [get, local, i32_const, k, i32_mul]
+  const body = [
+    ...[get, pixels, get, cout, i32_mul, i32_const, 2, i32_shl, set, imgStride],
+    ...[get, pixels, get, n, i32_mul, i32_const, 2, i32_shl, set, coStride],
+    ...[i32_const, 0, set, p0],
+    ...op.loop, // blocks of pixels
+    ...[get, p0, get, blockPixels, i32_add, set, p1],
+    ...[get, p1, get, pixels, get, p1, get, pixels, i32_lt_u, select, set, p1],
+    ...[i32_const, 0, set, img],
+    ...op.loop, // four images
+    ...[get, p0, set, p],
+    ...op.loop, // pixels of the block
+    ...[get, src, get, img, get, pixels, i32_mul, get, p, i32_add, get, cout, i32_mul, i32_const, 2, i32_shl, i32_add, set, s],
+    ...[get, dst, get, p, get, n, i32_mul, get, img, i32_add, i32_const, 2, i32_shl, i32_add, set, d],
+    ...[i32_const, 0, set, co],
+    ...op.loop, // four channels
+    ...[...load(get, s), set, r0, ...load(get, s, get, imgStride, i32_add), set, r1],
+    ...[...load(get, s, ...times(imgStride, 2), i32_add), set, r2, ...load(get, s, ...times(imgStride, 3), i32_add), set, r3],
+    ...[get, r0, get, r1, ...v128.shuffle32(0, 4, 1, 5), set, t0, get, r0, get, r1, ...v128.shuffle32(2, 6, 3, 7), set, t1],
+    ...[get, r2, get, r3, ...v128.shuffle32(0, 4, 1, 5), set, t2, get, r2, get, r3, ...v128.shuffle32(2, 6, 3, 7), set, t3],
+    ...[get, d, get, t0, get, t2, ...v128.shuffle32(0, 1, 4, 5), ...v128.store],
+    ...[get, d, get, coStride, i32_add, get, t0, get, t2, ...v128.shuffle32(2, 3, 6, 7), ...v128.store],
+    ...[get, d, ...times(coStride, 2), i32_add, get, t1, get, t3, ...v128.shuffle32(0, 1, 4, 5), ...v128.store],
+    ...[get, d, ...times(coStride, 3), i32_add, get, t1, get, t3, ...v128.shuffle32(2, 3, 6, 7), ...v128.store],
+    ...[get, s, i32_const, 16, i32_add, set, s, get, d, ...times(coStride, 4), i32_add, set, d],
+    ...[get, co, i32_const, 4, i32_add, tee, co, get, cout, i32_lt_u, br_if, 0],
+    op.end,
+    ...[get, p, i32_const, 1, i32_add, tee, p, get, p1, i32_lt_u, br_if, 0],
+    op.end,
+    ...[get, img, i32_const, 4, i32_add, tee, img, get, n, i32_lt_u, br_if, 0],
+    op.end,
+    ...[get, p1, tee, p0, get, pixels, i32_lt_u, br_if, 0],
+    op.end
+  ]
+  return { name: 'transposeImages', params: 6, results: [], locals: [[9, I32], [8, V128]], body }
+}
+
 export type SimdKernels = {
+  transposeImages(src: number, dst: number, n: number, pixels: number, cout: number, blockPixels: number): void
   maxPoolGrad2x2(x: number, dy: number, dx: number, outRows: number, wo: number, stride: number): void
   sums(value: number, mask: number, w: number, bytes: number, stride: number, out: number): void
   sumsMasked(value: number, mask: number, w: number, bytes: number, stride: number, out: number): void
@@ -208,7 +256,8 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
       affineFunction(true),
       gradientFunction(false),
       gradientFunction(true),
-      maxPoolGrad2x2Function()
+      maxPoolGrad2x2Function(),
+      transposeImagesFunction()
     ])
     compiled.set(shared, webAssembly.validate(bytes) ? new webAssembly.Module(bytes) : null)
   }
