@@ -62,9 +62,14 @@ export const op = {
   local_tee: 0x22,
   i32_const: 0x41,
   i64_const: 0x42,
+  i32_eqz: 0x45,
+  i32_lt_s: 0x48,
   i32_lt_u: 0x49,
+  i32_gt_s: 0x4a,
+  i32_ge_s: 0x4e,
   i64_load: 0x29,
   i32_add: 0x6a,
+  i32_sub: 0x6b,
   i32_mul: 0x6c,
   i32_shl: 0x74,
   i64_add: 0x7c,
@@ -82,10 +87,13 @@ function simd(code: number, ...immediates: number[]): number[] {
 export const v128 = {
   load: simd(0x00, 0, 0),
   store: simd(0x0b, 0, 0),
+  /** v128.load from the address plus a constant byte offset. */
+  loadAt: (offset: number): number[] => simd(0x00, 0, ...uleb(offset)),
+  storeAt: (offset: number): number[] => simd(0x0b, 0, ...uleb(offset)),
+  /** One float32 from the address plus a constant byte offset, in all four lanes (v128.load32_splat). */
+  load32SplatAt: (offset: number): number[] => simd(0x09, 0, ...uleb(offset)),
   /** Lanes 2 and 3 of an f32x4 moved to lanes 0 and 1 (of the same vector twice: i8x16.shuffle). */
   highToLow: simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15),
-  /** i8x16.shuffle picking four 32-bit lanes of (a, b): lanes 0–3 are a's, 4–7 b's. */
-  shuffle32: (l0: number, l1: number, l2: number, l3: number): number[] => simd(0x0d, ...[l0, l1, l2, l3].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])),
   /** All lanes zero (v128.const 0). */
   zero: simd(0x0c, ...new Array<number>(16).fill(0)),
   f32x4_gt: simd(0x44),

@@ -48,8 +48,16 @@ const convCases: [string, number[], number[], number, 'same' | 'valid'][] = [
   ['3×3 stride 2 valid', [2, 10, 11, 3], [3, 3, 2], 2, 'valid'],
   ['1×1 stride 2 same (ResNet shortcut)', [2, 8, 8, 4], [1, 1, 8], 2, 'same'],
   ['5×3 stride 1 same', [1, 6, 7, 2], [5, 3, 3], 1, 'same'],
-  // 4 × 80 floats per pixel: the filter gradient transposes dy in two blocks of pixels (51 + 13), in SIMD (4 images, channels in fours).
-  ['3×3 stride 1 same, many output channels', [4, 8, 8, 3], [3, 3, 80], 1, 'same']
+  // Output channels not in eights: the filter gradient as a conv of dy's transpose, 4 × 76 floats per pixel, in two
+  // blocks of pixels (53 + 11).
+  ['3×3 stride 1 same, many output channels', [4, 8, 8, 3], [3, 3, 76], 1, 'same'],
+  // Output channels in eights: the filter gradient's register-tiled SIMD kernel, with tiles of 4, 3, 2 and 1 input channels.
+  ['3×3 stride 1 same, 16 → 16 channels', [3, 9, 7, 16], [3, 3, 16], 1, 'same'],
+  ['3×3 stride 1 valid, 6 → 8 channels', [2, 7, 9, 6], [3, 3, 8], 1, 'valid'],
+  ['5×3 stride 1 same, 2 → 24 channels', [2, 6, 7, 2], [5, 3, 24], 1, 'same'],
+  ['3×3 stride 1 same, 5 → 8 channels, one image', [1, 5, 4, 5], [3, 3, 8], 1, 'same'],
+  // A kernel wider than the image: some taps see no column of it at all.
+  ['5×5 stride 1 same on 4×2 images, 4 → 8 channels', [2, 4, 2, 4], [5, 5, 8], 1, 'same']
 ]
 
 describe('WASM gradient kernels match the CPU backend', () => {

@@ -9,12 +9,15 @@
  *
  * - Conv2DBackpropInput = forward Conv2D of dy (zero-dilated by the stride) with the
  *   filter rotated 180° and its in/out channels swapped;
- * - Conv2DBackpropFilter (stride 1) = a forward Conv2D in which dy's output channels
- *   are the images, the batch is the channel axis and x is the filter (see the
- *   function), so XNNPACK does the n·ho·wo-long reductions with no im2col matrix:
- *   ≈30 ms per layer of the small CNN at batch 64 where im2col in JS + BatchMatMul
- *   took 50–100 ms. Strided convs keep im2col of x, laid out transposed
- *   ([kh·kw·cin, n·ho·wo]), times dy as an untransposed BatchMatMul;
+ * - Conv2DBackpropFilter, stride 1, output channels in eights: a register-tiled
+ *   WebAssembly SIMD kernel straight over x and dy (./simd-kernels.ts), ≈ 38 GFLOP/s
+ *   like XNNPACK's forward conv: 7–16 ms per layer of the small CNN at batch 64, where
+ *   the next way took ≈ 30. Other stride-1 convs: a forward Conv2D in which dy's output
+ *   channels are the images, the batch is the channel axis and x is the filter (see the
+ *   function), so XNNPACK does the n·ho·wo-long reductions with no im2col matrix (but
+ *   with cin as its output channels, often too few for its tiles: ≈ 15 GFLOP/s). Strided
+ *   convs keep im2col of x, laid out transposed ([kh·kw·cin, n·ho·wo]), times dy as an
+ *   untransposed BatchMatMul;
  * - BatchMatMul with transposeA/B = the operand transposed in JS, then untransposed;
  * - MaxPoolGrad: one pass routing each dy to its window's maximum (the WASM one was the
  *   slowest kernel of a small-CNN step after the convolution gradients); for the 2×2
@@ -34,7 +37,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core'
 import { batchNormBackward, batchNormForward, jsPasses, type BatchNormPasses } from './batch-norm'
 import { simdBatchNormPasses, simdScratchFloats } from './batch-norm-simd'
-import { simdKernelsFor, type SimdKernels } from './simd-kernels'
+import { filterGradientBlock, simdKernelsFor, type SimdKernels } from './simd-kernels'
 import type { WasmMemory } from '../../wasm-assembler'
 
 /** Inputs x, gamma, beta; attrs relu, epsilon; outputs y, mean, variance, rstd. */
@@ -215,6 +218,16 @@ function conv2dBackpropFilter(args: KernelArgs, conv2d: KernelConfig, batchMatMu
   if (sh !== 1 || sw !== 1 || Math.min(padTop, padLeft, padBottom, padRight) < 0) {
     return conv2dBackpropFilterIm2col(args, info, batchMatMul, reshape)
   }
+  // Output channels in eights: a register-tiled SIMD kernel straight over x and dy.
+  const direct = cout % 8 === 0 && n * ho * wo > 0 ? simdKernelsOf(backend) : null
+  if (direct) {
+    const dW = backend.makeOutput(filterShape, 'float32')
+    const out = backend.typedArrayFromHeap(dW)
+    out.fill(0)
+    const kernel = direct[`filterGradient${filterGradientBlock(cin)}`]
+    kernel(backend.typedArrayFromHeap(x).byteOffset, backend.typedArrayFromHeap(dy).byteOffset, out.byteOffset, n, h, w, cin, ho, wo, cout, kh, kw, info.padInfo.top, info.padInfo.left)
+    return dW
+  }
   const images = backend.makeOutput([cout, ho, wo, n], 'float32')
   {
     const src = backend.typedArrayFromHeap(dy)
@@ -224,10 +237,7 @@ function conv2dBackpropFilter(args: KernelArgs, conv2d: KernelConfig, batchMatMu
     // In blocks of pixels: dy is read in order within each image, and the block's writes
     // (cout planes × the block's pixels × n) stay in the cache until every image has filled its lines.
     const block = Math.max(1, Math.floor(transposeBlockFloats / (n * cout)))
-    // In SIMD, 4 images × 4 channels at a time, where both come in fours.
-    const simd = n % 4 === 0 && cout % 4 === 0 && pixels > 0 ? simdKernelsOf(backend) : null
-    if (simd) simd.transposeImages(src.byteOffset, dst.byteOffset, n, pixels, cout, block)
-    else for (let p0 = 0; p0 < pixels; p0 += block) {
+    for (let p0 = 0; p0 < pixels; p0 += block) {
       const p1 = Math.min(pixels, p0 + block)
       for (let img = 0; img < n; img++) {
         let from = (img * pixels + p0) * cout

@@ -1,8 +1,8 @@
 /**
  * Hand-assembled WebAssembly SIMD loops that run on the WASM backend's own memory: its
  * tensors are read and written where the backend keeps them, four float32 lanes per
- * instruction, no copies. Batch norm's passes (./batch-norm-simd.ts) and the 2×2 max-pool
- * gradient (./index.ts). Nothing here can compile C to WebAssembly, so the module is
+ * instruction, no copies. Batch norm's passes (./batch-norm-simd.ts), the 2×2 max-pool
+ * gradient and the stride-1 filter gradient (./index.ts). Nothing here can compile C to WebAssembly, so the module is
  * assembled from the instruction lists below (../../wasm-assembler.ts): one module per
  * kind of memory (the threaded backend's is shared), one instance per memory.
  *
@@ -27,14 +27,15 @@
  *       (br_if $blocks ((blockStart = $blockEnd) < $bytes))))
  *
  * `affine`, `gradient` and `maxPoolGrad2x2` are one pass each, pixel by pixel, four
- * channels at a time, with per-channel coefficients loaded beside the values.
+ * channels at a time, with per-channel coefficients loaded beside the values;
+ * `filterGradient…` is described at its function.
  */
 import { assembleModule, I32, op, sleb, V128, v128, webAssembly, type AssembledFunction, type WasmMemory } from '../../wasm-assembler'
 
 const BLOCK_PIXELS = 2048
 const CHUNK_PIXELS = 64
 
-const { local_get: get, local_set: set, local_tee: tee, i32_const, i32_add, i32_mul, i32_lt_u, i32_shl, br_if, select } = op
+const { local_get: get, local_set: set, local_tee: tee, i32_const, i32_add, i32_sub, i32_mul, i32_lt_u, i32_lt_s, i32_gt_s, i32_ge_s, i32_eqz, i32_shl, br_if, select } = op
 const zero = v128.zero
 const load = (...address: number[]): number[] => [...address, ...v128.load]
 
@@ -184,54 +185,101 @@ function maxPoolGrad2x2Function(): AssembledFunction {
 }
 
 /**
- * dy [n, pixels, cout] → [cout, pixels, n] (the filter gradient's images, ./index.ts), 4 images
- * × 4 channels at a time: four loads, a 4×4 transpose in shuffles, four stores. Over blocks
- * of `blockPixels` pixels so that a block's writes stay in the cache until every image has
- * filled its lines. n and cout multiples of 4. Params src, dst, n, pixels, cout, blockPixels.
+ * The filter gradient of a stride-1 conv, dW[a, b, ci, co] = Σ over images, rows y and
+ * columns x of x[img, y + a − padTop, x + b − padLeft, ci] · dy[img, y, x, co], as a
+ * register-tiled product: for each row of dy and each tap (a, b), a tile of `ciBlock` input
+ * channels × 8 output channels (2·ciBlock accumulators) is loaded from dW, run along the
+ * row's pixels that the tap keeps inside x (per pixel: two loads of dy, ciBlock splat loads
+ * of x, 4·ciBlock multiply-adds), and stored back. dW must start at zero; cin a multiple of
+ * ciBlock, cout of 8. The rows of x and dy a row needs stay in L1 across its taps and tiles.
+ * Params x, dy, dW, n, h, w, cin, ho, wo, cout, kh, kw, padTop, padLeft.
  */
-function transposeImagesFunction(): AssembledFunction {
-  const [src, dst, n, pixels, cout, blockPixels] = [0, 1, 2, 3, 4, 5]
-  const [p0, p1, img, p, co, s, d, imgStride, coStride] = [6, 7, 8, 9, 10, 11, 12, 13, 14]
-  const [r0, r1, r2, r3, t0, t1, t2, t3] = [15, 16, 17, 18, 19, 20, 21, 22]
-  const times = (local: number, k: number): number[] => [get, local, i32_const, k, i32_mul]
+function filterGradientFunction(ciBlock: number): AssembledFunction {
+  const [x, dy, dW, n, h, w, cin, ho, wo, cout, kh, kw, padTop, padLeft] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+  const [img, y, a, b, iy, x0, x1, cib, cob, xp, dp, end, tile, xRow, dyRow, xPix, dyPix] = [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]
+  const [d0, d1] = [31, 32]
+  const acc = Array.from({ length: ciBlock }, (_, l) => [33 + 2 * l, 34 + 2 * l] as const)
+  const s = 33 + 2 * ciBlock
   const body = [
-    ...[get, pixels, get, cout, i32_mul, i32_const, 2, i32_shl, set, imgStride],
-    ...[get, pixels, get, n, i32_mul, i32_const, 2, i32_shl, set, coStride],
-    ...[i32_const, 0, set, p0],
-    ...op.loop, // blocks of pixels
-    ...[get, p0, get, blockPixels, i32_add, set, p1],
-    ...[get, p1, get, pixels, get, p1, get, pixels, i32_lt_u, select, set, p1],
+    ...[get, cin, i32_const, 2, i32_shl, set, xPix, get, cout, i32_const, 2, i32_shl, set, dyPix],
     ...[i32_const, 0, set, img],
-    ...op.loop, // four images
-    ...[get, p0, set, p],
-    ...op.loop, // pixels of the block
-    ...[get, src, get, img, get, pixels, i32_mul, get, p, i32_add, get, cout, i32_mul, i32_const, 2, i32_shl, i32_add, set, s],
-    ...[get, dst, get, p, get, n, i32_mul, get, img, i32_add, i32_const, 2, i32_shl, i32_add, set, d],
-    ...[i32_const, 0, set, co],
-    ...op.loop, // four channels
-    ...[...load(get, s), set, r0, ...load(get, s, get, imgStride, i32_add), set, r1],
-    ...[...load(get, s, ...times(imgStride, 2), i32_add), set, r2, ...load(get, s, ...times(imgStride, 3), i32_add), set, r3],
-    ...[get, r0, get, r1, ...v128.shuffle32(0, 4, 1, 5), set, t0, get, r0, get, r1, ...v128.shuffle32(2, 6, 3, 7), set, t1],
-    ...[get, r2, get, r3, ...v128.shuffle32(0, 4, 1, 5), set, t2, get, r2, get, r3, ...v128.shuffle32(2, 6, 3, 7), set, t3],
-    ...[get, d, get, t0, get, t2, ...v128.shuffle32(0, 1, 4, 5), ...v128.store],
-    ...[get, d, get, coStride, i32_add, get, t0, get, t2, ...v128.shuffle32(2, 3, 6, 7), ...v128.store],
-    ...[get, d, ...times(coStride, 2), i32_add, get, t1, get, t3, ...v128.shuffle32(0, 1, 4, 5), ...v128.store],
-    ...[get, d, ...times(coStride, 3), i32_add, get, t1, get, t3, ...v128.shuffle32(2, 3, 6, 7), ...v128.store],
-    ...[get, s, i32_const, 16, i32_add, set, s, get, d, ...times(coStride, 4), i32_add, set, d],
-    ...[get, co, i32_const, 4, i32_add, tee, co, get, cout, i32_lt_u, br_if, 0],
+    ...op.loop, // images
+    ...[i32_const, 0, set, y],
+    ...op.loop, // rows of dy
+    // dy's row: dy + ((img · ho + y) · wo) · dyPix
+    ...[get, dy, get, img, get, ho, i32_mul, get, y, i32_add, get, wo, i32_mul, get, dyPix, i32_mul, i32_add, set, dyRow],
+    ...[i32_const, 0, set, a],
+    ...op.loop, // tap rows
+    ...[get, y, get, a, i32_add, get, padTop, i32_sub, set, iy],
+    // Rows the tap puts outside x (padding) add nothing: iy as unsigned < h.
+    ...op.block,
+    ...[get, iy, get, h, i32_lt_u, i32_eqz, br_if, 0],
+    ...[get, x, get, img, get, h, i32_mul, get, iy, i32_add, get, w, i32_mul, get, xPix, i32_mul, i32_add, set, xRow],
+    ...[i32_const, 0, set, b],
+    ...op.loop, // tap columns
+    // Pixels x0 ≤ x < x1 of the row read x inside the image: 0 ≤ x + b − padLeft < w.
+    ...[get, padLeft, get, b, i32_sub, set, x0],
+    ...[get, x0, i32_const, 0, get, x0, i32_const, 0, i32_gt_s, select, set, x0],
+    ...[get, w, get, padLeft, i32_add, get, b, i32_sub, set, x1],
+    ...[get, x1, get, wo, get, x1, get, wo, i32_lt_s, select, set, x1],
+    ...op.block,
+    ...[get, x0, get, x1, i32_ge_s, br_if, 0],
+    ...[i32_const, 0, set, cib],
+    ...op.loop, // blocks of input channels
+    ...[i32_const, 0, set, cob],
+    ...op.loop, // blocks of 8 output channels
+    // The tile: dW + (((a · kw + b) · cin + cib) · cout + cob) · 4; its rows cout floats apart.
+    ...[get, dW, get, a, get, kw, i32_mul, get, b, i32_add, get, cin, i32_mul, get, cib, i32_add, get, cout, i32_mul, get, cob, i32_add, i32_const, 2, i32_shl, i32_add, set, tile],
+    ...acc.flatMap(([lo, hi], l) => [get, tile, ...v128.loadAt(0), set, lo, get, tile, ...v128.loadAt(16), set, hi, ...(l + 1 < ciBlock ? [get, tile, get, dyPix, i32_add, set, tile] : [])]),
+    // x at (x0 + b − padLeft, cib); dy at (x0, cob), to dy at x1
+    ...[get, xRow, get, x0, get, b, i32_add, get, padLeft, i32_sub, get, xPix, i32_mul, i32_add, get, cib, i32_const, 2, i32_shl, i32_add, set, xp],
+    ...[get, dyRow, get, x0, get, dyPix, i32_mul, i32_add, get, cob, i32_const, 2, i32_shl, i32_add, set, dp],
+    ...[get, dyRow, get, x1, get, dyPix, i32_mul, i32_add, get, cob, i32_const, 2, i32_shl, i32_add, set, end],
+    ...op.loop, // pixels of the row
+    ...[get, dp, ...v128.loadAt(0), set, d0, get, dp, ...v128.loadAt(16), set, d1],
+    ...acc.flatMap(([lo, hi], l) => [
+      ...[get, xp, ...v128.load32SplatAt(4 * l), set, s],
+      ...[get, lo, get, s, get, d0, ...v128.f32x4_mul, ...v128.f32x4_add, set, lo],
+      ...[get, hi, get, s, get, d1, ...v128.f32x4_mul, ...v128.f32x4_add, set, hi]
+    ]),
+    ...[get, xp, get, xPix, i32_add, set, xp],
+    ...[get, dp, get, dyPix, i32_add, tee, dp, get, end, i32_lt_u, br_if, 0],
     op.end,
-    ...[get, p, i32_const, 1, i32_add, tee, p, get, p1, i32_lt_u, br_if, 0],
+    // Store the tile back, last row first (tile points at it).
+    ...[...acc].reverse().flatMap(([lo, hi], r) => [
+      ...(r > 0 ? [get, tile, get, dyPix, i32_sub, set, tile] : []),
+      ...[get, tile, get, lo, ...v128.storeAt(0), get, tile, get, hi, ...v128.storeAt(16)]
+    ]),
+    ...[get, cob, i32_const, 8, i32_add, tee, cob, get, cout, i32_lt_u, br_if, 0],
     op.end,
-    ...[get, img, i32_const, 4, i32_add, tee, img, get, n, i32_lt_u, br_if, 0],
+    ...[get, cib, i32_const, ciBlock, i32_add, tee, cib, get, cin, i32_lt_u, br_if, 0],
     op.end,
-    ...[get, p1, tee, p0, get, pixels, i32_lt_u, br_if, 0],
+    op.end, // the block of an empty column range
+    ...[get, b, i32_const, 1, i32_add, tee, b, get, kw, i32_lt_u, br_if, 0],
+    op.end,
+    op.end, // the block of a padding row
+    ...[get, a, i32_const, 1, i32_add, tee, a, get, kh, i32_lt_u, br_if, 0],
+    op.end,
+    ...[get, y, i32_const, 1, i32_add, tee, y, get, ho, i32_lt_u, br_if, 0],
+    op.end,
+    ...[get, img, i32_const, 1, i32_add, tee, img, get, n, i32_lt_u, br_if, 0],
     op.end
   ]
-  return { name: 'transposeImages', params: 6, results: [], locals: [[9, I32], [8, V128]], body }
+  return { name: `filterGradient${ciBlock}`, params: 14, results: [], locals: [[17, I32], [2 + 2 * ciBlock + 1, V128]], body }
 }
 
+/** Input channels per tile of the filter gradient: 4 where cin allows, else the largest that divides it. */
+export function filterGradientBlock(cin: number): 1 | 2 | 3 | 4 {
+  return cin % 4 === 0 ? 4 : cin % 3 === 0 ? 3 : cin % 2 === 0 ? 2 : 1
+}
+
+type FilterGradient = (x: number, dy: number, dW: number, n: number, h: number, w: number, cin: number, ho: number, wo: number, cout: number, kh: number, kw: number, padTop: number, padLeft: number) => void
+
 export type SimdKernels = {
-  transposeImages(src: number, dst: number, n: number, pixels: number, cout: number, blockPixels: number): void
+  filterGradient1: FilterGradient
+  filterGradient2: FilterGradient
+  filterGradient3: FilterGradient
+  filterGradient4: FilterGradient
   maxPoolGrad2x2(x: number, dy: number, dx: number, outRows: number, wo: number, stride: number): void
   sums(value: number, mask: number, w: number, bytes: number, stride: number, out: number): void
   sumsMasked(value: number, mask: number, w: number, bytes: number, stride: number, out: number): void
@@ -257,7 +305,7 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
       gradientFunction(false),
       gradientFunction(true),
       maxPoolGrad2x2Function(),
-      transposeImagesFunction()
+      ...[1, 2, 3, 4].map(filterGradientFunction)
     ])
     compiled.set(shared, webAssembly.validate(bytes) ? new webAssembly.Module(bytes) : null)
   }
