@@ -33,11 +33,7 @@ export interface BatchNormForward {
   rstd: Float32Array
 }
 
-/**
- * The passes over the activations, as loops in JavaScript (jsPasses, below) or in
- * WebAssembly SIMD over the WASM backend's memory (./batch-norm-simd.ts); the per-channel
- * arithmetic between them is the same code either way.
- */
+/** The passes over the activations: jsPasses (below), or ./batch-norm-simd.ts on the WASM backend's memory. */
 export interface BatchNormPasses {
   /** Per channel (the last axis): Σ v and Σ v·w, where v = value, or 0 where `mask` is given and not > 0. */
   channelSums(value: Float32Array, mask: Float32Array | null, w: Float32Array, channels: number): [Float64Array, Float64Array]

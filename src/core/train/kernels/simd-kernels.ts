@@ -1,10 +1,11 @@
 /**
  * Hand-assembled WebAssembly SIMD loops that run on the WASM backend's own memory: its
  * tensors are read and written where the backend keeps them, four float32 lanes per
- * instruction, no copies. Batch norm's passes (./batch-norm-simd.ts), the 2×2 max-pool
- * gradient and the stride-1 filter gradient (./index.ts). Nothing here can compile C to WebAssembly, so the module is
- * assembled from the instruction lists below (../../wasm-assembler.ts): one module per
- * kind of memory (the threaded backend's is shared), one instance per memory.
+ * instruction, no copies: batch norm's passes (./batch-norm-simd.ts), the 2×2 max-pool
+ * gradient and the stride-1 filter gradient (./index.ts). Nothing here can compile C to
+ * WebAssembly, so the module is assembled from the instruction lists below
+ * (../../wasm-assembler.ts): one module per kind of memory (the threaded backend's is
+ * shared), one instance per memory.
  *
  * `sums` (batch norm's per-channel Σ v and Σ v·w; `sumsMasked` also ANDs each value with
  * `mask > 0`), as text:
