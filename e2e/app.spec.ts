@@ -70,6 +70,11 @@ test('the grid shows thumbnails whose labels match the shards, and jumps, select
   await expect
     .poll(() => page.locator('.sample-cell img').evaluateAll((imgs) => imgs.slice(0, 8).every((i) => (i as unknown as ImageLike).complete && (i as unknown as ImageLike).naturalWidth > 0)))
     .toBe(true)
+  // An image the browser fails to decode (as the page sees it: its error event) leaves a note in its cell, and only there.
+  const third = cells.nth(2)
+  await third.locator('img').dispatchEvent('error')
+  await expect(third.locator('.thumb-broken')).toHaveText('cannot decode')
+  await expect(cells.nth(1).locator('img')).toBeVisible()
 
   // Jump far down by index, then move with the arrows and open the detail with Enter.
   const last = manifest.splits.val!.expectedSamples - 1
@@ -120,6 +125,11 @@ test('verifying a faulty dataset names the planted causes, and a finding opens t
   await expect(page.getByTestId('grid-total')).toHaveText(String(corruptKeys.length))
   const keys = await page.locator('.sample-cell[data-key]').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')))
   expect([...keys].sort()).toEqual([...corruptKeys].sort())
+  // Half of them are random bytes, which the host cannot read as an image: those cells say so
+  // (a truncated JPEG still shows its top rows).
+  const broken = page.locator('.sample-cell .thumb-broken')
+  await expect(broken.first()).toHaveText('cannot decode')
+  expect(await broken.count()).toBeLessThanOrEqual(corruptKeys.length)
   await saveScreenshot(page, 'browse-finding')
 })
 
