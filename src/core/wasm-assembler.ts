@@ -1,6 +1,6 @@
 /**
  * Just enough of a WebAssembly assembler for the few small hot loops this project writes
- * by hand (the tar header checksum, batch norm's SIMD passes): functions over i32
+ * by hand (the tar header checksum, the training step's SIMD kernels): functions over i32
  * parameters, locals, one memory (its own, or imported), exports. No toolchain can be
  * installed here (no clang, no wat2wasm), and these modules are small enough that their
  * bytes are better built from readable instruction lists at start-up than checked in.
@@ -23,6 +23,7 @@ export const webAssembly = (
   }
 ).WebAssembly
 
+/** Unsigned LEB128, the format's encoding of counts, indexes and sizes. */
 export function uleb(value: number): number[] {
   const out: number[] = []
   do {
@@ -34,6 +35,7 @@ export function uleb(value: number): number[] {
   return out
 }
 
+/** Signed LEB128, for the immediates of i32.const / i64.const. */
 export function sleb(value: bigint | number): number[] {
   let v = BigInt.asIntN(64, BigInt(value))
   const out: number[] = []
