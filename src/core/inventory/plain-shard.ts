@@ -17,6 +17,7 @@ import { readSync } from 'node:fs'
 import { parseInteger } from '../wds/integers'
 import type { BlockSummer } from '../wds/block-sum'
 import { readOctal, storedChecksumMatches } from '../wds/tar-scan'
+import { KeySet } from './key-set'
 
 const BLOCK = 512
 /** `cls` members longer than this are not labels we can parse anyway. */
@@ -41,9 +42,14 @@ export function emptyTally(): SampleTally {
 
 /** Count one sample: its key, its fields, its label (null or negative: missing or not a non-negative integer). */
 export function countSample(tally: SampleTally, key: string, fields: Iterable<string>, label: number | null): void {
-  tally.samples++
   tally.firstKey ??= key
   tally.lastKey = key
+  countContents(tally, fields, label)
+}
+
+/** Count one sample's fields and label; its key is the caller's to record. */
+function countContents(tally: SampleTally, fields: Iterable<string>, label: number | null): void {
+  tally.samples++
   for (const field of fields) tally.fields[field] = (tally.fields[field] ?? 0) + 1
   if (label === null || label < 0) tally.unlabelled++
   else {
@@ -65,13 +71,13 @@ const NOT_PLAIN = -2
 class PlainShardScan {
   readonly tally = emptyTally()
   members = 0
-  private readonly seenKeys = new Set<string>()
+  // Keys met so far, by their bytes: a key that comes back is not plain.
+  private readonly keys = new KeySet()
   // Field names met so far, by their bytes, so that a member's field costs no new string.
   private readonly knownFields: { bytes: Buffer; name: string }[] = []
   // The sample being read: its key (as bytes, to compare the next member's without a string), fields, label.
   private readonly keyBytes = Buffer.alloc(100)
   private keyLength = -1
-  private key = ''
   private readonly sampleFields: string[] = []
   /** The label, -1 when missing or not an integer (always a number: a field that changes type costs V8 a deoptimisation). */
   private label = -1
@@ -130,9 +136,9 @@ class PlainShardScan {
       for (let i = 0; sameKey && i < this.keyLength; i++) sameKey = this.keyBytes[i] === buffer[at + i]
       if (!sameKey) {
         this.finishSample()
-        this.key = buffer.toString('latin1', at, dot)
-        if (this.seenKeys.has(this.key)) return NOT_PLAIN
-        this.seenKeys.add(this.key)
+        if (!this.keys.add(buffer, at, dot - at)) return NOT_PLAIN
+        // Keys become strings only for the first and last sample (see finish).
+        this.tally.firstKey ??= buffer.toString('latin1', at, dot)
         this.keyLength = dot - at
         for (let i = 0; i < this.keyLength; i++) this.keyBytes[i] = buffer[at + i]!
         this.sampleFields.length = 0
@@ -159,13 +165,14 @@ class PlainShardScan {
 
   /** The tally, once the end marker is reached. */
   finish(): SampleTally {
+    if (this.keyLength >= 0) this.tally.lastKey = this.keyBytes.toString('latin1', 0, this.keyLength)
     this.finishSample()
     return this.tally
   }
 
   /** Count the sample being read, if any. */
   private finishSample(): void {
-    if (this.keyLength >= 0) countSample(this.tally, this.key, this.sampleFields, this.label)
+    if (this.keyLength >= 0) countContents(this.tally, this.sampleFields, this.label)
     this.keyLength = -1
   }
 }
