@@ -75,6 +75,16 @@ test('the grid shows thumbnails whose labels match the shards, and jumps, select
   await third.locator('img').dispatchEvent('error')
   await expect(third.locator('.thumb-broken')).toHaveText('cannot decode')
   await expect(cells.nth(1).locator('img')).toBeVisible()
+  // A click selects a cell; a double click opens its detail.
+  await cells.nth(1).click()
+  await expect(cells.nth(1)).toHaveClass(/selected/)
+  await expect(cells.nth(1)).toHaveAttribute('aria-selected', 'true')
+  await expect(page.locator('.sample-cell.selected')).toHaveCount(1)
+  const fifthKey = await cells.nth(4).getAttribute('data-key')
+  await cells.nth(4).dblclick()
+  await expect(page.getByTestId('sample-detail').getByRole('heading')).toHaveText(fifthKey!)
+  await page.keyboard.press('Escape')
+  await expect(page.getByTestId('sample-detail')).toHaveCount(0)
 
   // Jump far down by index, then move with the arrows and open the detail with Enter.
   const last = manifest.splits.val!.expectedSamples - 1
