@@ -1,12 +1,13 @@
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { useVirtualizer, type VirtualItem } from '@tanstack/react-virtual'
+import type { SampleRow } from '@shared/contract/datasets'
 import { formatCount } from '../../app/errors'
 import { afterNextPaint } from '../../app/paint'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useInventory } from '../inventory/store'
 import { NoDataset } from '../inventory/InventoryView'
 import { CELL_HEIGHT, OVERSCAN_ROWS, describeFilter, gridColumns, lastGridSize, moveSelection } from './pages'
-import { cellHtml } from './cell-html'
+import type { ThumbnailUrl } from './thumbnails'
 import { useBrowser } from './store'
 import { SampleDetailPanel } from './SampleDetailPanel'
 
@@ -153,7 +154,7 @@ function SampleGrid(): React.JSX.Element {
   const pagesVersion = useBrowser((s) => s.pagesVersion)
   const selected = useBrowser((s) => s.selected)
   const scrollRequest = useBrowser((s) => s.scrollRequest)
-  const { ensureRange, loadThumbnails, select, openDetail, closeDetail, markBroken } = useBrowser.getState()
+  const { ensureRange, loadThumbnails, select, openDetail, closeDetail } = useBrowser.getState()
   const parentRef = useRef<HTMLDivElement>(null)
   // The width the grid had last time: opening Browse again renders the right columns at once, not a guess and then again.
   const [width, setWidth] = useState(lastGridSize.width)
@@ -170,18 +171,6 @@ function SampleGrid(): React.JSX.Element {
     ro.observe(el)
     return () => ro.disconnect()
   }, [])
-
-  // An image the browser cannot decode (the verifier's corrupt samples): its cell shows a note.
-  // Error events do not bubble, and these images are not React's, so listen in the capture phase.
-  useEffect(() => {
-    const el = parentRef.current
-    if (!el) return
-    const onError = (e: Event): void => {
-      if (e.target instanceof HTMLImageElement && e.target.closest('.sample-cell')) markBroken(e.target.getAttribute('src') ?? '')
-    }
-    el.addEventListener('error', onError, true)
-    return () => el.removeEventListener('error', onError, true)
-  }, [markBroken])
 
   const columns = gridColumns(width)
   const rowCount = Math.ceil(total / columns)
@@ -200,7 +189,7 @@ function SampleGrid(): React.JSX.Element {
   })
   const items = virtualizer.getVirtualItems()
   // getVirtualItems returns the same array while the visible range holds, so a scroll within a row re-renders nothing below.
-  const rows = useMemo(() => <GridRows items={items} columns={columns} total={total} selected={selected} gridRef={parentRef} />, [items, columns, total, selected])
+  const rows = useMemo(() => <GridRows items={items} columns={columns} total={total} selected={selected} />, [items, columns, total, selected])
   const firstRow = items[0]?.index ?? 0
   const lastRow = items[items.length - 1]?.index ?? 0
 
@@ -227,14 +216,6 @@ function SampleGrid(): React.JSX.Element {
       aria-label="Samples"
       aria-rowcount={rowCount}
       data-testid="sample-grid"
-      onClick={(e) => {
-        const position = positionOf(e.target)
-        if (position !== null) select(position, false)
-      }}
-      onDoubleClick={(e) => {
-        const position = positionOf(e.target)
-        if (position !== null) openDetail(position)
-      }}
       onKeyDown={(e) => {
         if (e.key === 'Enter') {
           e.preventDefault()
@@ -257,67 +238,91 @@ function SampleGrid(): React.JSX.Element {
   )
 }
 
-/**
- * The rows on screen, their cells as HTML strings (./cell-html.ts). The selection is marked
- * on the cells here, after each render, rather than written into the strings, so moving it
- * rebuilds no cell.
- */
-function GridRows({ items, columns, total, selected, gridRef }: { items: VirtualItem[]; columns: number; total: number; selected: number | null; gridRef: React.RefObject<HTMLDivElement | null> }): React.JSX.Element {
+/** The rows on screen; the same elements (so React skips them) until the visible range, a page, an image batch or the selection changes. */
+function GridRows({ items, columns, total, selected }: { items: VirtualItem[]; columns: number; total: number; selected: number | null }): React.JSX.Element {
   useBrowser((s) => s.pagesVersion)
   useBrowser((s) => s.thumbnailsVersion)
-  const { row, thumbnailUrl } = useBrowser.getState()
-  // After the rows' own layout effects (children's run first), so it sees their cells.
-  useLayoutEffect(() => markSelected(gridRef.current, selected))
+  const { row, thumbnailUrl, select, openDetail } = useBrowser.getState()
   return (
     <>
-      {items.map((vr) => {
-        const cells: string[] = []
-        for (let c = 0; c < columns; c++) {
-          const position = vr.index * columns + c
-          if (position >= total) break
-          const sample = row(position)
-          cells.push(cellHtml({ position, sample, src: sample ? thumbnailUrl(sample) : undefined }))
-        }
-        return <GridRow key={vr.key} cells={cells} top={vr.start} />
-      })}
+      {items.map((vr) => (
+        <div key={vr.key} className="grid-row" role="row" style={{ position: 'absolute', top: 0, left: 0, height: CELL_HEIGHT, transform: `translateY(${vr.start}px)` }}>
+          {Array.from({ length: columns }, (_, c) => {
+            const position = vr.index * columns + c
+            if (position >= total) return null
+            const sample = row(position)
+            return (
+              <SampleCell
+                key={c}
+                position={position}
+                sample={sample}
+                selected={position === selected}
+                src={sample ? thumbnailUrl(sample) : undefined}
+                onSelect={select}
+                onOpen={openDetail}
+              />
+            )
+          })}
+        </div>
+      ))}
     </>
   )
 }
 
-/**
- * One row: a new row's cells in one innerHTML; afterwards only the cells whose HTML changed
- * (a page or an image arrived) are replaced, so the others keep their decoded images.
- */
-function GridRow({ cells, top }: { cells: string[]; top: number }): React.JSX.Element {
-  const ref = useRef<HTMLDivElement>(null)
-  const shown = useRef<string[]>([])
-  useLayoutEffect(() => {
-    const el = ref.current
-    if (!el) return
-    const before = shown.current
-    if (before.length !== cells.length || el.children.length !== cells.length) el.innerHTML = cells.join('')
-    else for (let i = 0; i < cells.length; i++) if (cells[i] !== before[i]) el.children[i]!.outerHTML = cells[i]!
-    shown.current = cells
-  })
-  return <div ref={ref} className="grid-row" role="row" style={{ position: 'absolute', top: 0, left: 0, height: CELL_HEIGHT, transform: `translateY(${top}px)` }} />
+interface CellProps {
+  position: number
+  sample: SampleRow | undefined
+  selected: boolean
+  src: ThumbnailUrl
+  onSelect(position: number, scroll?: boolean): void
+  onOpen(position: number): void
 }
 
-/** The selected cell gets `selected` and aria-selected; the one that had them loses them. */
-function markSelected(grid: HTMLElement | null, selected: number | null): void {
-  if (!grid) return
-  const was = grid.querySelector('.sample-cell.selected')
-  const now = selected === null ? null : grid.querySelector(`.sample-cell[data-position="${selected}"]`)
-  if (was === now) return
-  was?.classList.remove('selected')
-  was?.setAttribute('aria-selected', 'false')
-  now?.classList.add('selected')
-  now?.setAttribute('aria-selected', 'true')
-}
+/** Memoised: while scrolling, only cells that enter the screen (or whose page arrives) render. */
+const SampleCell = memo(function SampleCell({ position, sample, selected, src, onSelect, onOpen }: CellProps): React.JSX.Element {
+  return (
+    <div
+      className={`sample-cell${selected ? ' selected' : ''}`}
+      role="gridcell"
+      aria-selected={selected}
+      data-position={position}
+      data-key={sample?.key}
+      data-split={sample?.split}
+      data-index={sample?.index}
+      data-label={sample?.label ?? ''}
+      onClick={() => onSelect(position, false)}
+      onDoubleClick={() => onOpen(position)}
+    >
+      <div className="thumb">
+        {src === 'broken' ? (
+          <span className="thumb-broken small">cannot decode</span>
+        ) : src ? (
+          <Thumbnail key={src} src={src} alt={sample?.key ?? ''} priority={selected} />
+        ) : (
+          <span className="muted small">{sample && !sample.imageField ? 'no image' : ''}</span>
+        )}
+      </div>
+      <div className="cell-label" title={sample ? `${sample.key} · ${sample.shard}` : undefined}>
+        {sample ? (
+          <>
+            <span className="label-id">{sample.label ?? '—'}</span> <span className="class-name">{sample.className ?? ''}</span>
+          </>
+        ) : (
+          '…'
+        )}
+      </div>
+    </div>
+  )
+})
 
-/** The listing position of the cell an event happened in, or null. */
-function positionOf(target: EventTarget | null): number | null {
-  const cell = target instanceof Element ? target.closest('.sample-cell') : null
-  return cell ? Number(cell.getAttribute('data-position')) : null
+/** A thumbnail, or a plain note when the image does not decode (the verifier's corrupt samples). */
+function Thumbnail({ src, alt, priority }: { src: string; alt: string; priority: boolean }): React.JSX.Element {
+  const [broken, setBroken] = useState(false)
+  if (broken) return <span className="thumb-broken small">cannot decode</span>
+  // The selected sample (a jump target) loads ahead of its neighbours.
+  return (
+    <img src={src} alt={alt} width={96} height={96} loading="eager" decoding="async" fetchPriority={priority ? 'high' : 'auto'} draggable={false} onError={() => setBroken(true)} />
+  )
 }
 
 const emptySplits: never[] = []

@@ -34,10 +34,8 @@ interface BrowserState {
   setFilter(patch: Partial<SampleFilter>): void
   ensureRange(first: number, last: number): void
   row(position: number): SampleRow | undefined
-  /** The grid's image URL for a row (see ./thumbnails.ts); 'broken' once the page could not decode it. */
+  /** The grid's image URL for a row (see ./thumbnails.ts). */
   thumbnailUrl(row: SampleRow): ThumbnailUrl
-  /** An image URL the page could not decode: its cell shows a note until the listing changes. */
-  markBroken(url: string): void
   /** Asks for the images of the rows at these listing positions (those whose page is here). */
   loadThumbnails(first: number, last: number): void
   select(position: number, scroll?: boolean): void
@@ -54,15 +52,12 @@ export const useBrowser = create<BrowserState>((set, get) => {
   let scrollSeq = 0
   let detailSeq = 0
   let thumbnails: ThumbnailSource | null = null
-  /** Image URLs the page could not decode (the back end read the bytes; the browser could not show them). */
-  const broken = new Set<string>()
   const thumbnailSource = (): ThumbnailSource =>
     (thumbnails ??= new ThumbnailSource(getClient(), () => set((s) => ({ thumbnailsVersion: s.thumbnailsVersion + 1 }))))
 
   function reset(patch: Partial<BrowserState>): void {
     cache = new PageCache()
     inFlight = new Set()
-    broken.clear()
     generation++
     set({ total: null, selected: null, detail: null, detailOpen: false, error: null, pagesVersion: 0, scrollRequest: null, ...patch })
     get().ensureRange(0, PAGE_SIZE - 1)
@@ -146,13 +141,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
     row: (position) => cache.row(position),
     thumbnailUrl(row) {
       const { datasetId } = get()
-      const url = datasetId ? thumbnailSource().url(datasetId, row) : undefined
-      return url && broken.has(url) ? 'broken' : url
-    },
-    markBroken(url) {
-      if (!url || broken.has(url)) return
-      broken.add(url)
-      set((s) => ({ thumbnailsVersion: s.thumbnailsVersion + 1 }))
+      return datasetId ? thumbnailSource().url(datasetId, row) : undefined
     },
     loadThumbnails(first, last) {
       const { datasetId, total } = get()
