@@ -80,6 +80,15 @@ export const op = {
   i32_wrap_i64: 0xa7
 } as const
 
+/**
+ * The end of a do-while loop over a counter: counter += step (a constant, or the
+ * instructions that push it), then branch back while counter < limit (unsigned).
+ */
+export function advance(counter: number, step: number | number[], limit: number): number[] {
+  const { local_get: get, local_tee: tee, i32_const, i32_add, i32_lt_u, br_if } = op
+  return [get, counter, ...(typeof step === 'number' ? [i32_const, ...sleb(step)] : step), i32_add, tee, counter, get, limit, i32_lt_u, br_if, 0]
+}
+
 /** A 128-bit SIMD instruction (prefix 0xfd, then its number). */
 function simd(code: number, ...immediates: number[]): number[] {
   return [0xfd, ...uleb(code), ...immediates]

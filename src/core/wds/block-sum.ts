@@ -22,7 +22,7 @@
  *                            (i64.and (i64.shr_u (local.get $w) (i64.const 16)) (i64.const 0x0000ffff0000ffff))))
  *     (i32.wrap_i64 (i64.add (i64.and (local.get $w) (i64.const 0xffffffff)) (i64.shr_u (local.get $w) (i64.const 32))))))
  */
-import { assembleModule, I32, I64, op, sleb, webAssembly } from '../wasm-assembler'
+import { advance, assembleModule, I32, I64, op, sleb, webAssembly } from '../wasm-assembler'
 
 /**
  * The read buffer a BlockSummer offers. Small enough that the headers a read brings in are
@@ -36,7 +36,7 @@ function assemble(): Uint8Array {
   const bytes = sleb(0x00ff00ff00ff00ffn)
   const halves = sleb(0x0000ffff0000ffffn)
   const low32 = sleb(0xffffffffn)
-  const { local_get: get, local_set: set, local_tee: tee, i32_const, i64_const, i64_load, i32_add, i32_lt_u, i64_add, i64_and, i64_shr_u, i32_wrap_i64, br_if } = op
+  const { local_get: get, local_set: set, i32_const, i64_const, i64_load, i32_add, i64_add, i64_and, i64_shr_u, i32_wrap_i64 } = op
   const [p, lo, hi, w, end] = [0, 1, 2, 3, 4]
   const body = [
     ...[get, p, i32_const, ...sleb(512), i32_add, set, end],
@@ -44,7 +44,7 @@ function assemble(): Uint8Array {
     ...[get, p, i64_load, 3, 0, set, w],
     ...[get, lo, get, w, i64_const, ...bytes, i64_and, i64_add, set, lo],
     ...[get, hi, get, w, i64_const, 8, i64_shr_u, i64_const, ...bytes, i64_and, i64_add, set, hi],
-    ...[get, p, i32_const, 8, i32_add, tee, p, get, end, i32_lt_u, br_if, 0],
+    ...advance(p, 8, end),
     op.end,
     ...[get, lo, get, hi, i64_add, set, w],
     ...[get, w, i64_const, ...halves, i64_and, get, w, i64_const, 16, i64_shr_u, i64_const, ...halves, i64_and, i64_add, set, w],

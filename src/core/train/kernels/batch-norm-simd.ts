@@ -43,11 +43,10 @@ export function simdBatchNormPasses(memory: WasmMemory, channels: number, scratc
   }
   return {
     channelSums(value, mask, w) {
-      const sums = new Float64Array(memory.buffer, sumsAt, 2 * channels)
-      sums.fill(0)
+      // The call allocates nothing, so the memory cannot grow under this view.
+      const sums = new Float64Array(memory.buffer, sumsAt, 2 * channels).fill(0)
       if (value.length > 0) (mask ? wasm.sumsMasked : wasm.sums)(at(value), mask ? at(mask) : 0, at(w), value.length * 4, stride, sumsAt)
-      const out = new Float64Array(memory.buffer, sumsAt, 2 * channels)
-      return [out.slice(0, channels), out.slice(channels)]
+      return [sums.slice(0, channels), sums.slice(channels)]
     },
     affine(x, scale, shift, relu, out) {
       put(0, scale)

@@ -31,7 +31,7 @@
  * channels at a time, with per-channel coefficients loaded beside the values;
  * `filterGradient…` is described at its function.
  */
-import { assembleModule, I32, op, sleb, V128, v128, webAssembly, type AssembledFunction, type WasmMemory } from '../../wasm-assembler'
+import { advance, assembleModule, I32, op, sleb, V128, v128, webAssembly, type AssembledFunction, type WasmMemory } from '../../wasm-assembler'
 
 const BLOCK_PIXELS = 2048
 const CHUNK_PIXELS = 64
@@ -66,7 +66,7 @@ function sumsFunction(masked: boolean): AssembledFunction {
     ...(masked ? [...load(get, mask, get, p, i32_add), ...zero, ...v128.f32x4_gt, ...v128.and] : []),
     ...[tee, v, get, fs, ...v128.f32x4_add, set, fs],
     ...[get, v, ...load(get, w, get, p, i32_add), ...v128.f32x4_mul, get, fp, ...v128.f32x4_add, set, fp],
-    ...[get, p, get, stride, i32_add, tee, p, get, chunkEnd, i32_lt_u, br_if, 0],
+    ...advance(p, [get, stride], chunkEnd),
     op.end,
     // channel c's sum is the float64 at out + 8c; this group's first channel is g / 4, so at out + 2g
     ...flush(fs, [get, out, get, g, i32_const, 1, i32_shl, i32_add]),
@@ -74,7 +74,7 @@ function sumsFunction(masked: boolean): AssembledFunction {
     ...flush(fp, [get, out, get, g, i32_const, 1, i32_shl, i32_add, get, stride, i32_const, 1, i32_shl, i32_add]),
     ...[get, p, get, blockEnd, i32_lt_u, br_if, 0],
     op.end,
-    ...[get, g, i32_const, 16, i32_add, tee, g, get, stride, i32_lt_u, br_if, 0],
+    ...advance(g, 16, stride),
     op.end,
     ...[get, blockEnd, tee, blockStart, get, bytes, i32_lt_u, br_if, 0],
     op.end
@@ -96,9 +96,9 @@ function eachPixelGroup(locals: { i: number; g: number; j: number; bytes: number
     ...op.loop,
     ...[get, i, get, g, i32_add, set, j],
     ...step,
-    ...[get, g, i32_const, 16, i32_add, tee, g, get, stride, i32_lt_u, br_if, 0],
+    ...advance(g, 16, stride),
     op.end,
-    ...[get, i, get, stride, i32_add, tee, i, get, bytes, i32_lt_u, br_if, 0],
+    ...advance(i, [get, stride], bytes),
     op.end
   ]
 }
@@ -174,12 +174,12 @@ function maxPoolGrad2x2Function(): AssembledFunction {
     ...[...at(dx, rowBytes), get, grad, get, selC, ...v128.and, get, selD, ...v128.andnot, ...v128.store],
     ...[...at(dx, rowBytes, stride), get, grad, get, selD, ...v128.and, ...v128.store],
     ...[get, d, i32_const, 16, i32_add, set, d],
-    ...[get, g, i32_const, 16, i32_add, tee, g, get, stride, i32_lt_u, br_if, 0],
+    ...advance(g, 16, stride),
     op.end,
-    ...[get, window, get, stride, i32_const, 1, i32_shl, i32_add, tee, window, get, rowBytes, i32_lt_u, br_if, 0],
+    ...advance(window, [get, stride, i32_const, 1, i32_shl], rowBytes),
     op.end,
     ...[get, rowStart, get, rowBytes, i32_const, 1, i32_shl, i32_add, set, rowStart],
-    ...[get, r, i32_const, 1, i32_add, tee, r, get, outRows, i32_lt_u, br_if, 0],
+    ...advance(r, 1, outRows),
     op.end
   ]
   return { name: 'maxPoolGrad2x2', params: 6, results: [], locals: [[7, I32], [9, V128]], body }
@@ -244,26 +244,26 @@ function filterGradientFunction(ciBlock: number): AssembledFunction {
       ...[get, hi, get, s, get, d1, ...v128.f32x4_mul, ...v128.f32x4_add, set, hi]
     ]),
     ...[get, xp, get, xPix, i32_add, set, xp],
-    ...[get, dp, get, dyPix, i32_add, tee, dp, get, end, i32_lt_u, br_if, 0],
+    ...advance(dp, [get, dyPix], end),
     op.end,
     // Store the tile back, last row first (tile points at it).
     ...[...acc].reverse().flatMap(([lo, hi], r) => [
       ...(r > 0 ? [get, tile, get, dyPix, i32_sub, set, tile] : []),
       ...[get, tile, get, lo, ...v128.storeAt(0), get, tile, get, hi, ...v128.storeAt(16)]
     ]),
-    ...[get, cob, i32_const, 8, i32_add, tee, cob, get, cout, i32_lt_u, br_if, 0],
+    ...advance(cob, 8, cout),
     op.end,
-    ...[get, cib, i32_const, ciBlock, i32_add, tee, cib, get, cin, i32_lt_u, br_if, 0],
+    ...advance(cib, ciBlock, cin),
     op.end,
     op.end, // the block of an empty column range
-    ...[get, b, i32_const, 1, i32_add, tee, b, get, kw, i32_lt_u, br_if, 0],
+    ...advance(b, 1, kw),
     op.end,
     op.end, // the block of a padding row
-    ...[get, a, i32_const, 1, i32_add, tee, a, get, kh, i32_lt_u, br_if, 0],
+    ...advance(a, 1, kh),
     op.end,
-    ...[get, y, i32_const, 1, i32_add, tee, y, get, ho, i32_lt_u, br_if, 0],
+    ...advance(y, 1, ho),
     op.end,
-    ...[get, img, i32_const, 1, i32_add, tee, img, get, n, i32_lt_u, br_if, 0],
+    ...advance(img, 1, n),
     op.end
   ]
   return { name: `filterGradient${ciBlock}`, params: 14, results: [], locals: [[17, I32], [2 + 2 * ciBlock + 1, V128]], body }
