@@ -22,6 +22,11 @@ describe('shardscope train', () => {
     expect(output.stderr).toMatch(/--crash takes WORKER@STEP/)
     expect(await main(['train', '--train', 'x-{0..1}.tar', '--val', 'y.tar', '--runs-dir', join(root, 'runs')])).toBe(2)
     expect(output.stderr).toMatch(/training config field classes/)
+    // A worker or speed factor the run does not have is a mistake, not a quiet no-op.
+    expect(await main(['train', join(root, 'faulty'), '--workers', '2', '--crash', '5@1', '--runs-dir', join(root, 'runs')])).toBe(2)
+    expect(output.stderr).toContain('shardscope: training config field crash: worker 5 does not exist (workers are numbered 0 to 1)\n')
+    expect(await main(['train', join(root, 'faulty'), '--workers', '2', '--speed', '1,1,1', '--runs-dir', join(root, 'runs')])).toBe(2)
+    expect(output.stderr).toContain('shardscope: training config field speed: 3 speed factors for 2 workers (give at most one per worker)\n')
   })
 
   it('unnormalized-val data: exit 1, the JSON summary names the failed validation-loss check and normalisation', async () => {

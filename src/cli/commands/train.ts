@@ -171,7 +171,7 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
             }
           } else if (p.kind === 'crash' && !flags.json) {
             bar?.stop()
-            process.stderr.write(`worker ${p.worker} crashed at step ${p.step} (exit code ${p.code})${p.restarted ? ', restarted' : ''}\n`)
+            process.stderr.write(`worker ${p.worker} crashed in step ${p.step} (exit code ${p.code})${p.restarted ? ', restarted' : ''}\n`)
           } else if (p.kind === 'warning' && !flags.json) {
             process.stderr.write(`warning: ${p.message}\n`)
           }
@@ -211,11 +211,18 @@ function estimateSteps(config: TrainConfig | undefined): number {
 
 function printSummary(s: RunSummary): void {
   const out = (line: string) => process.stdout.write(line + '\n')
-  out(`run ${s.id}: ${s.status} on ${s.backend}, ${s.config.workers} workers (${s.config.mode}), ${s.updates} updates, ${s.samples} samples in ${s.seconds.toFixed(1)} s (${s.samplesPerSecond.toFixed(1)} samples/s)`)
+  const workers = `${s.config.workers} worker${s.config.workers === 1 ? '' : 's'}`
+  if (s.status === 'failed' && s.updates === 0) {
+    // Nothing trained (e.g. the backend could not start): no empty curves, the reason follows on stderr.
+    out(`run ${s.id}: failed before its first update on ${s.backend}, ${workers} (${s.config.mode})`)
+    out(`run folder: ${s.dir}`)
+    return
+  }
+  out(`run ${s.id}: ${s.status} on ${s.backend}, ${workers} (${s.config.mode}), ${s.updates} updates, ${s.samples} samples in ${s.seconds.toFixed(1)} s (${s.samplesPerSecond.toFixed(1)} samples/s)`)
   if (s.finalValidation) out(`validation: loss ${s.finalValidation.loss.toFixed(4)}, top-1 ${(s.finalValidation.top1 * 100).toFixed(1)}%, top-5 ${(s.finalValidation.top5 * 100).toFixed(1)}%`)
   out(`training loss by epoch: ${s.epochTrainLoss.map((l) => l.toFixed(3)).join(' → ')}`)
   out(`staleness: mean ${s.staleness.mean.toFixed(2)}, max ${s.staleness.max}`)
-  for (const c of s.crashes) out(`crash: worker ${c.worker} at step ${c.step} (exit code ${c.code})`)
+  for (const c of s.crashes) out(`crash: worker ${c.worker} in step ${c.step} (exit code ${c.code})`)
   for (const h of s.health) {
     out(`${h.passed ? 'ok  ' : 'FAIL'} ${h.name}: ${h.detail}`)
     for (const cause of h.causes) out(`       likely cause: ${cause}`)

@@ -43,4 +43,10 @@ describe('shardscope verify', () => {
     expect(await main(['verify', join(root, 'nope')])).toBe(2)
     expect(output.stderr).toMatch(/^shardscope: dataset folder .*nope does not exist\n$/)
   }, 120_000)
+
+  it('patterns that match no file at all: the run cannot happen, exit 2 with the pattern named', async () => {
+    const dir = join(root, 'clean')
+    expect(await main(['verify', '--base', dir, '--train', 'train/trian-{000000..000003}.tar', '--threads', '1'])).toBe(2)
+    expect(output.stderr).toBe(`shardscope: no shard to verify: the train pattern \`train/trian-{000000..000003}.tar\` matches no existing file (looked in ${join(dir, 'train')})\n`)
+  }, 120_000)
 })

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -135,6 +136,23 @@ describe('inventoryShards', () => {
     ])
     expect(inventory.shards[2]!.problems[0]!.message).toMatch(/gone\.tar: cannot open \(no such file\)/)
     expect(inventory.totals.problems).toBe(3)
+  })
+
+  it('a gzip shard cut midway: the samples before the cut count, and the problem says how many members were read', async () => {
+    const cutDir = join(root, 'cut-gz')
+    mkdirSync(cutDir)
+    // Incompressible members, so half of the gzip stream holds about half of them.
+    const members: TestMember[] = []
+    for (let i = 0; i < 100; i++) members.push({ name: `g${String(i).padStart(3, '0')}.bin`, data: randomBytes(4000) }, { name: `g${String(i).padStart(3, '0')}.cls`, data: '1' })
+    const gz = gzipSync(await packTar(members))
+    writeFileSync(join(cutDir, 'cut-000000.tar.gz'), gz.subarray(0, gz.length >> 1))
+    const [shard] = (await inventoryShards(cutDir)).shards
+    expect(shard!.problems.map((p) => p.kind)).toEqual(['truncated'])
+    expect(shard!.samples).toBeGreaterThan(20)
+    const seen = Number(/gzip stream ends early after (\d+) members/.exec(shard!.problems[0]!.message)?.[1])
+    // Each whole sample is two members; the cut may fall after a sample's first member.
+    expect(seen - 2 * shard!.samples).toBeGreaterThanOrEqual(0)
+    expect(seen - 2 * shard!.samples).toBeLessThanOrEqual(1)
   })
 
   it('inventories shards over HTTP', async () => {

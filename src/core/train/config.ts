@@ -44,5 +44,14 @@ export async function resolveTrainConfig(request: TrainConfigRequest): Promise<T
     const field = issue.path.join('.') || '(config)'
     throw new TrainConfigError(`training config field ${field}: ${issue.message}${request.datasetDir ? '' : ' (give a dataset folder with dataset.json, or set it explicitly)'}`)
   }
-  return parsed.data
+  const config = parsed.data
+  // Cross-field: a speed factor or a crash for a worker the run does not have is a mistake, not a no-op.
+  if (config.speed.length > config.workers) {
+    throw new TrainConfigError(`training config field speed: ${config.speed.length} speed factors for ${config.workers} worker${config.workers === 1 ? '' : 's'} (give at most one per worker)`)
+  }
+  const stray = config.crash.find((c) => c.worker >= config.workers)
+  if (stray) {
+    throw new TrainConfigError(`training config field crash: worker ${stray.worker} does not exist (workers are numbered 0 to ${config.workers - 1})`)
+  }
+  return config
 }

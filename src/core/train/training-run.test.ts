@@ -109,11 +109,11 @@ describe('simulated distributed training', () => {
     const c = await config(healthyDir, { workers: 2, epochs: 1, crash: [{ worker: 1, step: 2 }], maxBatchesPerEpoch: 2 })
     const summary = await runTraining({ host: nodeProcessHost, config: c, runsDir: join(root, 'runs') })
     expect(summary.status).toBe('finished')
-    expect(summary.crashes).toEqual([{ worker: 1, step: 1, code: 3 }])
+    expect(summary.crashes).toEqual([{ worker: 1, step: 2, code: 3 }])
     const { points } = await readMetrics(summary.dir)
     expect(of(points, 'step').filter((p) => p.worker === 0)).toHaveLength(2)
     expect(of(points, 'step').filter((p) => p.worker === 1)).toHaveLength(1)
-    expect(summary.warnings.join('\n')).toMatch(/worker 1 at step 1 \(exit code 3, planned\)/)
+    expect(summary.warnings.join('\n')).toMatch(/worker 1 in step 2 \(exit code 3, planned\)/)
   }, 300_000)
 
   it('unnormalized-val data: the validation-loss health check fails and names normalisation', async () => {

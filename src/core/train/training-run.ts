@@ -257,8 +257,9 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       if (slot.handle !== handle || slot.state === 'done' || ending) return
       reachStartLine(slot)
       const canRestart = config.restart === 'always' ? slot.restarts < MAX_RESTARTS_ALWAYS : config.restart === 'once' ? slot.restarts < 1 : false
-      crashes.push({ worker: w, step: slot.step, code })
-      record([{ kind: 'crash', t: Date.now(), worker: w, step: slot.step, code, restarted: canRestart }])
+      // The step it was working on when it died (a planned crash at step t dies in step t, after t − 1 complete).
+      crashes.push({ worker: w, step: slot.step + 1, code })
+      record([{ kind: 'crash', t: Date.now(), worker: w, step: slot.step + 1, code, restarted: canRestart }])
       toServer({ type: 'worker-gone', worker: w, finished: false })
       if (canRestart) {
         slot.restarts++
@@ -314,7 +315,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       trainShards: setup.trainShards,
       valShards: setup.valShards
     })
-    if (crashes.length > 0) warn(`${crashes.length} worker crash(es): ${crashes.map((c) => `worker ${c.worker} at step ${c.step} (exit code ${c.code}${c.code === SIMULATED_CRASH_EXIT_CODE ? ', planned' : ''})`).join('; ')}`)
+    if (crashes.length > 0) warn(`${crashes.length} worker crash(es): ${crashes.map((c) => `worker ${c.worker} in step ${c.step} (exit code ${c.code}${c.code === SIMULATED_CRASH_EXIT_CODE ? ', planned' : ''})`).join('; ')}`)
     return await summarise('finished', { endedAt: new Date().toISOString(), health, healthy: health.every((h) => h.passed) })
   } catch (err) {
     stopAll()

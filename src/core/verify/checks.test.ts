@@ -3,12 +3,14 @@
  * diversity of a class-ordered shard, leakage between splits, copies with other bytes.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packTar, type TestMember } from '../wds/testing/tar'
-import { verifyDataset } from './verify-dataset'
+import { verifyDataset, VerifyInputError } from './verify-dataset'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-verify-checks-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -77,6 +79,44 @@ describe('verifier checks across shards and splits', () => {
     const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000..000001}.tar', remotePattern: 'remote/x-{000000..000001}.tar' }], classes: 3, threads: 0 })
     expect(report.findings.map((f) => f.code)).toEqual(['copy-differs'])
     expect(report.findings[0]!.offenders.map((o) => o.url)).toEqual([join(d, 'remote', 'x-000001.tar')])
+  })
+
+  it('a copy that cannot be read is named unreadable with the reason, not stale', async () => {
+    const d = dir('copy-missing')
+    mkdirSync(join(d, 'remote'))
+    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
+    writeFileSync(join(d, 'x-000001.tar'), await shard('b', [0, 1, 2]))
+    copyFileSync(join(d, 'x-000000.tar'), join(d, 'remote', 'x-000000.tar'))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000..000001}.tar', remotePattern: 'remote/x-{000000..000001}.tar' }], classes: 3, threads: 0 })
+    expect(report.findings.map((f) => f.code)).toEqual(['copy-unreadable'])
+    const f = report.findings[0]!
+    expect(f.title).toMatch(/^Training copy `remote\/x-\{000000\.\.000001\}\.tar`: 1 of its 2 shards could not be read, so it was not compared with the local copy \(.*no such file/)
+    expect(f.offenders.map((o) => o.url)).toEqual([join(d, 'remote', 'x-000001.tar')])
+    expect(report.checks.find((c) => c.check === 'copy-vs-copy')!.status).toBe('failed')
+  })
+
+  it('a copy behind a server that answers 404 for every shard is named unreadable with the HTTP status', async () => {
+    const d = dir('copy-http')
+    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
+    const server = createServer((_req, res) => res.writeHead(404).end('no such object'))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bucket/x-000000.tar`
+      const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-000000.tar', remotePattern: url }], classes: 3, threads: 0 })
+      expect(report.findings.map((f) => f.code)).toEqual(['copy-unreadable'])
+      expect(report.findings[0]!.title).toContain('its shard could not be read')
+      expect(report.findings[0]!.title).toContain('404')
+      expect(report.findings[0]!.evidence.some((e) => e.startsWith(`${url}: `))).toBe(true)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('patterns that match no existing file at all stop the run with an input error naming them', async () => {
+    const d = dir('nothing')
+    const run = verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000..000001}.tar' }, { name: 'val', pattern: 'v.tar' }], classes: 3, threads: 0 })
+    await expect(run).rejects.toThrow(VerifyInputError)
+    await expect(run).rejects.toThrow(`no shard to verify: the train pattern \`x-{000000..000001}.tar\` matches no existing file (looked in ${d}); the val pattern \`v.tar\` matches no existing file (looked in ${d})`)
   })
 
   it('an identical copy gives no finding and the copy check passes', async () => {

@@ -16,6 +16,8 @@ export interface CopyShard {
   sha256?: string
   mtimeMs?: number
   readable: boolean
+  /** Why the shard could not be read, when it could not. */
+  error?: string
 }
 
 export interface CopySide {

@@ -476,6 +476,28 @@ function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Findin
     ...(keysDiffer ? [`${plural(cmp.onlyLocalKeys, 'key')} only in the local copy${cmp.exampleOnlyLocal.length ? ` (e.g. ${cmp.exampleOnlyLocal.slice(0, 3).join(', ')})` : ''}; ${plural(cmp.onlyRemoteKeys, 'key')} only in the other${cmp.exampleOnlyRemote.length ? ` (e.g. ${cmp.exampleOnlyRemote.slice(0, 3).join(', ')})` : ''}`] : []),
     ...(cmp.remoteOlder ? ['the other copy’s shards are older than every local shard'] : [])
   ]
+  // A copy that cannot be read cannot be compared: say why, not that it is stale.
+  const unreadable = cmp.remote.shards.filter((r) => !r.readable)
+  if (unreadable.length > 0) {
+    const first = unreadable[0]!
+    return [
+      finding(
+        {
+          check: 'copy-vs-copy',
+          code: 'copy-unreadable',
+          severity: 'error',
+          split: s.name,
+          title: `${label} copy \`${cmp.remote.pattern}\`: ${unreadable.length === cmp.remote.shards.length ? (unreadable.length === 1 ? 'its shard could not be read' : `none of its ${unreadable.length} shards could be read`) : `${unreadable.length} of its ${plural(cmp.remote.shards.length, 'shard')} could not be read`}, so it was not compared with the local copy (${first.error ?? 'unreadable'}).`,
+          evidence: [`local \`${cmp.local.pattern}\`: ${describeLayout(cmp.local.shards)}`, ...unreadable.slice(0, 5).map((r) => `${r.url}: ${r.error ?? 'unreadable'}`)],
+          fix: 'Check the pattern, the network and the bucket’s access (gs:// is read through its public HTTPS URL), then verify again.',
+          impactSamples: localTotal,
+          offenders: unreadable.map((r) => ({ url: r.url, expected: 'a readable shard', found: r.error ?? 'unreadable' })),
+          offenderCount: unreadable.length
+        },
+        cap
+      )
+    ]
+  }
   const offenders: OffendingSample[] = cmp.remote.shards.map((r, i) => {
     const l = cmp.local.shards[i]
     return { url: r.url, expected: l ? `${fmt(l.samples)} samples like ${l.url}` : 'no such shard in the local copy', found: `${fmt(r.samples)} samples` }

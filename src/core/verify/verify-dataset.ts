@@ -127,6 +127,12 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
   const lookahead = Math.max(1, pool.threads * 2)
 
   const coverages = plan.splits.map((s) => checkCoverage(s.locations))
+  // Nothing to read at all: the run could not happen (exit 2), unlike a split missing some shards (a finding).
+  if (coverages.every((c) => c.readable.length === 0)) {
+    throw new VerifyInputError(
+      `no shard to verify: ${plan.splits.map((s, i) => `the ${s.name} pattern \`${s.pattern}\` matches no existing file${coverages[i]!.folders[0] ? ` (looked in ${coverages[i]!.folders[0]!.dir})` : ''}`).join('; ')}`
+    )
+  }
   const totalBytes = coverages.reduce((a, c) => a + c.readable.reduce((b, l) => b + fileBytes(l), 0), 0)
   const expectedTotal = plan.splits.every((s) => s.expectedSamples !== undefined) ? plan.splits.reduce((a, s) => a + (s.expectedSamples ?? 0), 0) : undefined
 
@@ -263,13 +269,14 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
 }
 
 /** Counts a shard's samples and keys only (no decoding), on the pool's threads. */
-async function countShard(pool: ShardPool, loc: ShardLocation, keys: Set<string> | null, signal?: AbortSignal): Promise<{ samples: number; readable: boolean }> {
+async function countShard(pool: ShardPool, loc: ShardLocation, keys: Set<string> | null, signal?: AbortSignal): Promise<{ samples: number; readable: boolean; error?: string }> {
   try {
     const r = await pool.check(loc, { labelField: 'cls', batchSize: 1, maxOffenders: 1, maxPixels: 1, countOnly: true }, undefined, signal)
     if (keys) for (const k of r.keys) keys.add(k)
-    return { samples: r.samples, readable: !r.problems.some((p) => p.kind === 'unreadable') }
-  } catch {
-    return { samples: 0, readable: false }
+    const unreadable = r.problems.find((p) => p.kind === 'unreadable')
+    return unreadable ? { samples: r.samples, readable: false, error: unreadable.message } : { samples: r.samples, readable: true }
+  } catch (err) {
+    return { samples: 0, readable: false, error: err instanceof Error ? err.message : String(err) }
   }
 }
 
@@ -298,7 +305,7 @@ async function compareWithCopy(
     if (signal?.aborted) return undefined
     const file = loc.kind === 'file' && loc.path ? statSync(loc.path, { throwIfNoEntry: false }) : undefined
     const r = await countShard(pool, loc, remote.keys, signal)
-    remote.shards.push({ url: loc.url, bytes: file?.size ?? 0, samples: r.samples, mtimeMs: file?.mtimeMs, readable: r.readable, sha256: file ? await sha256File(loc.path!).catch(() => undefined) : undefined })
+    remote.shards.push({ url: loc.url, bytes: file?.size ?? 0, samples: r.samples, mtimeMs: file?.mtimeMs, readable: r.readable, error: r.error, sha256: file ? await sha256File(loc.path!).catch(() => undefined) : undefined })
   }
   return compareCopies(local, remote)
 }

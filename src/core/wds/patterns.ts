@@ -27,6 +27,17 @@ export function braceExpand(pattern: string): string[] {
   }
 }
 
+/** False when the pattern's braces do not pair up (braceExpand then reads it as one literal name). */
+export function bracesBalanced(pattern: string): boolean {
+  try {
+    parsePattern(pattern)
+    return true
+  } catch (error) {
+    if (error instanceof UnbalancedBraces) return false
+    throw error
+  }
+}
+
 function unescape(s: string): string {
   return s.replace(/\\(.)/gs, '$1')
 }

@@ -4,7 +4,7 @@
  * (read.ts), the index and the inventory (which scan headers with tar-scan.ts); kept
  * apart from read.ts so that the header scanners load neither tar-stream nor zlib.
  */
-import type { TarScanResult } from './tar-scan'
+import { membersBeforeFailure, type TarScanResult } from './tar-scan'
 import type { ReadProblem } from './types'
 
 /** Members bigger than this are reported as a problem instead of read into memory (a reader's `maxMemberBytes` by default). */
@@ -63,7 +63,7 @@ export function emptyShard(url: string): ReadProblem {
  * when the scan stopped is whole (it is not when the bytes ran out inside it).
  */
 export function judgeScanEnd(url: string, scanned: TarScanResult | undefined, failure: unknown, start: ShardStart): { problem: ReadProblem | null; lastSampleWhole: boolean } {
-  const members = scanned?.members ?? 0
+  const members = scanned?.members ?? membersBeforeFailure(failure)
   if (failure || !scanned) return { problem: describeReadFailure(url, failure, start, members), lastSampleWhole: false }
   switch (scanned.end.kind) {
     case 'complete':

@@ -168,6 +168,14 @@ with tarfile.open(${JSON.stringify(out)}, 'w', format=tarfile.PAX_FORMAT) as t:
     const missing = expandPattern(join(dir, 'nope.tar'))[0]!
     await expect(readAll(missing)).rejects.toThrow(/nope\.tar: cannot open \(no such file\)/)
   })
+
+  it('says so when a missing file was a pattern whose braces do not pair up (read as one name, as a file may hold a brace)', async () => {
+    const [literal] = expandPattern(join(dir, 'x-{000000..000005.tar'))
+    expect(literal!.path).toBe(join(dir, 'x-{000000..000005.tar'))
+    await expect(readAll(literal!)).rejects.toThrow('x-{000000..000005.tar: cannot open (no such file; its braces do not pair up, so the pattern was read as this one file name)')
+    // Balanced braces in an existing-looking name get the plain message.
+    await expect(readAll(expandPattern(join(dir, 'y-{0,1}.tar'))[0]!)).rejects.toThrow(/y-0\.tar: cannot open \(no such file\)$/)
+  })
 })
 
 describe('HTTP source', () => {

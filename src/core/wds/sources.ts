@@ -8,6 +8,7 @@ import http from 'node:http'
 import https from 'node:https'
 import { Readable, Transform } from 'node:stream'
 import type { ShardLocation } from './types'
+import { bracesBalanced } from './patterns'
 
 /** A shard that cannot be opened or read: names the URL and, for HTTP, the status. */
 export class ShardSourceError extends Error {
@@ -128,7 +129,12 @@ export async function readShardRange(location: ShardLocation, start: number, len
 
 function fileError(url: string, error: unknown): ShardSourceError {
   const code = (error as NodeJS.ErrnoException).code
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : String((error as Error).message)
+  const why =
+    code === 'ENOENT'
+      ? /[{}]/.test(url) && !bracesBalanced(url)
+        ? 'no such file; its braces do not pair up, so the pattern was read as this one file name'
+        : 'no such file'
+      : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : String((error as Error).message)
   return new ShardSourceError(`${url}: cannot open (${why})`, url)
 }
 

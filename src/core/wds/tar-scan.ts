@@ -144,6 +144,12 @@ function memberType(flag: number): TarMember['type'] {
  * Scan a tar byte stream. Chunks may be reused by the caller after each step: nothing
  * keeps a reference to them past the `onMember` call that lends a view.
  */
+/** How many members a scan had seen when its bytes failed (0 when unknown). */
+export function membersBeforeFailure(error: unknown): number {
+  const seen = (error as { membersSeen?: unknown } | null)?.membersSeen
+  return typeof seen === 'number' ? seen : 0
+}
+
 export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOptions): Promise<TarScanResult> {
   const { onMember, wantData } = options
   let offset = 0 // absolute offset of the next unconsumed byte
@@ -242,44 +248,54 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
     return true
   }
 
-  outer: for await (const chunk of chunks) {
-    // A 32-bit view of the whole chunk (when aligned) for the checksum; words are indexed from the chunk's start.
-    words = (chunk.byteOffset & 3) === 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2) : null
-    let pos = 0
-    while (pos < chunk.length) {
-      if (skip > 0) {
-        const n = Math.min(skip, chunk.length - pos)
-        if (kept.bytes) {
-          const take = Math.min(n, kept.bytes.length - kept.fill)
-          if (take > 0) {
-            chunk.copy(kept.bytes, kept.fill, pos, pos + take)
-            kept.fill += take
+  async function scanChunks(): Promise<void> {
+    for await (const chunk of chunks) {
+      // A 32-bit view of the whole chunk (when aligned) for the checksum; words are indexed from the chunk's start.
+      words = (chunk.byteOffset & 3) === 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2) : null
+      let pos = 0
+      while (pos < chunk.length) {
+        if (skip > 0) {
+          const n = Math.min(skip, chunk.length - pos)
+          if (kept.bytes) {
+            const take = Math.min(n, kept.bytes.length - kept.fill)
+            if (take > 0) {
+              chunk.copy(kept.bytes, kept.fill, pos, pos + take)
+              kept.fill += take
+            }
           }
+          pos += n
+          offset += n
+          skip -= n
+          if (skip === 0 && kept.bytes) finishData()
+          continue
         }
-        pos += n
-        offset += n
-        skip -= n
-        if (skip === 0 && kept.bytes) finishData()
-        continue
-      }
-      const headerOffset = offset - headerFill
-      if (headerFill === 0 && chunk.length - pos >= BLOCK) {
-        const go = onHeader(chunk, pos, offset)
-        pos += BLOCK
-        offset += BLOCK
-        if (!go) break outer
-        continue
-      }
-      const take = Math.min(BLOCK - headerFill, chunk.length - pos)
-      chunk.copy(header, headerFill, pos, pos + take)
-      headerFill += take
-      pos += take
-      offset += take
-      if (headerFill === BLOCK) {
-        headerFill = 0
-        if (!onHeader(header, 0, headerOffset)) break outer
+        const headerOffset = offset - headerFill
+        if (headerFill === 0 && chunk.length - pos >= BLOCK) {
+          const go = onHeader(chunk, pos, offset)
+          pos += BLOCK
+          offset += BLOCK
+          if (!go) return
+          continue
+        }
+        const take = Math.min(BLOCK - headerFill, chunk.length - pos)
+        chunk.copy(header, headerFill, pos, pos + take)
+        headerFill += take
+        pos += take
+        offset += take
+        if (headerFill === BLOCK) {
+          headerFill = 0
+          if (!onHeader(header, 0, headerOffset)) return
+        }
       }
     }
+  }
+
+  try {
+    await scanChunks()
+  } catch (error) {
+    // The bytes stopped coming midway (gzip damage, a dropped connection): say how far the scan got.
+    if (error !== null && typeof error === 'object') (error as { membersSeen?: number }).membersSeen = members
+    throw error
   }
   let end: TarScanEnd
   if (badAt >= 0) end = { kind: 'bad-header', offset: badAt }

@@ -148,7 +148,7 @@ function ActiveRun(): React.JSX.Element | null {
         <div className="banner warn small">
           {metrics.crashes.map((c, i) => (
             <div key={i}>
-              Worker {c.worker} crashed at step {c.step}
+              Worker {c.worker} crashed in step {c.step}
               {c.code !== null ? ` (exit code ${c.code})` : ''}
               {c.restarted ? '; restarted' : '; the run went on without it'}.
             </div>
