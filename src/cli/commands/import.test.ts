@@ -5,7 +5,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../index'
 import { captureCliOutput } from '../testing'
-import { parseBytes } from './import'
+import { parseBytes, parseSize } from './import'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-cli-import-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -44,6 +44,31 @@ describe('shardscope import', () => {
     } finally {
       rmSync(join(src, 'dog', 'broken.jpg'))
     }
+  })
+
+  it('a PNG and an odd-sized image among JPEGs: the PNG is re-encoded as jpg, the odd size named with the option that fixes it, or resized with it', async () => {
+    const png = join(src, 'cat', 'extra.png')
+    const big = join(src, 'dog', 'big.jpg')
+    writeFileSync(png, await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer())
+    writeFileSync(big, await sharp({ create: { width: 48, height: 40, channels: 3, background: { r: 9, g: 9, b: 9 } } }).jpeg().toBuffer())
+    try {
+      expect(await main(['import', src, join(root, 'animals-wds-3'), '--val-fraction', '0.2'])).toBe(0)
+      expect(output.stdout).toContain('  2 classes, mostly 32×32×3 jpg\n')
+      expect(output.stdout).toContain('  1 png image re-encoded as jpg, so every sample has .jpg\n')
+      expect(output.stdout).toContain('  1 of 22 images are not 32×32×3, e.g. dog/big.jpg: imported as they are, training skips them and verify reports them; --resize 32x32 makes them one size\n')
+      expect(await main(['import', src, join(root, 'animals-wds-4'), '--val-fraction', '0.2', '--resize', '32x32'])).toBe(0)
+      expect(output.stdout).toContain('  2 classes, 32×32×3 jpg\n')
+      expect(output.stdout).toContain('  1 image resized to 32×32×3\n')
+    } finally {
+      rmSync(png)
+      rmSync(big)
+    }
+  })
+
+  it('--resize takes WIDTHxHEIGHT or one side', () => {
+    expect(parseSize('64x48')).toEqual({ width: 64, height: 48 })
+    expect(parseSize('32')).toEqual({ width: 32, height: 32 })
+    for (const bad of ['0x5', '64x', 'x64', 'big', '5000x5000']) expect(() => parseSize(bad)).toThrow(/--resize takes WIDTHxHEIGHT/)
   })
 
   it('a missing source folder is a one-line error, exit 2', async () => {

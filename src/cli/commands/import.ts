@@ -19,11 +19,21 @@ export function parseBytes(value: string): number {
   return n
 }
 
+/** `64x64` (width × height) or `64` (square). */
+export function parseSize(value: string): { width: number; height: number } {
+  const m = /^(\d+)(?:[x×](\d+))?$/.exec(value.trim())
+  const width = Number(m?.[1])
+  const height = Number(m?.[2] ?? m?.[1])
+  if (!m || !(width >= 1 && height >= 1 && width <= 4096 && height <= 4096)) throw new CliError(`--resize takes WIDTHxHEIGHT or one side for a square, 1 to 4096 pixels (e.g. 64x64), got "${value}"`)
+  return { width, height }
+}
+
 interface ImportFlags {
   shardMaxcount: number
   shardMaxsize?: number
   seed: number
   valFraction: number
+  resize?: { width: number; height: number }
   json?: boolean
 }
 
@@ -41,6 +51,7 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
       if (!(f >= 0 && f < 1)) throw new CliError(`--val-fraction must be from 0 up to (not including) 1, got "${v}"`)
       return f
     }, 0.1)
+    .option('--resize <WxH>', 'scale images of another size to cover WxH and centre-crop them (re-encoded); default: keep every image as it is', parseSize)
     .option('--json', 'print the result as JSON')
     .action(async (src: string, out: string, flags: ImportFlags) => {
       const { ImportRefused, OutputFolderRefused, importImageFolder } = await import('../../core/importer')
@@ -53,6 +64,7 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
           shardMaxsize: flags.shardMaxsize,
           seed: flags.seed,
           valFraction: flags.valFraction,
+          resize: flags.resize,
           onProgress: bar
             ? ({ done, total }) => {
                 if (!started) {
@@ -77,6 +89,7 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
           imported: result.imported,
           badImages: result.badImages,
           oddShapes: result.oddShapes,
+          reencoded: result.reencoded,
           manifest: result.manifest,
           shards: { train: shards(result.shards.train), val: shards(result.shards.val) },
           seconds: result.seconds
@@ -86,8 +99,15 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
         process.stdout.write(`Imported ${src} (${result.layout}) into ${resolve(out)}\n`)
         process.stdout.write(`  train: ${result.imported.train} images in ${plural(result.shards.train.length, 'shard')} (${m.splits.train.pattern})\n`)
         process.stdout.write(`  val:   ${result.imported.val} images in ${plural(result.shards.val.length, 'shard')} (${m.splits.val.pattern})\n`)
-        process.stdout.write(`  ${m.classes} classes, mostly ${m.imageShape.join('×')} ${m.imageField}\n`)
-        if (result.oddShapes.length > 0) process.stdout.write(`  ${result.oddShapes.length} images differ from ${m.imageShape.join('×')} (imported as they are), e.g. ${result.oddShapes[0]!.file}\n`)
+        const shape = m.imageShape.join('×')
+        process.stdout.write(`  ${m.classes} classes, ${result.oddShapes.length > 0 ? 'mostly ' : ''}${shape} ${m.imageField}\n`)
+        for (const [from, n] of Object.entries(result.reencoded.from)) process.stdout.write(`  ${plural(n, `${from} image`)} re-encoded as ${m.imageField}, so every sample has .${m.imageField}\n`)
+        if (result.reencoded.resized > 0) process.stdout.write(`  ${plural(result.reencoded.resized, 'image')} resized to ${shape}\n`)
+        if (result.oddShapes.length > 0) {
+          process.stdout.write(
+            `  ${result.oddShapes.length} of ${result.imported.train + result.imported.val} images are not ${shape}, e.g. ${result.oddShapes[0]!.file}: imported as they are, training skips them and verify reports them; --resize ${m.imageShape[1]}x${m.imageShape[0]} makes them one size\n`
+          )
+        }
         for (const b of result.badImages.slice(0, 20)) process.stdout.write(`  left out ${b.file}: ${b.reason}\n`)
         if (result.badImages.length > 20) process.stdout.write(`  … and ${result.badImages.length - 20} more left out (see --json)\n`)
       }

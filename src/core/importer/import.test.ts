@@ -81,6 +81,17 @@ print(json.dumps(out))
   return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, dir], { encoding: 'utf8' })) as ReturnType<typeof readShards>
 }
 
+/** One member's bytes, found in any shard of the dataset folder (GNU tar lists and extracts it). */
+function memberOf(dataset: string, member: string): Buffer {
+  for (const split of ['train', 'val']) {
+    for (const shard of readdirSync(join(dataset, split))) {
+      const path = join(dataset, split, shard)
+      if (execFileSync('tar', ['-tf', path], { encoding: 'utf8' }).split('\n').includes(member)) return execFileSync('tar', ['-xOf', path, member])
+    }
+  }
+  throw new Error(`${member} is in no shard of ${dataset}`)
+}
+
 describe('importImageFolder on the raw Tiny ImageNet layout', () => {
   const src = join(root, 'tiny-imagenet-200')
   const out = join(root, 'tiny-wds')
@@ -163,13 +174,13 @@ describe('importImageFolder on the raw Tiny ImageNet layout', () => {
 })
 
 describe('importImageFolder on class folders', () => {
-  it('one subfolder per class: sorted names become ids, PNG stays png, a seeded share is held out for val', async () => {
+  it('one subfolder per class: sorted names become ids, a seeded share is held out for val, the PNGs among JPEGs re-encoded as jpg', async () => {
     const src = join(root, 'flowers')
     for (const [c, name] of ['tulip', 'daisy', 'rose'].entries()) {
       mkdirSync(join(src, name), { recursive: true })
       for (let i = 0; i < 10; i++) {
         const img = sharp(await jpeg(COLOURS[c]!, i))
-        writeFileSync(join(src, name, `img.${i}.${i % 2 ? 'PNG' : 'jpg'}`), await (i % 2 ? img.png() : img.jpeg()).toBuffer())
+        writeFileSync(join(src, name, `img.${i}.${i % 3 ? 'jpg' : 'PNG'}`), await (i % 3 ? img.jpeg() : img.png()).toBuffer())
       }
       writeFileSync(join(src, name, 'README.txt'), 'not an image')
     }
@@ -179,13 +190,56 @@ describe('importImageFolder on class folders', () => {
     expect(r.imported).toEqual({ train: 24, val: 6 })
     expect(r.badImages).toEqual([])
     expect(r.manifest.classIds).toEqual(['daisy', 'rose', 'tulip'])
+    expect(r.manifest.imageField).toBe('jpg')
+    expect(r.reencoded).toEqual({ from: { png: 12 }, resized: 0 })
     const samples = Object.values({ ...readShards(join(out, 'train')), ...readShards(join(out, 'val')) }).flat()
     const byKey = new Map(samples.map((s) => [s.key, s]))
+    // Every sample has the one image field; JPEGs pass through byte for byte.
+    expect(samples.every((s) => Object.keys(s.fields).sort().join() === 'cls,jpg')).toBe(true)
     // A dot in a file name would split the webdataset key, so it becomes "_".
-    expect(byKey.get('tulip_img_3')!.fields).toEqual({ cls: '2', png: sha(readFileSync(join(src, 'tulip', 'img.3.PNG'))) })
+    expect(byKey.get('tulip_img_1')!.fields).toEqual({ cls: '2', jpg: sha(readFileSync(join(src, 'tulip', 'img.1.jpg'))) })
     expect(byKey.get('daisy_img_0')!.fields.cls).toBe('0')
     const valClasses = readShards(join(out, 'val'))['val-000000.tar']!.map((s) => s.fields.cls).sort()
     expect(valClasses).toEqual(['0', '0', '1', '1', '2', '2'])
+    // The re-encoded PNG is a JPEG of the same picture.
+    const png = await sharp(readFileSync(join(src, 'tulip', 'img.3.PNG'))).raw().toBuffer()
+    const written = memberOf(out, 'tulip_img_3.jpg')
+    expect((await sharp(written).metadata()).format).toBe('jpeg')
+    const pixels = await sharp(written).raw().toBuffer()
+    expect(pixels.length).toBe(png.length)
+    expect(pixels.reduce((a, v, i) => a + Math.abs(v - png[i]!), 0) / pixels.length).toBeLessThan(3)
+  }, 60_000)
+
+  it('--resize: images of another size are scaled to cover it and centre-cropped, those of that size pass through', async () => {
+    const src = join(root, 'sizes')
+    const sizes: Array<[number, number]> = [
+      [64, 64],
+      [96, 48],
+      [32, 32],
+      [64, 64]
+    ]
+    for (const name of ['a', 'b']) {
+      mkdirSync(join(src, name), { recursive: true })
+      for (const [i, [w, h]] of sizes.entries()) {
+        const raw = Buffer.alloc(w * h * 3, name === 'a' ? 60 : 180)
+        writeFileSync(join(src, name, `i${i}.jpg`), await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg().toBuffer())
+      }
+    }
+    const out = join(root, 'sizes-wds')
+    const r = await importImageFolder(src, out, { seed: 1, valFraction: 0.25, resize: { width: 64, height: 64 } })
+    expect(r.manifest.imageShape).toEqual([64, 64, 3])
+    expect(r.oddShapes).toEqual([])
+    expect(r.reencoded).toEqual({ from: {}, resized: 4 })
+    for (const name of ['a', 'b']) {
+      for (const [i, [w, h]] of sizes.entries()) {
+        const written = memberOf(out, `${name}_i${i}.jpg`)
+        expect(await sharp(written).metadata()).toMatchObject({ width: 64, height: 64 })
+        if (w === 64 && h === 64) expect(sha(written)).toBe(sha(readFileSync(join(src, name, `i${i}.jpg`))))
+      }
+    }
+    // Without --resize the odd sizes are kept as they are and named.
+    const kept = await importImageFolder(src, join(root, 'sizes-kept'), { seed: 1, valFraction: 0.25 })
+    expect(kept.oddShapes.map((o) => o.file).sort()).toEqual(['a/i1.jpg', 'a/i2.jpg', 'b/i1.jpg', 'b/i2.jpg'])
   }, 60_000)
 
   it('train/<class> and val/<class> folders keep their split; a val class without a train folder is reported', async () => {

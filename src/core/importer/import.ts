@@ -10,9 +10,13 @@
  *    ImageFolder), either `SRC/train/<class>` + `SRC/val/<class>` or `SRC/<class>` (then a
  *    seeded fraction is held out for val).
  *
- * Image bytes are passed through unchanged (no re-encode), the field named by the file's
- * lower-cased extension (`.JPEG` → `jpg`). Every image is decoded once to check it; a bad
- * one is reported by file name and left out, the rest imported.
+ * Image bytes are passed through unchanged, the field named by the file's lower-cased
+ * extension (`.JPEG` → `jpg`), with two exceptions, each counted in the result: in a
+ * folder of mixed formats the images not in the most common one are re-encoded into it
+ * (so every sample has the one image field a loader's `to_tuple("jpg", "cls")` asks for),
+ * and with `resize` images of another size are scaled to cover it and centre-cropped
+ * (torchvision's Resize + CenterCrop), then re-encoded. Every image is decoded once to
+ * check it; a bad one is reported by file name and left out, the rest imported.
  */
 import { readFile, readdir, realpath, stat } from 'node:fs/promises'
 import { mkdir } from 'node:fs/promises'
@@ -39,6 +43,8 @@ export interface ImportOptions {
   statisticsSamples?: number
   /** Images read and checked at once (default 16). */
   concurrency?: number
+  /** Scale every image of another size to this one (cover, then centre crop). */
+  resize?: { width: number; height: number }
   onProgress?: (progress: { done: number; total: number }) => void
 }
 
@@ -57,6 +63,8 @@ export interface ImportResult {
   badImages: BadImage[]
   /** Images imported whose size or channel count differs from the dataset's imageShape. */
   oddShapes: { file: string; shape: [number, number, number] }[]
+  /** Images written in another encoding than their file's: `from` format → the dataset's image field, and how many were resized. */
+  reencoded: { from: Record<string, number>; resized: number }
   shards: { train: ShardWritten[]; val: ShardWritten[] }
   seconds: number
 }
@@ -261,12 +269,41 @@ interface CheckedImage {
   /** Decoded pixels, interleaved with `channels` per pixel (alpha ignored). */
   pixels?: { data: Uint8Array; channels: 3 | 4 }
   error?: string
+  /** The source's format when the bytes were re-encoded. */
+  reencodedFrom?: string
+  resized?: boolean
 }
 
-async function checkImage(image: SourceImage, wantPixels: boolean): Promise<CheckedImage> {
+/** What an image must become: the dataset's one image field, and its size when resizing. */
+interface ImageTarget {
+  field: string
+  resize?: { width: number; height: number }
+}
+
+/** Quality of re-encoded JPEG and WebP images (high: they are usually re-encoded once more by no one). */
+const REENCODE_QUALITY = 95
+
+async function checkImage(image: SourceImage, wantPixels: boolean, target: ImageTarget): Promise<CheckedImage> {
+  const checked = await decodeImage(image, wantPixels)
+  if (checked.error || !checked.bytes || !checked.shape) return checked
+  const resize = target.resize && (checked.shape[0] !== target.resize.height || checked.shape[1] !== target.resize.width) ? target.resize : undefined
+  if (image.field === target.field && !resize) return checked
+  try {
+    let img = sharp(checked.bytes, { limitInputPixels: MAX_INPUT_PIXELS })
+    if (resize) img = img.resize(resize.width, resize.height, { fit: 'cover', position: 'centre' })
+    const bytes = await (target.field === 'png' ? img.png() : target.field === 'webp' ? img.webp({ quality: REENCODE_QUALITY }) : img.jpeg({ quality: REENCODE_QUALITY })).toBuffer()
+    // Checked again as written: its shape (and pixels, for the statistics) are those of the new bytes.
+    const again = await decodeImage({ ...image, field: target.field }, wantPixels, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length))
+    return { ...again, image, reencodedFrom: image.field, resized: resize !== undefined }
+  } catch (err) {
+    return { image, error: `cannot re-encode as ${target.field}: ${(err as Error).message.split('\n')[0]}` }
+  }
+}
+
+async function decodeImage(image: SourceImage, wantPixels: boolean, given?: Uint8Array): Promise<CheckedImage> {
   let bytes: Uint8Array
   try {
-    bytes = await readFile(image.path)
+    bytes = given ?? (await readFile(image.path))
   } catch (err) {
     return { image, error: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }
   }
@@ -325,7 +362,12 @@ export async function importImageFolder(src: string, out: string, options: Impor
   const shapes = new Map<string, number>()
   const shapeOf: { file: string; shape: [number, number, number] }[] = []
   const stats = new PixelStatistics()
+  // The image field of the dataset: the most common format among all source images.
   const fieldCounts = new Map<string, number>()
+  for (const image of [...plan.train, ...plan.val]) fieldCounts.set(image.field, (fieldCounts.get(image.field) ?? 0) + 1)
+  const imageField = [...fieldCounts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? 'jpg'
+  const target: ImageTarget = { field: imageField, resize: options.resize }
+  const reencoded: ImportResult['reencoded'] = { from: {}, resized: 0 }
 
   const writeSplit = async (split: 'train' | 'val', images: SourceImage[]): Promise<{ shards: ShardWritten[]; imported: number }> => {
     const writer = new ShardWriter({ dir: join(outAbs, split), pattern: `${split}-%06d.tar`, maxcount, maxsize })
@@ -335,16 +377,19 @@ export async function importImageFolder(src: string, out: string, options: Impor
       await forEachOrdered(
         order.length,
         concurrency,
-        (i) => checkImage(order[i]!, split === 'train' && i < statisticsSamples),
+        (i) => checkImage(order[i]!, split === 'train' && i < statisticsSamples, target),
         async (r) => {
           if (r.error || !r.bytes || !r.shape) bad.push({ file: r.image.file, reason: r.error ?? 'unreadable' })
           else {
-            await writer.write({ key: r.image.key, fields: { [r.image.field]: r.bytes, cls: String(r.image.label) } })
+            await writer.write({ key: r.image.key, fields: { [imageField]: r.bytes, cls: String(r.image.label) } })
             imported++
+            if (r.reencodedFrom) {
+              if (r.reencodedFrom !== imageField) reencoded.from[r.reencodedFrom] = (reencoded.from[r.reencodedFrom] ?? 0) + 1
+              if (r.resized) reencoded.resized++
+            }
             const s = r.shape.join('×')
             shapes.set(s, (shapes.get(s) ?? 0) + 1)
             shapeOf.push({ file: r.image.file, shape: r.shape })
-            if (split === 'train') fieldCounts.set(r.image.field, (fieldCounts.get(r.image.field) ?? 0) + 1)
             if (r.pixels) stats.add(r.pixels.data, r.pixels.channels)
           }
           options.onProgress?.({ done: ++done, total })
@@ -362,7 +407,6 @@ export async function importImageFolder(src: string, out: string, options: Impor
 
   const common = [...shapes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '0×0×3'
   const [h, w, c] = common.split('×').map(Number) as [number, number, number]
-  const imageField = [...fieldCounts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'jpg'
   const manifest: DatasetManifest = {
     version: MANIFEST_VERSION,
     name: options.name ?? `Imported from ${src}`,
@@ -390,6 +434,7 @@ export async function importImageFolder(src: string, out: string, options: Impor
     imported: { train: train.imported, val: val.imported },
     badImages: bad,
     oddShapes,
+    reencoded,
     shards: { train: train.shards, val: val.shards },
     seconds: (performance.now() - t0) / 1000
   }
