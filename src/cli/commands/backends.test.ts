@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../index'
 
@@ -39,4 +43,22 @@ describe('shardscope backends', () => {
     expect(stdout).toMatch(/^wasm\s+available/m)
     expect(stdout).toMatch(/^auto → \w+/m)
   })
+
+  it('the WebGPU probe writes no driver shader cache into the home folder (ShardScope writes only where it is told)', () => {
+    const home = mkdtempSync(join(tmpdir(), 'shardscope-home-'))
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, SHARDSCOPE_CLI_MAIN: '1' }
+      for (const name of ['XDG_CACHE_HOME', 'MESA_SHADER_CACHE_DIR', 'MESA_SHADER_CACHE_DISABLE', 'MESA_GLSL_CACHE_DISABLE']) delete env[name]
+      const cli = new URL('../index.ts', import.meta.url).pathname
+      const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', cli, 'backends', '--json'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as {
+        backends: { name: string; available: boolean; reason: string }[]
+      }
+      const webgpu = out.backends.find((b) => b.name === 'webgpu')!
+      // Where no Vulkan driver loads there is nothing to cache; the answer says which case ran.
+      if (!webgpu.available) console.log(`webgpu not available, so no driver ran (${webgpu.reason})`)
+      expect(readdirSync(home, { recursive: true })).toEqual([])
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

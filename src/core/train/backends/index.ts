@@ -112,11 +112,22 @@ interface AdapterFacts {
 
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i
 
+/**
+ * Vulkan drivers keep compiled shaders in the user's home (Mesa in ~/.cache/mesa_shader_cache*,
+ * NVIDIA in ~/.cache/nvidia): ShardScope writes nothing outside the folders it is given, so
+ * their disk caches are off unless the user configured them. Read when the driver loads.
+ */
+function keepDriverCachesOff(): void {
+  if (process.env.MESA_SHADER_CACHE_DIR === undefined) process.env.MESA_SHADER_CACHE_DISABLE ??= 'true'
+  process.env.__GL_SHADER_DISK_CACHE ??= '0'
+}
+
 async function probeWebgpu(): Promise<BackendStatus> {
   let adapterFacts: AdapterFacts
   try {
     const g = globalThis as { navigator?: { gpu?: unknown } }
     if (!g.navigator?.gpu) {
+      keepDriverCachesOff()
       const { create, globals } = (await importOptional('webgpu')) as { create: (flags: string[]) => unknown; globals: object }
       Object.assign(globalThis, globals)
       const gpu = create([])
