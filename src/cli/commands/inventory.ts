@@ -8,6 +8,7 @@ import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
 import type { Inventory } from '../../core/inventory'
+import { plural } from './make-demo'
 
 function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB']
@@ -46,10 +47,10 @@ export function formatInventory(inventory: Inventory): string {
   }
   out += '\n'
   for (const split of inventory.splits) {
-    out += `${split.name}: ${split.shards} shards, ${split.samples} samples, ${formatBytes(split.bytes)}, ${split.classHistogram.filter((n) => n > 0).length} classes\n`
+    out += `${split.name}: ${plural(split.shards, 'shard')}, ${plural(split.samples, 'sample')}, ${formatBytes(split.bytes)}, ${plural(split.classHistogram.filter((n) => n > 0).length, 'class', 'classes')}\n`
   }
   const t = inventory.totals
-  out += `total: ${t.shards} shards, ${t.samples} samples, ${formatBytes(t.bytes)}; ${t.problems} problems, ${t.uncovered} uncovered shard files\n`
+  out += `total: ${plural(t.shards, 'shard')}, ${plural(t.samples, 'sample')}, ${formatBytes(t.bytes)}; ${plural(t.problems, 'problem')}, ${plural(t.uncovered, 'uncovered shard file')}\n`
   return out
 }
 

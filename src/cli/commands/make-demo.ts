@@ -10,8 +10,8 @@ import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../ou
 import { DEFAULT_DEMO_OPTIONS, FAULT_NAMES, isFaultName, type DemoOptions, type FaultName } from '../../core/demo/options'
 
 /** `1 shard`, `2 shards`. */
-export function plural(n: number, noun: string): string {
-  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? noun : nouns}`
 }
 
 /** Commander parser for a whole number ≥ min, naming the option in its message. */

@@ -121,7 +121,7 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
               code: 'shard-missing',
               severity: 'error',
               split: s.name,
-              title: `${label} pattern \`${s.pattern}\` names ${plural(folder.missing.length, 'shard')} that do not exist in ${folder.dir}.`,
+              title: `${label} pattern \`${s.pattern}\` names ${plural(folder.missing.length, 'shard')} that ${folder.missing.length === 1 ? 'does' : 'do'} not exist in ${folder.dir}.`,
               evidence: folder.missing.slice(0, 10).map((m) => `missing: ${m}`),
               fix: folder.suggestedPattern ? `Use \`${folder.suggestedPattern}\`, or restore the missing shards.` : 'Restore the missing shards or fix the pattern’s range.',
               impactSamples: Math.round(perShard * folder.missing.length),
@@ -193,7 +193,7 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
       ['corrupt-image', 'error', 'images', (n) => `${label} has ${plural(n, 'image')} that cannot be decoded (corrupt or truncated).`, 'Re-encode those images from their source, or drop the samples.'],
       ['image-too-large', 'error', 'images', (n) => `${label} has ${plural(n, 'image')} claiming more pixels than the limit; they were refused undecoded (possible decompression bomb).`, 'Resize those images to the dataset’s shape, or raise the pixel limit if they are genuine.'],
       ['image-unsupported', 'error', 'images', (n) => `${label} has ${plural(n, 'image field')} in a format the loader cannot decode.`, 'Store images as jpg, png, webp or npy.'],
-      ['label-not-integer', 'error', 'labels', (n) => `${label} has ${plural(n, 'label')} that are not integers.`, `Write each .${c.options.labelField} as a decimal class index, e.g. "17".`]
+      ['label-not-integer', 'error', 'labels', (n) => `${label} has ${n === 1 ? 'a label that is not an integer' : `${fmt(n)} labels that are not integers`}.`, `Write each .${c.options.labelField} as a decimal class index, e.g. "17".`]
     ]
     for (const [code, severity, check, title, fix] of structure) {
       const list = listed(code)

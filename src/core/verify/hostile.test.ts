@@ -136,8 +136,7 @@ const cases: Case[] = [
   ['a sample without a label', 'missing-label', async (d) => writeFileSync(join(d, 'x.tar'), await packTar([...samples(2), { name: 'z.jpg', data: jpg16 }]))],
   ['a key used twice', 'duplicate-keys', async (d) => writeFileSync(join(d, 'x.tar'), await packTar([...samples(2), ...samples(1)]))],
   ['members of one key that are not adjacent', 'non-adjacent-key', async (d) =>
-    writeFileSync(join(d, 'x.tar'), await packTar([{ name: 'a.jpg', data: jpg16 }, { name: 'b.jpg', data: jpg16 }, { name: 'a.cls', data: '1' }, { name: 'b.cls', data: '2' }]))],
-  ['a pattern naming a shard that does not exist', 'shard-missing', async (d) => writeFileSync(join(d, 'other.tar'), await packTar(samples(1)))]
+    writeFileSync(join(d, 'x.tar'), await packTar([{ name: 'a.jpg', data: jpg16 }, { name: 'b.jpg', data: jpg16 }, { name: 'a.cls', data: '1' }, { name: 'b.cls', data: '2' }]))]
 ]
 
 describe('verifier on broken and hostile shards', () => {
@@ -153,6 +152,17 @@ describe('verifier on broken and hostile shards', () => {
     expect(finding!.offenderCount).toBeGreaterThan(0)
     expect(finding!.title.length).toBeGreaterThan(20)
     expect(snapshot(dir)).toEqual(before)
+  })
+
+  it('a pattern naming a shard that does not exist beside one that does gives a shard-missing finding naming it', async () => {
+    const dir = join(root, 'shard-missing')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'x-0.tar'), await packTar(samples(1)))
+    const report = await verifyDataset({ base: dir, splits: [{ name: 'train', pattern: 'x-{0..1}.tar' }], classes: 10, imageShape: [16, 16, 3], threads: 0 })
+    const finding = report.findings.find((f) => f.code === 'shard-missing')
+    expect(finding, `codes found: ${report.findings.map((f) => f.code).join(', ')}`).toBeDefined()
+    expect(finding!.title).toBe(`Training pattern \`x-{0..1}.tar\` names 1 shard that does not exist in ${dir}.`)
+    expect(finding!.offenders.map((o) => o.url)).toEqual([join(dir, 'x-1.tar')])
   })
 
   it('a gzip bomb (128 MiB of zeros in one member) is refused member by member, with bounded memory', async () => {
