@@ -135,6 +135,8 @@ describe('inventoryShards', () => {
       ['gone.tar', 0, ['unreadable']]
     ])
     expect(inventory.shards[2]!.problems[0]!.message).toMatch(/gone\.tar: cannot open \(no such file\)/)
+    // The header scan names the member and sample the cut fell in, as the streaming reader does.
+    expect(inventory.shards[0]!.problems[0]!.message).toMatch(/cut\.tar: the tar ends in the middle of member "b_0002\.jpg" \(sample b_0002\) after 4 complete members \(truncated shard\)$/)
     expect(inventory.totals.problems).toBe(3)
   })
 

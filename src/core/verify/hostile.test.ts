@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packTar, type TestMember } from '../wds/testing/tar'
 import { ustarHeader } from '../wds/writer'
 import { verifyDataset } from './verify-dataset'
-import { writeReport } from './report'
+import { summarizeReport, writeReport } from './report'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-verify-hostile-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -163,6 +163,19 @@ describe('verifier on broken and hostile shards', () => {
     expect(finding, `codes found: ${report.findings.map((f) => f.code).join(', ')}`).toBeDefined()
     expect(finding!.title).toBe(`Training pattern \`x-{0..1}.tar\` names 1 shard that does not exist in ${dir}.`)
     expect(finding!.offenders.map((o) => o.url)).toEqual([join(dir, 'x-1.tar')])
+  })
+
+  it('a truncated shard: the report names the member and sample the cut fell in, the shard path once per line', async () => {
+    const dir = join(root, 'cut-named')
+    mkdirSync(dir)
+    const tar = await packTar(samples(4))
+    // Cut 10 bytes into s2.jpg's data: s0 and s1 are whole (8 blocks at least), s2.cls is whole too.
+    const s2jpg = tar.indexOf(Buffer.from('s2.jpg\0'))
+    writeFileSync(join(dir, 'x.tar'), tar.subarray(0, s2jpg + 512 + 10))
+    const report = await verifyDataset({ base: dir, splits: [{ name: 'train', pattern: 'x.tar' }], classes: 10, imageShape: [16, 16, 3], threads: 0 })
+    const text = summarizeReport(report)
+    const path = join(dir, 'x.tar')
+    expect(text).toContain(`   · ${path} key s2 .s2.jpg: the tar ends in the middle of member "s2.jpg" (sample s2) after 5 complete members (truncated shard)\n`)
   })
 
   it('a gzip bomb (128 MiB of zeros in one member) is refused member by member, with bounded memory', async () => {

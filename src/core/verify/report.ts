@@ -55,7 +55,7 @@ export function summarizeReport(report: VerificationReport): string {
     for (const e of f.evidence) lines.push(`   - ${e}`)
     for (const o of f.offenders.slice(0, 5)) {
       const where = [o.url, o.key && `key ${o.key}`, o.field && `.${o.field}`].filter(Boolean).join(' ')
-      lines.push(`   · ${where}${o.expected ? `: expected ${o.expected}` : ''}${o.found ? `, found ${o.found}` : ''}`)
+      lines.push(`   · ${where}${o.expected ? `: expected ${o.expected}${o.found ? `, found ${o.found}` : ''}` : o.found ? `: ${o.found}` : ''}`)
     }
     if (f.offenderCount > Math.min(5, f.offenders.length)) lines.push(`   · … ${n(f.offenderCount)} in all`)
     lines.push(`   Fix: ${f.fix}`)

@@ -4,6 +4,7 @@
  * (read.ts), the index and the inventory (which scan headers with tar-scan.ts); kept
  * apart from read.ts so that the header scanners load neither tar-stream nor zlib.
  */
+import { splitMemberName } from './grouping'
 import { membersBeforeFailure, type TarScanResult } from './tar-scan'
 import type { ReadProblem } from './types'
 
@@ -26,7 +27,8 @@ export function isTarHeader(block: Buffer | null): boolean {
 }
 
 /** Classify a failure to read a shard's bytes as a problem the user can act on. */
-export function describeReadFailure(url: string, error: unknown, start: ShardStart, membersSeen: number): ReadProblem {
+/** `membersSeen`: members read whole; `cutMember`: the one being read when the bytes ran out, if known. */
+export function describeReadFailure(url: string, error: unknown, start: ShardStart, membersSeen: number, cutMember?: string): ReadProblem {
   const err = error as NodeJS.ErrnoException
   const message = String(err?.message ?? error)
   if (typeof err?.code === 'string' && err.code.startsWith('Z_')) {
@@ -40,6 +42,16 @@ export function describeReadFailure(url: string, error: unknown, start: ShardSta
     return { url, kind: 'not-a-tar', message: `${url}: not a tar archive${what}` }
   }
   if (/unexpected end of data/i.test(message)) {
+    if (cutMember !== undefined) {
+      const key = splitMemberName(cutMember)?.key
+      return {
+        url,
+        kind: 'truncated',
+        key,
+        member: cutMember,
+        message: `${url}: the tar ends in the middle of member "${cutMember}"${key ? ` (sample ${key})` : ''} after ${membersSeen} complete members (truncated shard)`
+      }
+    }
     return { url, kind: 'truncated', message: `${url}: the tar ends in the middle of a member after ${membersSeen} complete members (truncated shard)` }
   }
   if (/invalid tar header/i.test(message)) {
@@ -72,7 +84,10 @@ export function judgeScanEnd(url: string, scanned: TarScanResult | undefined, fa
       return { problem: missingEndMarker(url, members), lastSampleWhole: true }
     default: {
       const reason = new Error(scanned.end.kind === 'truncated' ? 'Unexpected end of data' : 'Invalid tar header')
-      return { problem: describeReadFailure(url, reason, { compressed: start.compressed, firstBlock: scanned.firstBlock }, members), lastSampleWhole: false }
+      const cut = scanned.end.kind === 'truncated' ? scanned.end.member : undefined
+      // The scan counted the cut member's header among its members.
+      const whole = cut === undefined ? members : members - 1
+      return { problem: describeReadFailure(url, reason, { compressed: start.compressed, firstBlock: scanned.firstBlock }, whole, cut), lastSampleWhole: false }
     }
   }
 }

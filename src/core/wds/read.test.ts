@@ -136,6 +136,8 @@ with tarfile.open(${JSON.stringify(out)}, 'w', format=tarfile.PAX_FORMAT) as t:
     const { samples, problems } = await readAll(fileAt('truncated.tar', tar.subarray(0, cut)))
     expect(samples.map((s) => s.key)).toEqual(['s0', 's1', 's2'])
     expect(problems.map((p) => p.kind)).toEqual(['truncated'])
+    expect(problems[0]!.message).toMatch(/truncated\.tar: the tar ends in the middle of member "s3\.txt" \(sample s3\) after 6 complete members \(truncated shard\)$/)
+    expect([problems[0]!.key, problems[0]!.member]).toEqual(['s3', 's3.txt'])
     const gzipped = gzipSync(tar)
     const gz = await readAll(fileAt('truncated.tar.gz', gzipped.subarray(0, gzipped.length - 20)))
     expect(gz.problems.map((p) => p.kind)).toEqual(['truncated'])

@@ -120,6 +120,8 @@ async function* readOpenedShard(location: ShardLocation, source: Readable, optio
   const ready: GroupedSample<Uint8Array>[] = []
   const grouper = new SampleGrouper<Uint8Array>(location.url, (s) => ready.push(s), onProblem)
   let membersSeen = 0
+  /** The member being read, until it is whole. */
+  let reading: string | undefined
   let failure: unknown = null
   const feeding = pipeline(Readable.from(bytes.chunks), extract).catch((error: unknown) => {
     failure = error
@@ -128,6 +130,7 @@ async function* readOpenedShard(location: ShardLocation, source: Readable, optio
   try {
     for await (const entry of extract) {
       const header = entry.header
+      reading = header.name
       const accepted = grouper.accept({ name: header.name, type: memberType(header.type) })
       const size = header.size ?? 0
       if (!accepted || size > maxMemberBytes) {
@@ -150,6 +153,7 @@ async function* readOpenedShard(location: ShardLocation, source: Readable, optio
         grouper.put(accepted.field, data.subarray(0, filled))
       }
       membersSeen++
+      reading = undefined
       while (ready.length) yield toSample(ready.shift()!)
     }
   } catch (error) {
@@ -157,7 +161,7 @@ async function* readOpenedShard(location: ShardLocation, source: Readable, optio
   }
   await feeding
   if (failure && (failure as Error).name !== 'AbortError') {
-    const problem = describeReadFailure(location.url, failure, bytes.start, membersSeen)
+    const problem = describeReadFailure(location.url, failure, bytes.start, membersSeen, reading)
     // The sample being built when the bytes ran out is incomplete: not handed out.
     onProblem(problem)
   } else {

@@ -14,7 +14,8 @@ const decoder = new TextDecoder('utf-8')
 
 export type TarScanEnd =
   | { kind: 'complete' }
-  | { kind: 'truncated'; offset: number }
+  /** `member`: the one whose bytes were cut (absent when the cut fell inside a header). */
+  | { kind: 'truncated'; offset: number; member?: string }
   | { kind: 'bad-header'; offset: number }
   /** Every member whole, but no end-of-archive zero blocks: most likely cut at a member boundary. */
   | { kind: 'no-end-marker'; offset: number }
@@ -168,6 +169,7 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
   let pax: Record<string, string> = {}
   let globalPax: Record<string, string> = {}
   let members = 0
+  let lastName = ''
   let firstBlock: Buffer | null = null
   let ended = false
   let badAt = -1
@@ -228,6 +230,7 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
     const type = memberType(flag)
     const member: TarMember = { name, type, size: type === 'file' ? size : 0, headerOffset, dataOffset }
     members++
+    lastName = name
     // Directories and links carry no data in the archive, whatever their size field says.
     const dataBytes = type === 'file' || type === 'other' ? size : 0
     skip = Math.ceil(dataBytes / BLOCK) * BLOCK
@@ -300,7 +303,8 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
   let end: TarScanEnd
   if (badAt >= 0) end = { kind: 'bad-header', offset: badAt }
   else if (ended) end = { kind: 'complete' }
-  else if (skip > 0 || headerFill > 0) end = { kind: 'truncated', offset }
+  else if (skip > 0) end = { kind: 'truncated', offset, member: lastName }
+  else if (headerFill > 0) end = { kind: 'truncated', offset }
   else end = members > 0 ? { kind: 'no-end-marker', offset } : { kind: 'complete' }
   if (!firstBlock && headerFill > 0) firstBlock = Buffer.from(header.subarray(0, headerFill))
   return { end, members, bytes: offset, firstBlock }
