@@ -27,6 +27,8 @@ describe('shardscope train', () => {
     expect(output.stderr).toContain('shardscope: training config field crash: worker 5 does not exist (workers are numbered 0 to 1)\n')
     expect(await main(['train', join(root, 'faulty'), '--workers', '2', '--speed', '1,1,1', '--runs-dir', join(root, 'runs')])).toBe(2)
     expect(output.stderr).toContain('shardscope: training config field speed: 3 speed factors for 2 workers (give at most one per worker)\n')
+    expect(await main(['train', '--resume', join(root, 'no-such-run')])).toBe(2)
+    expect(output.stderr).toContain(`shardscope: ${join(root, 'no-such-run')} is not a run folder: it has no config.json\n`)
   })
 
   it('unnormalized-val data: exit 1, the JSON summary names the failed validation-loss check and normalisation', async () => {

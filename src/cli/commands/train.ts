@@ -194,6 +194,9 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
             if (bar) bar.start(estimateSteps(config), 0, { loss: '–', val: '–', sps: '0' })
           }
         })
+      } catch (err) {
+        if (err instanceof TrainConfigError) throw new CliError(err.message)
+        throw err
       } finally {
         bar?.stop()
       }

@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MetricPoint, RunSummary, TrainConfig, type RunComparison } from '../../shared/contract/train'
+import { TrainConfigError } from './config'
 
 export const CONFIG_FILE = 'config.json'
 export const METRICS_FILE = 'metrics.jsonl'
@@ -33,8 +34,24 @@ export async function createRunDir(runsDir: string, now = new Date()): Promise<{
   }
 }
 
+/** A run folder's configuration; TrainConfigError (naming the folder) when it is not a run folder. */
 export async function readRunConfig(dir: string): Promise<TrainConfig> {
-  return TrainConfig.parse(JSON.parse(await readFile(join(dir, CONFIG_FILE), 'utf8')))
+  const path = join(dir, CONFIG_FILE)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new TrainConfigError(code === 'ENOENT' ? `${dir} is not a run folder: it has no ${CONFIG_FILE}` : `cannot read ${path}: ${(err as Error).message}`)
+  }
+  let parsed: ReturnType<typeof TrainConfig.safeParse>
+  try {
+    parsed = TrainConfig.safeParse(JSON.parse(text))
+  } catch (err) {
+    throw new TrainConfigError(`${path} is not JSON: ${(err as Error).message}`)
+  }
+  if (!parsed.success) throw new TrainConfigError(`${path} is not a run configuration: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`)
+  return parsed.data
 }
 
 export async function readSummary(dir: string): Promise<RunSummary | null> {
