@@ -62,7 +62,7 @@ export const registerVerify: RegisterCommand = (program: Command, setExitCode) =
   program
     .command('verify')
     .description('Verify shards: coverage, readability, structure, images, labels, counts, pixel statistics, train vs val, copy vs copy; findings in plain words.')
-    .argument('[dataset]', 'dataset folder (its dataset.json supplies patterns, counts, classes, shape and normalisation)')
+    .argument('[dataset]', 'dataset folder: its dataset.json supplies patterns, counts, classes, shape and normalisation; without one, its shard files are verified split by split')
     .option('--train <pattern>', 'training shards, e.g. "train/train-{000000..000009}.tar"')
     .option('--val <pattern>', 'validation shards')
     .option('--remote-train <pattern>', 'another copy of the training shards to compare with (bucket, mirror)')

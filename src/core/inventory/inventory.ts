@@ -9,14 +9,15 @@ import { readdir, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { expandPattern } from '../wds/patterns'
+import { SHARD_FILE, splitFromName } from '../wds/shard-files'
 import type { ShardLocation } from '../wds/types'
 import type { ShardInventory } from './inventory-shard'
 import type { PlannedShard } from './shard-queue'
 import { inventoryOnThreads } from './shard-threads'
 
 export type { ShardInventory } from './inventory-shard'
+export { SHARD_FILE, splitFromName } from '../wds/shard-files'
 
-export const SHARD_FILE = /\.(tar|tar\.gz|tgz)$/i
 /**
  * One more reading thread only per this many bytes of shards. Measured on 474 MB / 110
  * shards (2 cores, shared and loaded): a second thread added ~0.3 s of CPU (its own start
@@ -75,12 +76,6 @@ export interface InventoryOptions {
   signal?: AbortSignal
   /** Threads reading shards, this one included (default: one per GiB of shards, up to the cores, at most 4). */
   threads?: number
-}
-
-/** Split name from a shard file name: `train-000001.tar` → train, `val.tar.gz` → val. */
-export function splitFromName(name: string): string {
-  const stem = name.replace(SHARD_FILE, '')
-  return stem.replace(/[-_.]?\d+$/, '') || stem
 }
 
 async function shardFilesIn(folder: string): Promise<string[]> {

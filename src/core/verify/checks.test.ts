@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { expandPattern } from '../wds/patterns'
 import { packTar, type TestMember } from '../wds/testing/tar'
-import { verifyDataset, VerifyInputError } from './verify-dataset'
+import { patternForFiles } from './coverage'
+import { planVerification, verifyDataset, VerifyInputError } from './verify-dataset'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-verify-checks-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -117,6 +119,34 @@ describe('verifier checks across shards and splits', () => {
     const run = verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000..000001}.tar' }, { name: 'val', pattern: 'v.tar' }], classes: 3, threads: 0 })
     await expect(run).rejects.toThrow(VerifyInputError)
     await expect(run).rejects.toThrow(`no shard to verify: the train pattern \`x-{000000..000001}.tar\` matches no existing file (looked in ${d}); the val pattern \`v.tar\` matches no existing file (looked in ${d})`)
+  })
+
+  it.each([
+    [['x-000000.tar', 'x-000001.tar', 'x-000002.tar'], 'train/x-{000000..000002}.tar'],
+    [['x-000000.tar', 'x-000002.tar'], 'train/x-{000000,000002}.tar'],
+    [['x-000007.tar'], 'train/x-000007.tar'],
+    [['b.tar', 'a-1.tar.gz', 'a-2.tar.gz', 'a-03.tar'], 'train/a-03.tar::train/a-{1..2}.tar.gz::train/b.tar']
+  ])('patternForFiles(%j) is %s', (names, pattern) => {
+    expect(patternForFiles('train/', names)).toBe(pattern)
+    expect(expandPattern(pattern).map((l) => l.url.slice(l.url.lastIndexOf('/') + 1)).sort()).toEqual([...names].sort())
+  })
+
+  it('a folder of shards without dataset.json is verified split by split, as the inventory finds them', async () => {
+    const d = dir('no-manifest')
+    mkdirSync(join(d, 'train'))
+    writeFileSync(join(d, 'train', 'train-000000.tar'), await shard('a', [0, 1, 2]))
+    writeFileSync(join(d, 'train', 'train-000001.tar'), await shard('b', [0, 1, 2]))
+    writeFileSync(join(d, 'val-000000.tar'), await shard('v', [0, 1], (i) => jpgs[30 + i]!))
+    const { plan } = planVerification({ datasetDir: d })
+    expect(plan.splits.map((s) => [s.name, s.pattern])).toEqual([
+      ['train', 'train/train-{000000..000001}.tar'],
+      ['val', 'val-000000.tar']
+    ])
+    const report = await verifyDataset({ datasetDir: d, threads: 0 })
+    expect(report.samplesVerified).toBe(8)
+    expect(report.findings.filter((f) => f.severity === 'error')).toEqual([])
+    // An empty folder still has nothing to verify.
+    expect(() => planVerification({ datasetDir: dir('empty-folder') })).toThrow(/has no dataset\.json and no shard files/)
   })
 
   it('an identical copy gives no finding and the copy check passes', async () => {

@@ -4,13 +4,14 @@
  * threads), count what the patterns skip, compare copies, and diagnose.
  * Usable in-process (tests, bench) and from the verifier's child-process role.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DatasetManifestSchema, MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import { REPORT_VERSION, VerifyRequest, type SplitRequest, type VerificationReport, type VerifyRequestInput } from '../../shared/contract/verify'
 import { expandPattern, PatternError } from '../wds/patterns'
 import type { ShardLocation } from '../wds/types'
-import { checkCoverage, type Coverage } from './coverage'
+import { SHARD_FILE, splitFromName } from '../wds/shard-files'
+import { checkCoverage, patternForFiles, type Coverage } from './coverage'
 import { compareCopies, sha256File, type CopyShard, type CopySide } from './copy-compare'
 import { ShardPool } from './shard-check-pool'
 import type { ShardCheck } from './shard-check'
@@ -86,7 +87,15 @@ export function planVerification(input: VerifyRequestInput | VerifyRequest): { r
     const before = wanted.get(s.name)
     wanted.set(s.name, { ...before, ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)), name: s.name } as SplitRequest)
   }
-  if (wanted.size === 0) throw new VerifyInputError('nothing to verify: give a dataset folder with dataset.json, --manifest, or --train/--val patterns')
+  // A folder of shards without dataset.json: its splits as `shardscope inventory` finds them.
+  if (wanted.size === 0 && datasetDir) for (const s of discoverSplits(datasetDir)) wanted.set(s.name, s)
+  if (wanted.size === 0) {
+    throw new VerifyInputError(
+      datasetDir
+        ? `nothing to verify: ${datasetDir} has no ${MANIFEST_FILE} and no shard files (.tar, .tar.gz, .tgz) in it or in its subfolders`
+        : 'nothing to verify: give a dataset folder (with dataset.json or shard files), --manifest, or --train/--val patterns'
+    )
+  }
   const splits: PlannedSplit[] = []
   for (const s of wanted.values()) {
     if (!s.pattern) throw new VerifyInputError(`split ${s.name} has no pattern (give one, or a dataset.json that names it)`)
@@ -102,6 +111,34 @@ export function planVerification(input: VerifyRequestInput | VerifyRequest): { r
   // Train first: other splits are compared with it (keys, hashes, classes).
   splits.sort((a, b) => (a.name === 'train' ? -1 : b.name === 'train' ? 1 : 0))
   return { request, plan: { base, datasetDir, manifestPath, manifest, splits } }
+}
+
+/**
+ * Splits of a folder without dataset.json, found as the inventory finds them: shard files in
+ * the folder, split by name (`train-000001.tar` → train), and in each subfolder (its name).
+ */
+function discoverSplits(folder: string): SplitRequest[] {
+  const byName = new Map<string, { dir: string; names: string[] }[]>()
+  const add = (split: string, dir: string, name: string) => {
+    const groups = byName.get(split) ?? []
+    let group = groups.find((g) => g.dir === dir)
+    if (!group) groups.push((group = { dir, names: [] }))
+    group.names.push(name)
+    byName.set(split, groups)
+  }
+  const entries = readdirSync(folder, { withFileTypes: true })
+  for (const e of entries) if (e.isFile() && SHARD_FILE.test(e.name)) add(splitFromName(e.name), '', e.name)
+  for (const e of entries) {
+    if (!e.isDirectory()) continue
+    let inside: string[]
+    try {
+      inside = readdirSync(join(folder, e.name))
+    } catch {
+      continue
+    }
+    for (const name of inside) if (SHARD_FILE.test(name)) add(e.name, `${e.name}/`, name)
+  }
+  return [...byName.entries()].map(([name, groups]) => ({ name, pattern: groups.map((g) => patternForFiles(g.dir, g.names)).join('::') }) as SplitRequest)
 }
 
 function fileBytes(loc: ShardLocation): number {
