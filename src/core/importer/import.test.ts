@@ -119,8 +119,9 @@ describe('importImageFolder on the raw Tiny ImageNet layout', () => {
       `train/${WNIDS[0]}/images/${WNIDS[0]}_99.JPEG`,
       'val/images/val_6.JPEG',
       'val/images/val_7.JPEG',
-      'val/val_annotations.txt:8'
+      'val/images/val_8.JPEG'
     ])
+    expect(result.badImages.find((b) => b.file === 'val/images/val_8.JPEG')!.reason).toBe('its class n09999999 (val/val_annotations.txt line 8) is not in wnids.txt; left out')
     expect(result.badImages.find((b) => b.file === 'val/images/val_7.JPEG')!.reason).toBe('listed in val_annotations.txt but missing')
     expect(result.badImages.find((b) => b.file.endsWith('_99.JPEG'))!.reason).toMatch(/not a decodable image/)
   })
@@ -225,8 +226,12 @@ describe('importImageFolder on class folders', () => {
         writeFileSync(join(src, name, `i${i}.jpg`), await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg().toBuffer())
       }
     }
+    mkdirSync(join(src, 'c-empty'))
     const out = join(root, 'sizes-wds')
     const r = await importImageFolder(src, out, { seed: 1, valFraction: 0.25, resize: { width: 64, height: 64 } })
+    // An empty class folder keeps its id (sorted names, as ImageFolder) and is named: that class has no samples.
+    expect(r.manifest.classIds).toEqual(['a', 'b', 'c-empty'])
+    expect(r.badImages).toEqual([{ file: 'c-empty', reason: 'class folder has no images (.jpg, .jpeg, .png, .webp); class 2 has no samples' }])
     expect(r.manifest.imageShape).toEqual([64, 64, 3])
     expect(r.oddShapes).toEqual([])
     expect(r.reencoded).toEqual({ from: {}, resized: 4 })

@@ -163,12 +163,16 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
   for (const [n, line] of annotations.split(/\r?\n/).entries()) {
     if (line.trim() === '') continue
     const [file, wnid] = line.split('\t')
-    const label = wnid === undefined ? undefined : labelOf.get(wnid.trim())
-    if (!file || label === undefined) {
-      bad.push({ file: `val/val_annotations.txt:${n + 1}`, reason: `expected filename<TAB>wnid from wnids.txt, found "${line.slice(0, 80)}"` })
+    if (!file || wnid === undefined) {
+      bad.push({ file: `val/val_annotations.txt:${n + 1}`, reason: `expected filename<TAB>wnid, found "${line.slice(0, 80)}"` })
       continue
     }
     annotated.add(file)
+    const label = labelOf.get(wnid.trim())
+    if (label === undefined) {
+      bad.push({ file: `val/images/${file}`, reason: `its class ${wnid.trim()} (val/val_annotations.txt line ${n + 1}) is not in wnids.txt; left out` })
+      continue
+    }
     const path = join(valDir, file)
     if (!present.has(file)) {
       bad.push({ file: relative(src, path), reason: 'listed in val_annotations.txt but missing' })
@@ -226,7 +230,9 @@ async function planClassFolders(src: string, valFraction: number, seed: number):
       val.push(img)
     } else train.push(img)
   }
-  return { layout: 'class-folders', classIds: classes, classNames: classes, train, val, bad: [] }
+  // Kept as classes (the ids are the sorted folder names, as in torchvision's ImageFolder), but said: that class can never be learned.
+  const bad = classes.flatMap((cls, label) => (seen.has(label) ? [] : [{ file: cls, reason: `class folder has no images (.jpg, .jpeg, .png, .webp); class ${label} has no samples` }]))
+  return { layout: 'class-folders', classIds: classes, classNames: classes, train, val, bad }
 }
 
 function shuffle<T>(items: T[], seed: number): T[] {

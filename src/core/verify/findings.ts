@@ -293,7 +293,7 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
             code: 'label-out-of-range',
             severity: 'error',
             split: s.name,
-            title: `${label} has ${plural(outOfRange.count, 'label')} outside 0 … ${classes !== undefined ? classes - 1 : '∞'}.`,
+            title: `${label} has ${plural(outOfRange.count, 'label')} ${classes !== undefined ? `outside 0 … ${classes - 1}` : 'below 0'}.`,
             evidence: [`labels found: ${labels.length > 0 ? `${Math.min(...labels)} … ${Math.max(...labels)}` : 'none'}`],
             fix: 'Fix those labels, or set the number of classes to match the data.',
             impactSamples: outOfRange.count,
