@@ -49,8 +49,11 @@ test('the grid shows thumbnails whose labels match the shards, and jumps, select
   await expect(page.getByRole('button', { name: 'Browse', exact: true })).toHaveAttribute('aria-current', 'page')
   await expect(page.locator('.sample-cell[data-key]').first()).toBeVisible()
   expect(await page.evaluate('window.sawNoMatch === true'), '"No sample matches this filter." shown while the first page loaded').toBe(false)
-  await page.getByLabel('Split filter').selectOption('val')
   const manifest = await readManifest(env.clean)
+  // The class and shard lists fill in once the first screen is up, without the user touching them ("all" + each).
+  await expect(page.locator('select[aria-label="Class filter"] option')).toHaveCount(manifest.classNames.length + 1)
+  await expect(page.locator('select[aria-label="Shard filter"] option')).toHaveCount(Object.values(manifest.splits).reduce((n, s) => n + s.shards, 0) + 1)
+  await page.getByLabel('Split filter').selectOption('val')
   await expect(page.getByTestId('grid-total')).toHaveText(manifest.splits.val!.expectedSamples.toLocaleString('en-US'))
 
   const truth = await labelsOfSplit(env.clean, 'val')
@@ -122,6 +125,8 @@ test('verifying a faulty dataset names the planted causes, and a finding opens t
   const codes = await findings.evaluateAll((els) => els.map((e) => e.getAttribute('data-code')))
   const checks = await findings.evaluateAll((els) => els.map((e) => e.getAttribute('data-check')))
   expect(codes).toContain('pattern-misses-shards')
+  // The shard the pattern skips is not in the opened dataset: nothing to show in the grid, so no link.
+  await expect(findings.and(page.locator('[data-code="pattern-misses-shards"]')).getByTestId('show-finding-samples')).toHaveCount(0)
   expect(codes).toContain('stale-copy')
   expect(codes.some((c) => c === 'not-normalised' || c === 'pixel-drift')).toBe(true)
   expect(checks).toContain('images')

@@ -50,7 +50,7 @@ function upgradeStatus(url: string, headers: Record<string, string> = {}): Promi
 
 // The browser's client, driven here with ws's WebSocket. Imported by path at run time because
 // the renderer's files belong to the web TypeScript project, not this one.
-type WebSocketClient = ShardScopeClient & { ready(): Promise<void>; isConnected(): boolean; close(): void }
+type WebSocketClient = ShardScopeClient & { ready(): Promise<void>; isConnected(): boolean; close(): void; onConnection(l: (state: string) => void): () => void }
 type CreateClient = (origin: string, token: string, options: { WebSocket: unknown; maxReconnectDelayMs?: number }) => WebSocketClient
 let createWebSocketClient: CreateClient
 
@@ -252,20 +252,32 @@ describe('serve host', () => {
     expect(broken.url(datasetId, page.items[1], 'thumb')).toBe(c.mediaUrl(datasetId, 'train', page.items[1]!.index, 'jpg', 'thumb'))
   })
 
-  it('the browser client reconnects by itself when the serve host restarts on the same port', async () => {
+  it('the browser client reconnects by itself when the serve host restarts on the same port, and says so; a host with a new token is named as refusing', async () => {
     const stateDir = join(root, 'restart-state')
     const first = await startServeHost({ port: 0, stateDir, rendererDir: join(root, 'renderer'), token: host.token })
     const c = createWebSocketClient(first.origin, first.token, { WebSocket, maxReconnectDelayMs: 100 })
     clients.push(c)
+    const states: string[] = []
+    c.onConnection((state) => states.push(state))
     expect((await c.call('system.info', {})).host).toBe('serve')
     await first.close()
     await expect.poll(() => c.isConnected()).toBe(false)
+    await expect.poll(() => states.at(-1)).toBe('reconnecting')
     const second = await startServeHost({ port: first.port, stateDir, rendererDir: join(root, 'renderer'), token: first.token })
     try {
       // Calls made while the socket is down wait for the next connection.
       expect((await c.call('datasets.recent', {})).items).toEqual([])
+      expect(states.at(-1)).toBe('connected')
     } finally {
       await second.close()
+    }
+    // Restarted the usual way, the host has a new token: this page's is refused.
+    const third = await startServeHost({ port: first.port, stateDir, rendererDir: join(root, 'renderer') })
+    try {
+      expect(third.token).not.toBe(first.token)
+      await expect.poll(() => states.at(-1), { timeout: 5000 }).toBe('refused')
+    } finally {
+      await third.close()
     }
   })
 })

@@ -3,7 +3,9 @@
  * Browse, Train). Each view lives in its feature folder with its own store; the
  * shell only switches between them and starts the event listeners once.
  */
-import { useEffect } from 'react'
+import { useEffect, useState } from 'react'
+import { getClient } from './api/client'
+import type { ConnectionState } from './api/ws-client'
 import { useNavigation, views, type ViewName } from './app/navigation'
 import { formatCount } from './app/errors'
 import { DatasetsView } from './features/datasets/DatasetsView'
@@ -45,8 +47,26 @@ export function App(): React.JSX.Element {
     <div className="app">
       <Nav />
       <main className="main">
+        <ConnectionNotice />
         <View />
       </main>
+    </div>
+  )
+}
+
+/** In serve mode: says when the host cannot be reached, or refuses this page (restarted with a new token). */
+function ConnectionNotice(): React.JSX.Element | null {
+  const [state, setState] = useState<ConnectionState>('connected')
+  useEffect(() => {
+    const client = getClient() as Partial<{ onConnection: (l: (s: ConnectionState) => void) => () => void }>
+    return client.onConnection?.(setState)
+  }, [])
+  if (state === 'connected') return null
+  return (
+    <div className="banner warn connection-notice" role="alert">
+      {state === 'refused'
+        ? 'The ShardScope host restarted and no longer accepts this page: open the URL `shardscope serve` printed (it carries the new access token).'
+        : 'Lost the connection to the ShardScope host (stopped, or restarting); reconnecting… What is on screen may be out of date.'}
     </div>
   )
 }

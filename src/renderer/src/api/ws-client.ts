@@ -24,6 +24,8 @@ type SocketConstructor = new (url: string) => SocketLike
 export interface WebSocketClientOptions {
   /** Defaults to the browser's WebSocket. */
   WebSocket?: SocketConstructor
+  /** Asks whether the host refuses the token once a reconnect fails (defaults to the browser's fetch of the page URL). */
+  fetch?: (url: string) => Promise<{ status: number }>
   /** Longest wait between reconnect attempts; default 5 s. */
   maxReconnectDelayMs?: number
 }
@@ -35,7 +37,15 @@ export interface WebSocketClient extends ShardScopeClient {
   ready(): Promise<void>
   /** False while the socket is down and the client is trying to reconnect (for a "reconnecting…" notice). */
   isConnected(): boolean
+  /**
+   * Calls `listener` with each change of the connection: 'connected'; 'reconnecting' while
+   * the host cannot be reached; 'refused' when it answers but refuses this page's access
+   * token (a restarted host has a new one). Returns the unsubscribe.
+   */
+  onConnection(listener: (state: ConnectionState) => void): () => void
 }
+
+export type ConnectionState = 'connected' | 'reconnecting' | 'refused'
 
 interface Pending {
   resolve(value: unknown): void
@@ -63,11 +73,22 @@ export function createWebSocketClient(origin: string, token: string, options: We
   let closed = false
   let attempt = 0
   let retryTimer: ReturnType<typeof setTimeout> | null = null
+  const connectionListeners = new Set<(state: ConnectionState) => void>()
+  let state: ConnectionState = 'connected'
+  const setState = (next: ConnectionState) => {
+    if (next === state) return
+    state = next
+    for (const l of connectionListeners) l(next)
+  }
+  const probe = options.fetch ?? ((url: string) => (globalThis as unknown as { fetch: (u: string, o: object) => Promise<{ status: number }> }).fetch(url, { cache: 'no-store' }))
 
   function connect(): void {
     const s = new Socket(wsUrl)
     socket = s
+    let opened = false
     s.onopen = () => {
+      opened = true
+      setState('connected')
       attempt = 0
       for (const frame of queued.splice(0)) s.send(frame)
       for (const w of readyWaiters.splice(0)) w()
@@ -86,6 +107,15 @@ export function createWebSocketClient(origin: string, token: string, options: We
       const delay = Math.min(maxDelay, 200 * 2 ** attempt)
       attempt += 1
       retryTimer = setTimeout(connect, delay)
+      if (opened) setState('reconnecting')
+      else {
+        // A connection that never opened: the host is down, or it is up and refuses the token
+        // (a WebSocket handshake's 403 is not visible to the page; the page URL's answer is).
+        probe(`${base}/?token=${encodeURIComponent(token)}`).then(
+          (r) => !closed && state !== 'connected' && setState(r.status === 403 ? 'refused' : 'reconnecting'),
+          () => !closed && state !== 'connected' && setState('reconnecting')
+        )
+      }
     }
   }
 
@@ -123,6 +153,10 @@ export function createWebSocketClient(origin: string, token: string, options: We
         if (socket && socket.readyState === OPEN) socket.send(frame)
         else queued.push(frame)
       })
+    },
+    onConnection(listener) {
+      connectionListeners.add(listener)
+      return () => connectionListeners.delete(listener)
     },
     on<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): () => void {
       let set = listeners.get(name)

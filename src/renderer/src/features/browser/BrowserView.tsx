@@ -61,9 +61,15 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
     [inventory, filter.split]
   )
   const classCount = Math.max(classNames.length, ...(inventory?.splits.map((s) => s.classHistogram.length) ?? [0]))
-  // Hundreds of classes and shards: their <option>s are made when a list is first used, not on every open of Browse.
+  // Hundreds of classes and shards: their <option>s are made in the first idle moment after
+  // the first screen of samples (or when a list is used before that), not on the way to it.
   const [listsUsed, setListsUsed] = useState(false)
   const showLists = (): void => setListsUsed(true)
+  useEffect(() => {
+    if (!firstPageShown || listsUsed) return
+    const idle = requestIdleCallback(() => setListsUsed(true), { timeout: 2000 })
+    return () => cancelIdleCallback(idle)
+  }, [firstPageShown, listsUsed])
 
   return (
     <div className="filter-bar">
@@ -127,7 +133,13 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
           void jump(jumpText)
         }}
       >
-        <input aria-label="Jump to key or index" placeholder="Jump to key or index" value={jumpText} onChange={(e) => setJumpText(e.target.value)} />
+        <input
+          aria-label="Jump to key or index"
+          placeholder="Jump to key or index"
+          title="A sample key, an index within the split shown (or the first split), or split:index such as val:164"
+          value={jumpText}
+          onChange={(e) => setJumpText(e.target.value)}
+        />
         <button type="submit">Go</button>
       </form>
       <div className="filter-summary">

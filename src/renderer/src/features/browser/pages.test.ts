@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { SampleRow } from '@shared/contract/datasets'
-import { PageCache, columnsFor, describeFilter, moveSelection, pagesForRange, parseJumpTarget } from './pages'
+import { PageCache, columnsFor, describeFilter, moveSelection, noSampleMessage, pagesForRange, parseJumpTarget } from './pages'
 
 const rows = (page: number, size: number): SampleRow[] =>
   Array.from({ length: size }, (_, i) => ({
@@ -86,6 +86,20 @@ describe('parseJumpTarget', () => {
     ['', 'train', null]
   ])('%j (default split %s) means %j', (text, split, expected) => {
     expect(parseJumpTarget(text, split)).toEqual(expected)
+  })
+})
+
+describe('noSampleMessage', () => {
+  it('a bare index with all splits shown says indexes count within a split and how to name another', () => {
+    expect(noSampleMessage('650', { split: 'train', index: 650 }, {}, false)).toBe("No sample 650 in train: indexes count within each split; type another split's name first, e.g. val:650.")
+  })
+  it('an index in a named split, or with the split filter set, needs no hint', () => {
+    expect(noSampleMessage('val:650', { split: 'val', index: 650 }, {}, false)).toBe('No sample 650 in val.')
+    expect(noSampleMessage('650', { split: 'val', index: 650 }, { split: 'val' }, false)).toBe('No sample 650 in val.')
+  })
+  it('a key, and a sample that exists but the filter hides', () => {
+    expect(noSampleMessage(' nope ', { key: 'nope' }, {}, false)).toBe('No sample with key nope.')
+    expect(noSampleMessage('t3', { key: 't3' }, { classId: 2 }, true)).toBe('Sample t3 is not among the samples this filter shows; clear the filter to see it.')
   })
 })
 

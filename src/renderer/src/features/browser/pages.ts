@@ -129,6 +129,20 @@ export function parseJumpTarget(text: string, defaultSplit: string | undefined):
   return { key: t }
 }
 
+/**
+ * Why a jump found nothing, in words that say how to ask instead: indexes count within a
+ * split, so with all splits shown a bare number means the first split's sample.
+ */
+export function noSampleMessage(text: string, target: { key: string } | { split: string; index: number }, filter: SampleFilter, existsOutsideFilter: boolean): string {
+  const t = text.trim()
+  if (existsOutsideFilter) return `Sample ${t} is not among the samples this filter shows; clear the filter to see it.`
+  if ('index' in target) {
+    const implicit = !/^[\w.-]+:/.test(t) && filter.split === undefined
+    return `No sample ${target.index} in ${target.split}${implicit ? `: indexes count within each split; type another split's name first, e.g. val:${target.index}` : ''}.`
+  }
+  return `No sample with key ${t}${filter.split ? ` in ${filter.split}` : ''}.`
+}
+
 /** One line describing a filter, shown above the grid ("val · shard val-000001.tar · class 3 dog"). */
 export function describeFilter(filter: SampleFilter, classNames: readonly string[]): string {
   const parts: string[] = []

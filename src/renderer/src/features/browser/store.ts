@@ -9,7 +9,7 @@ import { getClient } from '../../api/client'
 import { describeError } from '../../app/errors'
 import { whenIdle } from '../../app/paint'
 import { useDatasets } from '../datasets/store'
-import { PAGE_SIZE, PageCache, cellsOnScreen, lastGridSize, pagesForRange, parseJumpTarget } from './pages'
+import { PAGE_SIZE, PageCache, cellsOnScreen, lastGridSize, noSampleMessage, pagesForRange, parseJumpTarget } from './pages'
 import { ThumbnailSource, type ThumbnailUrl } from './thumbnails'
 
 interface BrowserState {
@@ -206,7 +206,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
           set((s) => ({ total: page.total, pagesVersion: s.pagesVersion + 1 }))
         }
         if (position === null) {
-          set({ error: `No sample ${text.trim()} in ${filter.split ?? 'this dataset'}${Object.keys(filter).length ? ' with this filter' : ''}.` })
+          set({ error: noSampleMessage(text, target, filter, sample !== null) })
           return false
         }
         set({ error: null })

@@ -128,7 +128,7 @@ function Findings({ findings }: { findings: Finding[] }): React.JSX.Element {
       byUrl.set(shard.url, split.name)
       byUrl.set(shard.name, split.name)
     }
-    return (url: string) => byUrl.get(url) ?? byUrl.get(shardName(url))
+    return (url: string) => (inventory ? (byUrl.get(url) ?? byUrl.get(shardName(url)) ?? null) : undefined)
   }, [inventory])
   return (
     <section className="card findings-card">

@@ -46,6 +46,12 @@ describe('filterForFinding', () => {
   it('a finding about one shard shows that shard', () => {
     expect(filterForFinding(finding([{ url: '/d/val/val-000001.tar' }]), splitOf)).toEqual({ split: 'val', shard: 'val-000001.tar' })
   })
+  it('a finding about a shard the opened dataset does not hold (a pattern skips it) gives no filter once the inventory says so', () => {
+    const skipped = finding([{ url: '/d/val/val-000002.tar' }], 'val')
+    expect(filterForFinding(skipped, (url) => splits[url] ?? null)).toBeNull()
+    // Before the inventory is here, the finding's split is the best guess.
+    expect(filterForFinding(skipped, splitOf)).toEqual({ split: 'val', shard: 'val-000002.tar' })
+  })
   it('a finding with nothing to show gives no filter', () => {
     expect(filterForFinding(finding([]), splitOf)).toBeNull()
     expect(filterForFinding(finding([{ url: '/elsewhere/a.tar' }, { url: '/elsewhere/b.tar' }]), splitOf)).toBeNull()

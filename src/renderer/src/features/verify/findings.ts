@@ -14,10 +14,11 @@ export function shardName(url: string): string {
 /**
  * The browser filter showing exactly the samples a finding lists: its offenders with
  * a key, by key and shard URL (and split when known); or, when it names shards only, the one shard. `splitOfShard`
- * maps a shard URL (or file name) to its split, from the inventory. Null when the finding
- * names no sample or shard the browser can show (e.g. a missing shard).
+ * maps a shard URL (or file name) to its split, from the inventory: undefined while the
+ * inventory is not here, null for a shard it does not hold. Null when the finding names no
+ * sample or shard the browser can show (a missing shard, one the pattern does not cover).
  */
-export function filterForFinding(finding: Finding, splitOfShard: (url: string) => string | undefined): SampleFilter | null {
+export function filterForFinding(finding: Finding, splitOfShard: (url: string) => string | null | undefined): SampleFilter | null {
   const keys: SampleRef[] = []
   const seen = new Set<string>()
   for (const o of finding.offenders) {
@@ -32,7 +33,10 @@ export function filterForFinding(finding: Finding, splitOfShard: (url: string) =
   if (keys.length > 0) return { keys }
   const shards = [...new Set(finding.offenders.map((o) => o.url))]
   if (shards.length === 1 && shards[0]) {
-    const split = splitOfShard(shards[0]) ?? finding.split
+    const known = splitOfShard(shards[0])
+    // A shard outside the opened dataset (the pattern skips it) has nothing to show.
+    if (known === null) return null
+    const split = known ?? finding.split
     if (split) return { split, shard: shardName(shards[0]) }
   }
   return null
