@@ -15,6 +15,11 @@ export function formatCount(n: number): string {
   return countFormat.format(n)
 }
 
+/** `1 shard`, `2 shards`, `1,200 samples`. */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${formatCount(n)} ${n === 1 ? noun : nouns}`
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
   const units = ['KiB', 'MiB', 'GiB', 'TiB']

@@ -2,7 +2,7 @@ import { startTransition, useEffect, useMemo, useState } from 'react'
 import type { InventoryShard } from '@shared/contract/datasets'
 import { useNavigation } from '../../app/navigation'
 import { afterNextPaint } from '../../app/paint'
-import { formatBytes, formatCount } from '../../app/errors'
+import { formatBytes, formatCount, plural } from '../../app/errors'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useBrowser } from '../browser/store'
 import { sortShards, summarizeHistogram, type ShardColumn } from './sort'
@@ -41,7 +41,7 @@ export function InventoryView(): React.JSX.Element {
               {inventory.warnings.map((w, i) => (
                 <li key={i} className="banner warn" data-testid="coverage-warning">
                   <strong>{w.split}:</strong> {w.message}
-                  {w.uncovered.length > 0 && <span className="muted"> — not covered: {w.uncovered.join(', ')}</span>}
+                  {w.uncovered.length > 3 && <span className="muted"> ({w.uncovered.join(', ')})</span>}
                 </li>
               ))}
             </ul>
@@ -54,7 +54,7 @@ export function InventoryView(): React.JSX.Element {
                   {formatCount(s.samples)}
                 </div>
                 <div className="muted small">
-                  samples · <span data-testid={`split-${s.name}-shards`}>{s.shards.length}</span> shards · {formatBytes(s.bytes)}
+                  samples · <span data-testid={`split-${s.name}-shards`}>{s.shards.length}</span> {s.shards.length === 1 ? 'shard' : 'shards'} · {formatBytes(s.bytes)}
                 </div>
               </div>
             ))}
@@ -214,7 +214,7 @@ function ClassHistogram({ complete }: { complete: boolean }): React.JSX.Element 
             })}
           </svg>
           <p className="muted small">
-            {summary.classes} classes · {formatCount(summary.min)}–{formatCount(summary.max)} samples per class
+            {plural(summary.classes, 'class', 'classes')} · {summary.min === summary.max ? formatCount(summary.min) : `${formatCount(summary.min)}–${formatCount(summary.max)}`} samples per class
             {summary.empty > 0 && <strong className="warn-text"> · {summary.empty} classes have no sample</strong>}. Click a bar to browse that class.
           </p>
         </>

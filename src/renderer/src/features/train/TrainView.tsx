@@ -169,6 +169,13 @@ const healthNames: Record<string, string> = {
 
 function HealthBadges({ run }: { run: RunSummary | undefined }): React.JSX.Element {
   const checks = run?.health ?? []
+  if (checks.length === 0 && run && run.status !== 'running') {
+    return (
+      <div className="health muted small" data-testid="health">
+        Not judged: the run {run.status === 'stopped' ? 'was stopped' : 'failed'} before its end, where health is checked.
+      </div>
+    )
+  }
   if (checks.length === 0)
     return (
       <div className="health">
@@ -293,7 +300,17 @@ function RunsTable(): React.JSX.Element | null {
               <td className="num">{r.samplesPerSecond.toFixed(0)}</td>
               <td className="num">{r.finalValidation ? formatLoss(r.finalValidation.loss) : '—'}</td>
               <td className="num">{r.finalValidation ? `${(r.finalValidation.top1 * 100).toFixed(1)}%` : '—'}</td>
-              <td>{r.status === 'running' ? '…' : r.healthy ? <span className="badge check-pass">healthy</span> : <span className="badge check-fail">unhealthy</span>}</td>
+              <td>
+                {r.status === 'running' ? (
+                  '…'
+                ) : r.health.length === 0 ? (
+                  <span className="muted" title="Health is judged at a run's end; this run did not reach it">not judged</span>
+                ) : r.healthy ? (
+                  <span className="badge check-pass">healthy</span>
+                ) : (
+                  <span className="badge check-fail">unhealthy</span>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>

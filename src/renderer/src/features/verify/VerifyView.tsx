@@ -1,7 +1,7 @@
 import { useEffect, useMemo } from 'react'
 import type { Finding } from '@shared/contract/verify'
 import { useNavigation } from '../../app/navigation'
-import { formatCount, formatDuration } from '../../app/errors'
+import { formatCount, formatDuration, plural } from '../../app/errors'
 import { useDatasets } from '../datasets/store'
 import { useInventory } from '../inventory/store'
 import { useBrowser } from '../browser/store'
@@ -44,9 +44,9 @@ export function VerifyView(): React.JSX.Element {
           <div className={`banner ${report.counts.errors > 0 ? 'error' : report.counts.warnings > 0 ? 'warn' : 'ok'}`} data-testid="verify-summary">
             {report.counts.errors === 0 && report.counts.warnings === 0
               ? `No problems found in ${formatCount(report.samplesVerified)} samples.`
-              : `${report.counts.errors} errors, ${report.counts.warnings} warnings, ${report.counts.infos} notes in ${formatCount(report.samplesVerified)} samples.`}{' '}
+              : `${plural(report.counts.errors, 'error')}, ${plural(report.counts.warnings, 'warning')}, ${plural(report.counts.infos, 'note')} in ${plural(report.samplesVerified, 'sample')}.`}{' '}
             <span className="muted small">
-              {formatDuration(report.durationSeconds)} · {formatCount(Math.round(report.samplesPerSecond))} samples/s · {report.decodeThreads} decode threads
+              {formatDuration(report.durationSeconds)} · {formatCount(Math.round(report.samplesPerSecond))} samples/s · {plural(report.decodeThreads, 'decode thread')}
               {reportPath && <> · report {reportPath}</>}
             </span>
           </div>
@@ -163,7 +163,7 @@ function Findings({ findings }: { findings: Finding[] }): React.JSX.Element {
                         show('browse')
                       }}
                     >
-                      show {filter.keys ? `${filter.keys.length} ${filter.keys.length < f.offenderCount ? `listed of ${formatCount(f.offenderCount)} ` : ''}samples` : 'the shard'} in the browser
+                      show {filter.keys ? (filter.keys.length < f.offenderCount ? `${filter.keys.length} listed of ${plural(f.offenderCount, 'sample')}` : filter.keys.length === 1 ? 'the sample' : `${formatCount(filter.keys.length)} samples`) : 'the shard'} in the browser
                     </button>
                   </>
                 )}
