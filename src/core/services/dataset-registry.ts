@@ -164,12 +164,10 @@ export class DatasetRegistry {
   }
 
   async open(source: DatasetSource): Promise<OpenedDataset> {
-    const folder = source.folder ? resolve(expandHome(source.folder)) : null
+    const folder = source.folder ? await datasetFolder(resolve(expandHome(source.folder))) : null
     let manifest: DatasetManifest | null = null
     let splits: SplitSource[] = []
     if (folder) {
-      const info = await stat(folder).catch(() => null)
-      if (!info?.isDirectory()) throw new UserFacingError(`Not a folder: ${folder}`, 'Choose a folder that holds shards (.tar files) or a dataset.json.')
       const text = await readFile(join(folder, MANIFEST_FILE), 'utf8').catch(() => null)
       if (text !== null) {
         const parsed = parseManifest(text)
@@ -695,4 +693,14 @@ export async function writeAtomically(path: string, data: string | Uint8Array): 
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
   await writeFile(tmp, data)
   await rename(tmp, path)
+}
+
+/** The folder a user named: itself, or the folder of the dataset.json they named; a clear error otherwise. */
+async function datasetFolder(path: string): Promise<string> {
+  const info = await stat(path).catch(() => null)
+  const why = 'Choose a folder that holds shards (.tar files) or a dataset.json.'
+  if (!info) throw new UserFacingError(`No such folder: ${path}`, why)
+  if (info.isFile() && basename(path) === MANIFEST_FILE) return dirname(path)
+  if (!info.isDirectory()) throw new UserFacingError(`Not a folder: ${path}`, why)
+  return path
 }

@@ -69,6 +69,10 @@ describe('datasets service', () => {
     expect(summary.manifest).toEqual(demo.manifest)
     const again = await call<{ datasetId: string }>('datasets.open', { folder: demoDir + '/' })
     expect(again.datasetId).toBe(summary.datasetId)
+    // The path of the dataset.json itself opens its folder; a missing path and a plain file say which they are.
+    expect((await call<{ datasetId: string }>('datasets.open', { folder: join(demoDir, 'dataset.json') })).datasetId).toBe(summary.datasetId)
+    await expect(call('datasets.open', { folder: join(demoDir, 'nope') })).rejects.toThrow(`No such folder: ${join(demoDir, 'nope')}`)
+    await expect(call('datasets.open', { folder: join(demoDir, 'wnids.txt') })).rejects.toThrow(`Not a folder: ${join(demoDir, 'wnids.txt')}`)
     // The recent list is written after open answers; asking for it waits for the write.
     expect((await call<{ items: unknown[] }>('datasets.recent', {})).items).toHaveLength(1)
     const recent = JSON.parse(await readFile(join(ctx.stateDir, 'recent.json'), 'utf8'))

@@ -132,6 +132,9 @@ describe('verifier on the demo dataset', () => {
     const keys = found.flatMap((f) => f.offenders.map((o) => o.key!)).sort()
     expect(keys).toEqual(plantedKeys(demo, 'duplicate-keys'))
     expect(found.find((f) => f.split === 'val')!.offenders[0]!.found).toBe('also in split train')
+    // The title says where the key was used first when that is another split.
+    expect(found.find((f) => f.split === 'val')!.title).toMatch(/^Validation has 1 sample whose key is already used \(in split train\): /)
+    expect(found.find((f) => f.split === 'train')!.title).toMatch(/^Training has \d+ samples? whose key is already used: /)
   })
 
   it('with pattern-misses-shard, stale-copy and unnormalized-val the three causes are the first (and only) findings', async () => {

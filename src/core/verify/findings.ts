@@ -184,8 +184,19 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
     const book = c.offenders
     const listed = (code: string) => book.get(code)
     const imageField = c.imageField ?? 'jpg'
-    const structure: Array<[string, Severity, CheckName, (n: number) => string, string]> = [
-      ['duplicate-keys', 'error', 'structure', (n) => `${label} has ${plural(n, 'sample')} whose key is already used: a loader keyed by sample would mix them up.`, 'Give every sample a unique key (e.g. prefix keys with the split and source).'],
+    const structure: Array<[string, Severity, CheckName, (n: number, items: OffendingSample[]) => string, string]> = [
+      [
+        'duplicate-keys',
+        'error',
+        'structure',
+        (n, items) => {
+          // Where the key was used first, when that is another split: a reader of the title should not have to open the evidence.
+          const splits = [...new Set(items.map((o) => /^also in split (.+)$/.exec(o.found ?? '')?.[1]).filter((x): x is string => x !== undefined))]
+          const where = splits.length === 0 ? '' : ` (${items.every((o) => o.found?.startsWith('also in split ')) ? '' : 'some '}in ${splits.length === 1 ? 'split' : 'splits'} ${splits.join(', ')})`
+          return `${label} has ${plural(n, 'sample')} whose key is already used${where}: a loader keyed by sample would mix them up.`
+        },
+        'Give every sample a unique key (e.g. prefix keys with the split and source).'
+      ],
       ['missing-label', 'error', 'structure', (n) => `${label} has ${plural(n, 'sample')} without a \`.${c.options.labelField}\` label.`, `Write a .${c.options.labelField} field for every sample, or drop those samples.`],
       ['missing-field', 'error', 'structure', (n) => `${label} has ${plural(n, 'sample')} missing a required field.`, 'Write every required field for each sample.'],
       ['non-utf8-name', 'warning', 'structure', (n) => `${label} has ${plural(n, 'sample')} whose member names are not UTF-8: keys will not match across tools.`, 'Rename the members with UTF-8 names when writing shards.'],
@@ -198,7 +209,7 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
     for (const [code, severity, check, title, fix] of structure) {
       const list = listed(code)
       if (!list) continue
-      add(finding({ check, code, severity, split: s.name, title: title(list.count), evidence: [`${plural(list.count, 'sample')} of ${fmt(c.samples)}${code.includes('image') ? ` (field .${imageField})` : ''}`], fix, impactSamples: list.count, offenders: list.items, offenderCount: list.count }, cap))
+      add(finding({ check, code, severity, split: s.name, title: title(list.count, list.items), evidence: [`${plural(list.count, 'sample')} of ${fmt(c.samples)}${code.includes('image') ? ` (field .${imageField})` : ''}`], fix, impactSamples: list.count, offenders: list.items, offenderCount: list.count }, cap))
     }
 
     const extra = extraFields(c)

@@ -329,7 +329,9 @@ function RecentCard(): React.JSX.Element {
             >
               {r.name}
             </button>
-            <span className="muted small"> {new Date(r.openedAt).toLocaleString()}</span>
+            {/* Two datasets can share a name (two demo folders): where each lives tells them apart. */}
+            <span className="muted small mono"> {r.source.folder ?? `${r.source.splits?.length ?? 0} patterns`}</span>
+            <span className="muted small"> · {new Date(r.openedAt).toLocaleString()}</span>
           </li>
         ))}
       </ul>
