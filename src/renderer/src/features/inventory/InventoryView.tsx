@@ -1,11 +1,11 @@
 import { startTransition, useEffect, useMemo, useState } from 'react'
-import type { InventoryShard } from '@shared/contract/datasets'
+import type { DatasetInventory, InventoryShard } from '@shared/contract/datasets'
 import { useNavigation } from '../../app/navigation'
 import { afterNextPaint } from '../../app/paint'
 import { formatBytes, formatCount, plural } from '../../app/errors'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useBrowser } from '../browser/store'
-import { sortShards, summarizeHistogram, type ShardColumn } from './sort'
+import { missingShardLines, sortShards, summarizeHistogram, type ShardColumn } from './sort'
 import { useInventory } from './store'
 
 export function InventoryView(): React.JSX.Element {
@@ -36,6 +36,7 @@ export function InventoryView(): React.JSX.Element {
       )}
       {inventory && (
         <>
+          <MissingShards inventory={inventory} />
           {inventory.warnings.length > 0 && (
             <ul className="warnings" aria-label="Coverage warnings">
               {inventory.warnings.map((w, i) => (
@@ -224,3 +225,18 @@ function ClassHistogram({ complete }: { complete: boolean }): React.JSX.Element 
 }
 
 const emptyNames: string[] = []
+
+/** Shards the patterns name that do not exist or cannot be read, said once on top (each row also says it). */
+function MissingShards({ inventory }: { inventory: DatasetInventory }): React.JSX.Element | null {
+  const lines = missingShardLines(inventory)
+  if (lines.length === 0) return null
+  return (
+    <ul className="warnings" aria-label="Missing shards">
+      {lines.map((l) => (
+        <li key={l.split} className="banner warn" data-testid="missing-shards">
+          <strong>{l.split}:</strong> {l.text}.
+        </li>
+      ))}
+    </ul>
+  )
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { InventoryShard } from '@shared/contract/datasets'
-import { nextSort, sortShards, summarizeHistogram } from './sort'
+import { missingShardLines, nextSort, sortShards, summarizeHistogram } from './sort'
 
 const shard = (split: string, name: string, bytes: number, samples: number, status: InventoryShard['status'] = 'ok'): InventoryShard => ({
   split,
@@ -66,3 +66,21 @@ describe('summarizeHistogram', () => {
     expect([h.max, h.min, h.empty, h.classes]).toEqual([5, 0, 1, 3])
   })
 })
+
+describe('missingShardLines', () => {
+  it('one line per split with missing or unreadable shards, naming up to three', () => {
+    const train = ['000', '001', '002', '003', '004', '005'].map((n, i) => shard('train', `train-${n}.tar`, 0, 0, i === 0 ? 'ok' : 'missing'))
+    const lines = missingShardLines({
+      splits: [
+        { name: 'train', shards: train },
+        { name: 'val', shards: [shard('val', 'val-0.tar', 0, 0, 'missing'), shard('val', 'val-1.tar', 5, 1, 'unreadable')] },
+        { name: 'test', shards: [shard('test', 'test-0.tar', 5, 1)] }
+      ] as never
+    })
+    expect(lines).toEqual([
+      { split: 'train', text: '5 shards of 6 named by the pattern do not exist (train-001.tar, train-002.tar, train-003.tar and 2 more)' },
+      { split: 'val', text: '1 shard of 2 named by the pattern does not exist (val-0.tar); 1 shard cannot be read (val-1.tar)' }
+    ])
+  })
+})
+

@@ -1,4 +1,5 @@
-import type { InventoryShard } from '@shared/contract/datasets'
+import type { DatasetInventory, InventoryShard } from '@shared/contract/datasets'
+import { plural } from '../../app/errors'
 
 export type ShardColumn = 'split' | 'name' | 'bytes' | 'samples' | 'fields' | 'status'
 export interface ShardSort {
@@ -50,3 +51,20 @@ export function summarizeHistogram(histogram: readonly number[], classNames: rea
   const min = bars.length ? bars.reduce((m, b) => Math.min(m, b.count), Infinity) : 0
   return { bars, max, min, empty, classes: bars.length }
 }
+
+/** Per split, the shards its patterns name that do not exist or cannot be read, in one line each. */
+export function missingShardLines(inventory: Pick<DatasetInventory, 'splits'>): Array<{ split: string; text: string }> {
+  return inventory.splits.flatMap((split) => {
+    const missing = split.shards.filter((sh) => sh.status === 'missing')
+    const unreadable = split.shards.filter((sh) => sh.status === 'unreadable')
+    const parts: string[] = []
+    if (missing.length > 0) parts.push(`${plural(missing.length, 'shard')} of ${split.shards.length} named by the pattern ${missing.length === 1 ? 'does' : 'do'} not exist (${names(missing)})`)
+    if (unreadable.length > 0) parts.push(`${plural(unreadable.length, 'shard')} cannot be read (${names(unreadable)})`)
+    return parts.length > 0 ? [{ split: split.name, text: parts.join('; ') }] : []
+  })
+}
+
+function names(shards: ReadonlyArray<{ name: string }>): string {
+  return shards.length <= 3 ? shards.map((s) => s.name).join(', ') : `${shards.slice(0, 3).map((s) => s.name).join(', ')} and ${shards.length - 3} more`
+}
+
