@@ -23,12 +23,17 @@ interface ChartProps {
   yLabel?: string
   bars?: boolean
   logY?: boolean
+  /** The x axis counts whole things (steps, versions): ticks at whole numbers only. */
+  integerX?: boolean
   height?: number
 }
 
+/** Tick steps for an axis of whole numbers: 1, 2, 5, 10, 20, 50, … */
+const integerSteps = Array.from({ length: 27 }, (_, i) => [1, 2, 5][i % 3]! * 10 ** Math.floor(i / 3))
+
 export const palette = ['#1e88e5', '#ef6c00', '#43a047', '#8e24aa', '#e53935', '#00897b', '#6d4c41', '#3949ab']
 
-export function Chart({ title, testId, lines, rev, xLabel, yLabel, bars, logY, height = 200 }: ChartProps): React.JSX.Element {
+export function Chart({ title, testId, lines, rev, xLabel, yLabel, bars, logY, integerX, height = 200 }: ChartProps): React.JSX.Element {
   const holder = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
   const signature = lines.map((l) => `${l.label}|${l.color}|${l.dash ? 1 : 0}`).join(';') + (bars ? 'bars' : '') + (logY ? 'log' : '')
@@ -51,9 +56,10 @@ export function Chart({ title, testId, lines, rev, xLabel, yLabel, bars, logY, h
       height,
       legend: { show: true },
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: false }, ...(logY ? { y: { distr: 3 } } : {}) },
+      // Bars stand on zero: a count axis that starts at the smallest count hides most of each bar.
+      scales: { x: { time: false, ...(bars ? { range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => [min - 0.5, max + 0.5] } : {}) }, ...(logY ? { y: { distr: 3 } } : bars ? { y: { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, max > 0 ? max * 1.1 : 1] } } : {}) },
       axes: [
-        { label: xLabel, size: 36, labelSize: 14 },
+        { label: xLabel, size: 36, labelSize: 14, ...(integerX ? { incrs: integerSteps } : {}) },
         { label: yLabel, size: 52, labelSize: 14 }
       ],
       series: [
@@ -83,7 +89,7 @@ export function Chart({ title, testId, lines, rev, xLabel, yLabel, bars, logY, h
     }
     // The chart is rebuilt only when its series set changes; data flows through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [signature, height, xLabel, yLabel])
+  }, [signature, height, xLabel, yLabel, integerX])
 
   useEffect(() => {
     const u = plot.current
@@ -95,29 +101,49 @@ export function Chart({ title, testId, lines, rev, xLabel, yLabel, bars, logY, h
     <section className="chart-card" data-testid={testId} data-points={points}>
       <header>
         <h4>{title}</h4>
-        <button title="Save this chart as a PNG image" onClick={() => plot.current && exportPng(plot.current, title)}>
+        <button title="Save this chart as a PNG image" onClick={() => plot.current && exportPng(plot.current, title, linesRef.current)}>
           PNG
         </button>
       </header>
-      <div ref={holder} />
+      <div className="chart-holder" ref={holder}>
+        {points === 0 && <div className="chart-empty muted small">No points yet</div>}
+      </div>
     </section>
   )
 }
 
-/** The chart canvas (axes and lines) on white with its title, as a PNG download. */
-function exportPng(u: uPlot, title: string): void {
+/** The chart canvas (axes and lines) on white with its title and a legend of its lines, as a PNG download. */
+function exportPng(u: uPlot, title: string, lines: readonly ChartLine[]): void {
   const src = u.ctx.canvas
   const out = document.createElement('canvas')
-  const pad = 28 * devicePixelRatio
+  const px = devicePixelRatio
+  const pad = 28 * px
+  const legend = lines.length > 0 ? 22 * px : 0
   out.width = src.width
-  out.height = src.height + pad
+  out.height = src.height + pad + legend
   const ctx = out.getContext('2d')!
   ctx.fillStyle = '#fff'
   ctx.fillRect(0, 0, out.width, out.height)
   ctx.fillStyle = '#1d2330'
-  ctx.font = `${14 * devicePixelRatio}px system-ui, sans-serif`
-  ctx.fillText(title, 10 * devicePixelRatio, 19 * devicePixelRatio)
+  ctx.font = `${14 * px}px system-ui, sans-serif`
+  ctx.fillText(title, 10 * px, 19 * px)
   ctx.drawImage(src, 0, pad)
+  // The legend under the plot: a swatch in each line's colour (dashed lines drawn dashed) and its label.
+  ctx.font = `${12 * px}px system-ui, sans-serif`
+  let x = 10 * px
+  const y = pad + src.height + 14 * px
+  for (const line of lines) {
+    ctx.strokeStyle = line.color
+    ctx.lineWidth = 2 * px
+    ctx.setLineDash(line.dash ? [6 * px, 4 * px] : [])
+    ctx.beginPath()
+    ctx.moveTo(x, y - 4 * px)
+    ctx.lineTo(x + 18 * px, y - 4 * px)
+    ctx.stroke()
+    ctx.fillStyle = '#1d2330'
+    ctx.fillText(line.label, x + 24 * px, y)
+    x += 24 * px + ctx.measureText(line.label).width + 16 * px
+  }
   download(out.toDataURL('image/png'), `${title.replace(/[^\w-]+/g, '-').toLowerCase()}.png`)
 }
 

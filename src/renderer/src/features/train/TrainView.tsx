@@ -248,11 +248,11 @@ function Charts(): React.JSX.Element | null {
         </button>
       </div>
       <div className="charts">
-        <Chart title="Training loss per worker" testId="chart-train-loss" lines={lines.workerLoss} rev={rev} xLabel="worker step" yLabel="loss" />
-        <Chart title="Validation loss" testId="chart-val-loss" lines={lines.valLoss} rev={rev} xLabel="server version" yLabel="loss" logY />
-        <Chart title="Validation accuracy (top-1)" testId="chart-val-acc" lines={lines.valTop1} rev={rev} xLabel="server version" yLabel="top-1" />
+        <Chart title="Training loss per worker" testId="chart-train-loss" lines={lines.workerLoss} rev={rev} xLabel="worker step" yLabel="loss" integerX />
+        <Chart title="Validation loss" testId="chart-val-loss" lines={lines.valLoss} rev={rev} xLabel="server version" yLabel="loss" logY integerX />
+        <Chart title="Validation accuracy (top-1)" testId="chart-val-acc" lines={lines.valTop1} rev={rev} xLabel="server version" yLabel="top-1" integerX />
         <Chart title="Throughput" testId="chart-throughput" lines={lines.throughput} rev={rev} xLabel="seconds" yLabel="samples/s" />
-        <Chart title="Staleness of updates" testId="chart-staleness" lines={lines.staleness} rev={rev} xLabel="staleness (versions)" yLabel="updates" bars />
+        <Chart title="Staleness of updates" testId="chart-staleness" lines={lines.staleness} rev={rev} xLabel="staleness (versions)" yLabel="updates" bars integerX />
       </div>
     </>
   )

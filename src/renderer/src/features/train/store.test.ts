@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { configFromForm, defaultForm } from './store'
+import type { RunSummary } from '@shared/contract/train'
+import { configFromForm, defaultForm, runLabel } from './store'
 
 describe('configFromForm', () => {
   it('turns speed factors and crash injections into the contract config', () => {
@@ -18,3 +19,13 @@ describe('configFromForm', () => {
     expect(configFromForm({ ...defaultForm, ...patch })).toEqual({ error: message })
   })
 })
+
+describe('runLabel', () => {
+  it('names a run by the time of day it started, and its workers and mode', () => {
+    const run = { id: '2026-11-29T17-42-19-572', config: { workers: 2, mode: 'async' } } as unknown as RunSummary
+    expect(runLabel(run, run.id)).toBe('17:42:19 · 2×async')
+    expect(runLabel(undefined, '2026-11-29T09-05-00-001')).toBe('09:05:00')
+    expect(runLabel(undefined, 'some-other-run-id')).toBe('r-run-id')
+  })
+})
+

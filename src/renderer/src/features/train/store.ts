@@ -238,6 +238,8 @@ export const useTrain = create<TrainState>((set, get) => {
 
 /** Run ids → short labels for legends ("run 3 · 4×async"). */
 export function runLabel(run: RunSummary | undefined, runId: string): string {
-  if (!run) return runId.slice(-8)
-  return `${run.id.slice(-8)} · ${run.config.workers}×${run.config.mode}`
+  // Run ids are start times (2026-11-29T17-42-19-572): the time of day tells a session's runs apart.
+  const time = /T(\d{2})-(\d{2})-(\d{2})/.exec(runId)
+  const short = time ? `${time[1]}:${time[2]}:${time[3]}` : runId.slice(-8)
+  return run ? `${short} · ${run.config.workers}×${run.config.mode}` : short
 }
