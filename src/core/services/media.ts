@@ -118,6 +118,11 @@ async function answerFromBytes(r: ResolvedMedia, bytes: Uint8Array): Promise<Med
   const { ext, etag } = r
   try {
     const type = passThrough[ext]
+    // A JPEG cut short still draws its top rows in a browser, which hides the damage in a grid:
+    // its thumbnail is refused, so the cell says it cannot be decoded (the full view shows what is there).
+    if (r.variant === 'thumb' && (ext === 'jpg' || ext === 'jpeg') && readJpegHeader(bytes)?.complete === false) {
+      return refuse(415, `Field ${r.field} of sample ${r.key} is a truncated JPEG (${bytes.length} bytes, no end-of-image marker)`)
+    }
     if (type && (r.variant === 'full' || fitsThumbnail(bytes, ext))) return { status: 200, body: bytes, contentType: type, cacheControl: immutable, etag }
     if (r.variant === 'full') {
       const png = await sharp(await displayableImage(bytes, ext), { failOn: 'error' }).png().toBuffer()
