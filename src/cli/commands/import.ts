@@ -15,7 +15,7 @@ export function parseBytes(value: string): number {
   const m = /^(\d+(?:\.\d+)?(?:e\d+)?)\s*([kKmMgG]?)B?$/.exec(value.trim())
   const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(m?.[2] ?? '').toLowerCase()] ?? 1
   const n = m ? Math.floor(Number(m[1]) * scale) : NaN
-  if (!Number.isFinite(n) || n < 1024) throw new CliError(`--shard-maxsize must be a byte count of at least 1024 (e.g. 500M, 3e9), got "${value}"`)
+  if (!Number.isFinite(n) || n < 1024) throw new CliError(`--shard-maxsize must be a byte count of at least 1024 (e.g. 500M, 3e9; k, M and G are powers of 1000, so 1k is 1,000 bytes), got "${value}"`)
   return n
 }
 

@@ -6,7 +6,7 @@ import { useDatasets } from '../datasets/store'
 import { useInventory } from '../inventory/store'
 import { useBrowser } from '../browser/store'
 import { NoDataset } from '../inventory/InventoryView'
-import { describeProgress, filterForFinding, shardName } from './findings'
+import { checkBadge, describeProgress, filterForFinding, shardName } from './findings'
 import { useVerify } from './store'
 
 export function VerifyView(): React.JSX.Element {
@@ -174,13 +174,6 @@ function Findings({ findings }: { findings: Finding[] }): React.JSX.Element {
       </ol>
     </section>
   )
-}
-
-/** pass / warn / fail as the user reads it: a failed check is a warning when all its findings are warnings or notes. */
-function checkBadge(check: string, status: 'passed' | 'failed' | 'skipped', findings: Finding[]): 'pass' | 'warn' | 'fail' | 'skipped' {
-  if (status === 'skipped') return 'skipped'
-  if (status === 'passed') return 'pass'
-  return findings.some((f) => f.check === check && f.severity === 'error') ? 'fail' : 'warn'
 }
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '—')

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { DatasetSummary } from '@shared/contract/datasets'
 import type { Finding } from '@shared/contract/verify'
-import { describeProgress, filterForFinding, shardName, verifyRequestFor } from './findings'
+import { checkBadge, describeProgress, filterForFinding, shardName, verifyRequestFor } from './findings'
 
 const finding = (offenders: Finding['offenders'], split?: string): Finding => ({
   check: 'labels',
@@ -92,3 +92,17 @@ describe('shardName and describeProgress', () => {
     expect(describeProgress({ samplesDone: 0, samplesPerSecond: 0, etaSeconds: null })).toBe('0 samples · 0 samples/s · ETA unknown')
   })
 })
+
+describe('checkBadge', () => {
+  const f = (check: string, severity: 'error' | 'warning' | 'info') => ({ ...finding([]), check, severity }) as never
+  it('passed and skipped checks say so; a failed check is a warning only when its own findings are warnings or notes', () => {
+    expect(checkBadge('counts', 'passed', [])).toBe('pass')
+    expect(checkBadge('counts', 'skipped', [])).toBe('skipped')
+    expect(checkBadge('structure', 'failed', [f('structure', 'warning')])).toBe('warn')
+    expect(checkBadge('structure', 'failed', [f('structure', 'warning'), f('structure', 'error')])).toBe('fail')
+  })
+  it('a check failed by another check\'s finding (counts short because the pattern skips a shard) shows as failed', () => {
+    expect(checkBadge('counts', 'failed', [f('coverage', 'error')])).toBe('fail')
+  })
+})
+

@@ -61,3 +61,12 @@ export function describeProgress(p: { samplesDone: number; samplesPerSecond: num
   const eta = p.etaSeconds === null ? 'ETA unknown' : `ETA ${p.etaSeconds < 1 ? '<1' : Math.round(p.etaSeconds)} s`
   return `${p.samplesDone.toLocaleString('en-US')} samples · ${rate} · ${eta}`
 }
+
+/** pass / warn / fail as the user reads it: a failed check is a warning when all its findings are warnings or notes. */
+export function checkBadge(check: string, status: 'passed' | 'failed' | 'skipped', findings: Finding[]): 'pass' | 'warn' | 'fail' | 'skipped' {
+  if (status === 'skipped') return 'skipped'
+  if (status === 'passed') return 'pass'
+  // A check that failed because of another check's finding (counts short by a skipped shard) has none of its own: it failed.
+  const own = findings.filter((f) => f.check === check)
+  return own.length === 0 || own.some((f) => f.severity === 'error') ? 'fail' : 'warn'
+}
