@@ -244,7 +244,8 @@ function SampleGrid(): React.JSX.Element {
         }
       }}
     >
-      <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>{rows}</div>
+      {/* Cells share the row's width evenly: no strip left over at the right of a wide window. */}
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%', ['--columns' as string]: columns }}>{rows}</div>
       {listed === 0 && <div className="muted grid-empty">No sample matches this filter.</div>}
     </div>
   )
