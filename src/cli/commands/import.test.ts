@@ -55,7 +55,7 @@ describe('shardscope import', () => {
       expect(await main(['import', src, join(root, 'animals-wds-3'), '--val-fraction', '0.2'])).toBe(0)
       expect(output.stdout).toContain('  2 classes, mostly 32×32×3 jpg\n')
       expect(output.stdout).toContain('  1 png image re-encoded as jpg, so every sample has .jpg\n')
-      expect(output.stdout).toContain('  1 of 22 images are not 32×32×3, e.g. dog/big.jpg: imported as they are, training skips them and verify reports them; --resize 32x32 makes them one size\n')
+      expect(output.stdout).toContain('  1 of 22 images is not 32×32×3, e.g. dog/big.jpg: imported as they are, training skips them and verify reports them; --resize 32x32 makes them one size\n')
       expect(await main(['import', src, join(root, 'animals-wds-4'), '--val-fraction', '0.2', '--resize', '32x32'])).toBe(0)
       expect(output.stdout).toContain('  2 classes, 32×32×3 jpg\n')
       expect(output.stdout).toContain('  1 image resized to 32×32×3\n')

@@ -105,7 +105,7 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
         if (result.reencoded.resized > 0) process.stdout.write(`  ${plural(result.reencoded.resized, 'image')} resized to ${shape}\n`)
         if (result.oddShapes.length > 0) {
           process.stdout.write(
-            `  ${result.oddShapes.length} of ${result.imported.train + result.imported.val} images are not ${shape}, e.g. ${result.oddShapes[0]!.file}: imported as they are, training skips them and verify reports them; --resize ${m.imageShape[1]}x${m.imageShape[0]} makes them one size\n`
+            `  ${result.oddShapes.length} of ${result.imported.train + result.imported.val} images ${result.oddShapes.length === 1 ? 'is' : 'are'} not ${shape}, e.g. ${result.oddShapes[0]!.file}: imported as they are, training skips them and verify reports them; --resize ${m.imageShape[1]}x${m.imageShape[0]} makes them one size\n`
           )
         }
         for (const b of result.badImages.slice(0, 20)) process.stdout.write(`  left out ${b.file}: ${b.reason}\n`)

@@ -286,7 +286,7 @@ interface ImageTarget {
   resize?: { width: number; height: number }
 }
 
-/** Quality of re-encoded JPEG and WebP images (high: they are usually re-encoded once more by no one). */
+/** Quality of re-encoded JPEG and WebP images: high, so a re-encoded image looks like its source. */
 const REENCODE_QUALITY = 95
 
 async function checkImage(image: SourceImage, wantPixels: boolean, target: ImageTarget): Promise<CheckedImage> {

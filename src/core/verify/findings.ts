@@ -172,7 +172,13 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
             evidence: problems.slice(0, 5).map((p) => (p.message.startsWith(p.url) ? p.message : `${p.url}: ${p.message}`)),
             fix: spec.fix,
             impactSamples: lost ? Math.max(1, Math.round(avgPerShard * shardUrls.length - samplesRead)) : problems.length,
-            offenders: problems.map((p) => ({ url: p.url, key: p.key, field: p.member, found: p.message.startsWith(`${p.url}: `) ? p.message.slice(p.url.length + 2) : p.message })),
+            // A truncated shard's cut sample is named in the message but never listed (it is not whole): no key to show in the browser.
+            offenders: problems.map((p) => ({
+              url: p.url,
+              key: p.kind === 'truncated' ? undefined : p.key,
+              field: p.member,
+              found: p.message.startsWith(`${p.url}: `) ? p.message.slice(p.url.length + 2) : p.message
+            })),
             offenderCount: problems.length
           },
           cap

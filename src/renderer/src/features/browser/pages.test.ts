@@ -91,15 +91,19 @@ describe('parseJumpTarget', () => {
 
 describe('noSampleMessage', () => {
   it('a bare index with all splits shown says indexes count within a split and how to name another', () => {
-    expect(noSampleMessage('650', { split: 'train', index: 650 }, {}, false)).toBe("No sample 650 in train: indexes count within each split; type another split's name first, e.g. val:650.")
+    expect(noSampleMessage('650', { split: 'train', index: 650 }, {}, false, ['train', 'val'])).toBe("No sample 650 in train: indexes count within each split; type another split's name first, e.g. val:650.")
+  })
+  it('a dataset of one split needs no hint; the hint names a split the dataset has', () => {
+    expect(noSampleMessage('650', { split: 'train', index: 650 }, {}, false, ['train'])).toBe('No sample 650 in train.')
+    expect(noSampleMessage('9', { split: 'train', index: 9 }, {}, false, ['train', 'test'])).toMatch(/e\.g\. test:9\.$/)
   })
   it('an index in a named split, or with the split filter set, needs no hint', () => {
-    expect(noSampleMessage('val:650', { split: 'val', index: 650 }, {}, false)).toBe('No sample 650 in val.')
-    expect(noSampleMessage('650', { split: 'val', index: 650 }, { split: 'val' }, false)).toBe('No sample 650 in val.')
+    expect(noSampleMessage('val:650', { split: 'val', index: 650 }, {}, false, ['train', 'val'])).toBe('No sample 650 in val.')
+    expect(noSampleMessage('650', { split: 'val', index: 650 }, { split: 'val' }, false, ['train', 'val'])).toBe('No sample 650 in val.')
   })
   it('a key, and a sample that exists but the filter hides', () => {
-    expect(noSampleMessage(' nope ', { key: 'nope' }, {}, false)).toBe('No sample with key nope.')
-    expect(noSampleMessage('t3', { key: 't3' }, { classId: 2 }, true)).toBe('Sample t3 is not among the samples this filter shows; clear the filter to see it.')
+    expect(noSampleMessage(' nope ', { key: 'nope' }, {}, false, ['train'])).toBe('No sample with key nope.')
+    expect(noSampleMessage('t3', { key: 't3' }, { classId: 2 }, true, ['train'])).toBe('Sample t3 is not among the samples this filter shows; clear the filter to see it.')
   })
 })
 

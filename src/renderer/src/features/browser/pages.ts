@@ -133,12 +133,19 @@ export function parseJumpTarget(text: string, defaultSplit: string | undefined):
  * Why a jump found nothing, in words that say how to ask instead: indexes count within a
  * split, so with all splits shown a bare number means the first split's sample.
  */
-export function noSampleMessage(text: string, target: { key: string } | { split: string; index: number }, filter: SampleFilter, existsOutsideFilter: boolean): string {
+export function noSampleMessage(
+  text: string,
+  target: { key: string } | { split: string; index: number },
+  filter: SampleFilter,
+  existsOutsideFilter: boolean,
+  splits: readonly string[]
+): string {
   const t = text.trim()
   if (existsOutsideFilter) return `Sample ${t} is not among the samples this filter shows; clear the filter to see it.`
   if ('index' in target) {
-    const implicit = !/^[\w.-]+:/.test(t) && filter.split === undefined
-    return `No sample ${target.index} in ${target.split}${implicit ? `: indexes count within each split; type another split's name first, e.g. val:${target.index}` : ''}.`
+    const other = splits.find((s) => s !== target.split)
+    const implicit = !/^[\w.-]+:/.test(t) && filter.split === undefined && other !== undefined
+    return `No sample ${target.index} in ${target.split}${implicit ? `: indexes count within each split; type another split's name first, e.g. ${other}:${target.index}` : ''}.`
   }
   return `No sample with key ${t}${filter.split ? ` in ${filter.split}` : ''}.`
 }

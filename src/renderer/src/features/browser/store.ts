@@ -206,7 +206,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
           set((s) => ({ total: page.total, pagesVersion: s.pagesVersion + 1 }))
         }
         if (position === null) {
-          set({ error: noSampleMessage(text, target, filter, sample !== null) })
+          set({ error: noSampleMessage(text, target, filter, sample !== null, useDatasets.getState().current?.splits.map((s) => s.name) ?? []) })
           return false
         }
         set({ error: null })
