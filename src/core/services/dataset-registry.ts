@@ -338,17 +338,21 @@ export class DatasetRegistry {
         }
         changed = true
         let index: ShardIndex | null = null
+        let labels: Int32Array = new Int32Array(0)
         let error: string | null = null
         let missing = false
         try {
           // A shard that could not be stat'ed is stat'ed again there, for the error to show.
           index = await indexShard(location, { cacheDir: this.cacheDir, stat: stat ?? undefined })
         } catch (err) {
-          if (!(err instanceof ShardSourceError)) throw err
-          error = err.message
-          missing = err.status === 404 || /no such file/.test(err.message)
+          // One shard that cannot be read (missing, a dropped connection, a server gone quiet) is that
+          // shard's problem: the dataset opens with the others.
+          const text = err instanceof Error ? err.message : String(err)
+          error = text.includes(location.url) ? text : `${location.url}: ${text}`
+          missing = (err instanceof ShardSourceError && err.status === 404) || /no such file/.test(text)
         }
-        const labels = index ? await this.readLabels(location, index, labelField) : new Int32Array(0)
+        // Labels that cannot be read (the shard changed or went away since it was indexed) stay unknown.
+        if (index) labels = await this.readLabels(location, index, labelField).catch(() => new Int32Array(index!.samples.length).fill(-1))
         const cached = index ? compactShard(index, labels) : null
         if (cached) kept.set(location.url, cached)
         return { index, cached, error, missing, read: true }
@@ -479,10 +483,9 @@ export class DatasetRegistry {
         if (offset < windowStart || offset + size > windowStart + window.length) {
           try {
             window = await readShardRange(location, offset, Math.min(labelWindowBytes, index.bytes - offset))
-          } catch (err) {
-            // The shard changed or went away since it was indexed: its remaining labels stay unknown.
-            if (err instanceof ShardSourceError) break
-            throw err
+          } catch {
+            // The shard changed or went away since it was indexed (or the connection dropped): its remaining labels stay unknown.
+            break
           }
           windowStart = offset
         }

@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, readdir, rm, mkdir, copyFile, writeFile, stat } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -228,6 +230,43 @@ describe('datasets service', () => {
       ['train-000000.tar', 'ok'],
       ['train-000001.tar', 'missing']
     ])
+  })
+
+  it('connections that drop (reading labels by range, or midway through a shard) are those shards\' problems: the dataset opens with what could be read', async () => {
+    const good = await readFile(demo.shards.train[0]!.path)
+    const server = createServer((req, res) => {
+      if (req.method === 'HEAD') return res.writeHead(200, { 'content-length': String(good.length), etag: '"v1"' }).end()
+      // drop-000000: whole when read from the start, cut off halfway when its labels are read by range; drop-000001: cut off halfway.
+      const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
+      if (range) {
+        const [from, to] = [Number(range[1]), Math.min(Number(range[2]), good.length - 1)]
+        res.writeHead(206, { 'content-length': String(to - from + 1), 'content-range': `bytes ${from}-${to}/${good.length}` })
+        res.write(good.subarray(from, from + ((to - from + 1) >> 1)))
+        setTimeout(() => res.socket?.destroy(), 50)
+        return
+      }
+      res.writeHead(200, { 'content-length': String(good.length) })
+      if (req.url === '/drop-000001.tar') {
+        res.write(good.subarray(0, good.length >> 1))
+        setTimeout(() => res.socket?.destroy(), 50)
+      } else res.end(good)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const opened = await call<{ datasetId: string }>('datasets.open', { splits: [{ name: 'train', patterns: [`${base}/drop-{000000..000001}.tar`] }] })
+      const inv = await call<{ splits: Array<{ shards: Array<{ name: string; status: string; samples: number; problems: string[] }> }> }>('datasets.inventory', { datasetId: opened.datasetId })
+      const [first, cut] = inv.splits[0]!.shards
+      expect([first!.name, first!.samples]).toEqual(['drop-000000.tar', 16])
+      expect(cut!.status).not.toBe('ok')
+      expect(cut!.problems.join(' ')).toContain(`${base}/drop-000001.tar`)
+      const page = await call<{ total: number; items: Array<{ shard: string; label: number | null }> }>('datasets.samples', { datasetId: opened.datasetId, filter: {}, offset: 0, limit: 5, thumbnails: 0 })
+      expect(page.total).toBe(16 + cut!.samples)
+      // The first shard's labels could not be read: unknown, not wrong.
+      expect(page.items.every((item) => item.shard === 'drop-000000.tar' && item.label === null)).toBe(true)
+    } finally {
+      server.close()
+    }
   })
 
   it('a reopen in a new session reads the dataset cache, and a shard rewritten since (or a damaged cache) is indexed again', async () => {

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -226,5 +228,31 @@ describe('HTTP source', () => {
     const missing = expandPattern(`${server.baseUrl}/missing.tar`)[0]!
     await expect(readAll(missing)).rejects.toThrow(ShardSourceError)
     await expect(readAll(missing)).rejects.toThrow(`${server.baseUrl}/missing.tar: HTTP 404`)
+  })
+
+  it('a server that goes quiet fails the read after the idle timeout, naming the URL: before its answer, and midway through the body', async () => {
+    const sockets = new Set<import('node:net').Socket>()
+    const quiet = createServer((req, res) => {
+      // /silent never answers; /stalls sends the headers and half the shard, then nothing.
+      if (req.url === '/stalls.tar') {
+        res.writeHead(200, { 'content-length': String(tar.length) })
+        res.write(tar.subarray(0, tar.length >> 1))
+      }
+    })
+    quiet.on('connection', (socket) => sockets.add(socket))
+    await new Promise<void>((r) => quiet.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(quiet.address() as AddressInfo).port}`
+    process.env.SHARDSCOPE_HTTP_TIMEOUT_S = '0.5'
+    try {
+      const started = performance.now()
+      await expect(readAll(expandPattern(`${base}/silent.tar`)[0]!)).rejects.toThrow(`${base}/silent.tar: no data for 0.5 s (the server stopped answering)`)
+      const { problems } = await readAll(expandPattern(`${base}/stalls.tar`)[0]!)
+      expect(problems.map((p) => p.message).join('\n')).toContain('no data for 0.5 s')
+      expect(performance.now() - started).toBeLessThan(10_000)
+    } finally {
+      delete process.env.SHARDSCOPE_HTTP_TIMEOUT_S
+      for (const socket of sockets) socket.destroy()
+      quiet.close()
+    }
   })
 })

@@ -161,7 +161,9 @@ function request(
 ): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const client = url.startsWith('https:') ? https : http
+    let answer: http.IncomingMessage | null = null
     const req = client.request(url, { method, headers, signal }, (response) => {
+      answer = response
       const status = response.statusCode ?? 0
       const location = response.headers.location
       if (status >= 300 && status < 400 && location) {
@@ -181,6 +183,20 @@ function request(
       resolve(response)
     })
     req.on('error', (error) => reject(new ShardSourceError(`${url}: ${error.message}`, url)))
+    // A server that takes the connection and then says nothing (or stops midway) must not hang the job:
+    // after this long without a byte either way the request fails, naming the URL. The response stream
+    // keeps the same socket, so a body that stalls ends in an error too.
+    req.setTimeout(httpIdleTimeoutMs(), () => {
+      const quiet = new Error(`no data for ${httpIdleTimeoutMs() / 1000} s (the server stopped answering)`)
+      ;(answer as http.IncomingMessage | null)?.destroy(quiet)
+      req.destroy(quiet)
+    })
     req.end()
   })
+}
+
+/** Seconds of silence before an HTTP(S) shard read fails: 30 s, or SHARDSCOPE_HTTP_TIMEOUT_S. */
+function httpIdleTimeoutMs(): number {
+  const seconds = Number(process.env.SHARDSCOPE_HTTP_TIMEOUT_S)
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 30) * 1000
 }
