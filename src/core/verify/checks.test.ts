@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expandPattern } from '../wds/patterns'
+import { serveFolder } from '../wds/testing/http-server'
 import { packTar, type TestMember } from '../wds/testing/tar'
 import { patternForFiles } from './coverage'
 import { planVerification, verifyDataset, VerifyInputError } from './verify-dataset'
@@ -111,6 +112,34 @@ describe('verifier checks across shards and splits', () => {
       expect(report.findings[0]!.evidence.some((e) => e.startsWith(`${url}: `))).toBe(true)
     } finally {
       server.close()
+    }
+  })
+
+  it('when not one shard can be opened (every URL answers 404) the run stops with an input error naming them, not a report of passed checks', async () => {
+    const server = createServer((_req, res) => res.writeHead(404).end('no such object'))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const run = verifyDataset({ splits: [{ name: 'train', pattern: `${base}/t-{0..1}.tar` }, { name: 'val', pattern: `${base}/v.tar` }], classes: 3, threads: 0 })
+      await expect(run).rejects.toThrow(VerifyInputError)
+      await expect(run).rejects.toThrow(`no shard could be read: ${base}/t-0.tar: HTTP 404 Not Found; ${base}/t-1.tar: HTTP 404 Not Found; ${base}/v.tar: HTTP 404 Not Found`)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('over http(s) the coverage check says it could not look (a bucket has no listing), instead of passing', async () => {
+    const d = dir('served')
+    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
+    writeFileSync(join(d, 'x-000001.tar'), await shard('b', [0, 1, 2], (i) => jpgs[10 + i]!))
+    const server = await serveFolder(d)
+    try {
+      // The pattern names one of the two shards: locally that is a finding; over http it cannot be seen.
+      const report = await verifyDataset({ splits: [{ name: 'train', pattern: `${server.baseUrl}/x-000000.tar` }], classes: 3, threads: 0 })
+      expect(report.samplesVerified).toBe(3)
+      expect(report.checks.find((c) => c.check === 'coverage')).toMatchObject({ status: 'skipped', note: expect.stringMatching(/cannot be listed/) })
+    } finally {
+      await server.close()
     }
   })
 

@@ -445,6 +445,10 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
 
   out.push(...trainVsVal(splits, out, cap))
   if (!splits.some((s) => s.copy)) skipped.set('copy-vs-copy', 'no second copy (remote pattern) given')
+  // Coverage compares a pattern with its folder's listing; an http(s) location has no listing to compare with.
+  if (splits.length > 0 && splits.every((s) => s.coverage.folders.length === 0)) {
+    skipped.set('coverage', 'the patterns name http(s) shards, and a web server or bucket cannot be listed: shards a pattern skips cannot be seen from here (run verify on a local copy to check)')
+  }
 
   out.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.impactSamples - a.impactSamples)
   const checks: CheckStatus[] = CHECK_NAMES.map((check) => {

@@ -286,6 +286,13 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
   report(true)
 
   const cancelled = Boolean(signal?.aborted)
+  // Not one shard could be opened (every URL 404, the bucket offline): nothing was verified, so the
+  // run could not happen (exit 2) rather than "found problems" beside checks that passed over 0 samples.
+  const shards = outcomes.flatMap((o) => [...o.checks.shards.entries()])
+  const unopened = shards.map(([, shard]) => shard.problems.find((p) => p.kind === 'unreadable')).filter((p) => p !== undefined)
+  if (!cancelled && shards.length > 0 && unopened.length === shards.length) {
+    throw new VerifyInputError(`no shard could be read: ${unopened.slice(0, 3).map((p) => p.message).join('; ')}${unopened.length > 3 ? `; and ${unopened.length - 3} more` : ''}`)
+  }
   const { findings, checks } = diagnose(outcomes, { classes, normalizationKnown: Boolean(normalization), maxOffenders: request.maxOffenders, cancelled })
   const seconds = (performance.now() - started) / 1000
   const count = (sev: string) => findings.filter((f) => f.severity === sev).length
