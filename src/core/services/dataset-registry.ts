@@ -14,7 +14,7 @@ import type { DatasetInventory, DatasetSource, DatasetSummary, SampleFilter, Sam
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import type { ShardIndex, ShardLocation } from '../wds/types'
 import { expandPattern, PatternError } from '../wds/patterns'
-import { indexShard, readSampleAt, readShardRange, ShardSourceError, statShard, type ShardStat } from '../wds'
+import { indexShard, readDecompressedSpans, readShardRange, ShardSourceError, statShard, type ShardStat } from '../wds'
 import { parseInteger } from '../wds/fields'
 import { forEachOrdered } from '../ordered'
 import type { ServiceContext } from './context'
@@ -492,13 +492,13 @@ export class DatasetRegistry {
         labels[i] = parseLabel(window.subarray(offset - windowStart, offset - windowStart + size))
       }
     } else {
-      for (const [i, s] of index.samples.entries()) {
+      // A gzip shard has no random access: every label in one pass over the stream (one download, not one per sample).
+      const wanted = index.samples.flatMap((s, i) => {
         const f = fieldOf(s.members)
-        if (!f) continue
-        const sample = await readSampleAt(location, index, i)
-        const bytes = sample.fields[f]
-        if (bytes) labels[i] = parseLabel(bytes)
-      }
+        return f && s.members[f]![1] <= 64 ? [{ i, span: s.members[f]! }] : []
+      })
+      const bytes = await readDecompressedSpans(location, wanted.map((w) => w.span)).catch(() => null)
+      if (bytes) wanted.forEach((w, k) => (labels[w.i] = parseLabel(bytes[k]!)))
     }
     await writeAtomically(cacheFile, JSON.stringify({ validator: index.validator, labels: Array.from(labels) }))
     return labels

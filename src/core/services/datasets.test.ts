@@ -446,6 +446,28 @@ describe('datasets service', () => {
     expect(entries.map((e, i) => Buffer.from(e.body).equals(Buffer.from(stored[indexes[i]!]!)))).toEqual([true, true, true])
   })
 
+  it('gzip shards over HTTP are downloaded once per use, not once per sample: opening (index, labels) and a screen of thumbnails', async () => {
+    const folder = join(root, 'gzipped-http')
+    await mkdir(folder, { recursive: true })
+    for (const k of [0, 1]) await writeFile(join(folder, `train-00000${k}.tar.gz`), gzipSync(await readFile(demo.shards.train[k]!.path)))
+    const server = await serveFolder(folder)
+    try {
+      const { datasetId } = await call<{ datasetId: string }>('datasets.open', { splits: [{ name: 'train', patterns: [`${server.baseUrl}/train-{000000..000001}.tar.gz`] }] })
+      const page = await call<{ total: number; items: Array<{ label: number | null }>; thumbnails: Array<unknown> }>('datasets.samples', { datasetId, filter: {}, offset: 0, limit: 32, thumbnails: 32 })
+      expect(page.total).toBe(32)
+      // Labels were read (one pass per shard), and every thumbnail came.
+      const truth = [...(await readSplit(demo.shards.train[0]!.path)), ...(await readSplit(demo.shards.train[1]!.path))]
+      expect(page.items.map((i) => i.label)).toEqual(truth.map((t) => t.label))
+      expect(page.thumbnails.filter((t) => t !== null)).toHaveLength(32)
+      const gets = (name: string) => server.requests.filter((r) => r.startsWith(`GET /${name}`)).length
+      // Index, labels, thumbnails: a few whole reads per shard (it was one per sample, ~50 for 16 samples).
+      expect(gets('train-000000.tar.gz')).toBeLessThanOrEqual(4)
+      expect(gets('train-000001.tar.gz')).toBeLessThanOrEqual(4)
+    } finally {
+      await server.close()
+    }
+  })
+
   it('an npy image is served as a PNG of its shape', async () => {
     const folder = join(root, 'npy')
     const npyDemo = await generateDemo(folder, { train: 8, val: 4, classes: 2, size: 12, shardMaxcount: 8, seed: 5, valFormat: 'npy' })

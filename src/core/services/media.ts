@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto'
 import sharp from 'sharp'
 import { makeThumbnail } from '../imaging'
-import { readSampleAt } from '../wds'
+import { readDecompressedSpans, readSampleAt } from '../wds'
 import { readShardRange } from '../wds/sources'
 import { decodeField, parseNpy } from '../wds/fields'
 import { readJpegHeader } from '../imaging/fast-jpeg'
@@ -182,17 +182,28 @@ export async function mediaAnswers(ctx: ServiceContext, req: { datasetId: string
   const resolved = await Promise.all(req.items.map((i) => resolveMedia(ctx, { datasetId: req.datasetId, split: i.split, index: i.index, field: i.field, variant: req.variant })))
   const answers: Array<Promise<MediaResponse>> = resolved.map((r) => Promise.resolve(r as MediaResponse))
   const byShard = new Map<IndexedShard, number[]>()
+  const byCompressedShard = new Map<IndexedShard, number[]>()
   resolved.forEach((r, i) => {
     if ('status' in r) return
     const hit = r.variant === 'thumb' ? cachedThumbnail(r.etag) : undefined
     if (hit) answers[i] = Promise.resolve(hit)
-    else if (r.shard.index!.compressed) answers[i] = answerFromSample(r)
     else {
-      const list = byShard.get(r.shard) ?? []
+      const groups = r.shard.index!.compressed ? byCompressedShard : byShard
+      const list = groups.get(r.shard) ?? []
       list.push(i)
-      byShard.set(r.shard, list)
+      groups.set(r.shard, list)
     }
   })
+  // A gzip shard has no random access: all of its items in one pass over its stream (one download for a remote shard).
+  for (const [shard, list] of byCompressedShard) {
+    const read = readDecompressedSpans(shard.location, list.map((i) => (resolved[i] as ResolvedMedia).span))
+    list.forEach((i, k) => {
+      answers[i] = read.then(
+        (bytes) => answerFromBytes(resolved[i] as ResolvedMedia, bytes[k]!),
+        (err: unknown) => refuse(500, `Could not read sample ${(resolved[i] as ResolvedMedia).key}: ${err instanceof Error ? err.message : String(err)}`)
+      )
+    })
+  }
   for (const [shard, list] of byShard) {
     const spanOf = (i: number): [number, number] => (resolved[i] as ResolvedMedia).span
     list.sort((a, b) => spanOf(a)[0] - spanOf(b)[0])

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expandPattern } from './patterns'
 import { readSamples } from './read'
-import { indexShard, readSampleAt } from './shard-index'
+import { indexShard, readDecompressedSpans, readSampleAt } from './shard-index'
 import { serveFolder, type TestHttpServer } from './testing/http-server'
 import { packTar, type TestMember } from './testing/tar'
 import type { Sample, ShardLocation } from './types'
@@ -61,6 +61,19 @@ describe('indexShard + readSampleAt', () => {
       }
     })
   }
+
+  it('many spans of a gzip shard in one pass, in the order asked, equal the same fields read one by one; a span past the end fails naming the shard', async () => {
+    for (const location of [expandPattern(join(dir, 'www', 'shard.tar.gz'))[0]!, expandPattern(`${server.baseUrl}/shard.tar.gz`)[0]!]) {
+      const index = await indexShard(location)
+      const picks = [31, 2, 17, 2, 39, 0] // out of order, one twice
+      const spans = picks.map((i) => index.samples[i]!.members.jpg!)
+      const before = server.requests.length
+      const got = await readDecompressedSpans(location, spans)
+      if (location.url.startsWith('http')) expect(server.requests.length - before).toBe(1)
+      for (const [k, i] of picks.entries()) expect(Buffer.from(got[k]!).equals(Buffer.from((await readSampleAt(location, index, i)).fields.jpg!))).toBe(true)
+      await expect(readDecompressedSpans(location, [[1e9, 4]])).rejects.toThrow(`${location.url}: expected 4 bytes at offset`)
+    }
+  })
 
   it('reads from a gzipped shard stop early without an uncaught "premature close" (it would take the serve host down)', async () => {
     const location = expandPattern(join(dir, 'www', 'shard.tar.gz'))[0]!

@@ -102,6 +102,46 @@ export async function readSampleAt(location: ShardLocation, index: ShardIndex, i
   return { key: entry.key, url: location.url, indexInShard: i, fields }
 }
 
+/**
+ * Several byte ranges of a gzip shard's uncompressed tar in one pass over the stream (one
+ * download for a remote shard), each returned in the order asked; a range past the end fails
+ * the call. For the many samples of one compressed shard: labels, a screen of thumbnails.
+ */
+export async function readDecompressedSpans(location: ShardLocation, spans: ReadonlyArray<readonly [start: number, length: number]>): Promise<Uint8Array[]> {
+  const order = spans.map((_, i) => i).sort((a, b) => spans[a]![0] - spans[b]![0])
+  const out = spans.map(([, length]) => Buffer.alloc(length))
+  const filled = spans.map(() => 0)
+  let next = 0 // first span (in `order`) not yet complete
+  let position = 0
+  const stream = await openShard(location)
+  try {
+    for await (const chunk of shardBytes(stream as AsyncIterable<Buffer>).chunks) {
+      const chunkEnd = position + chunk.length
+      for (let k = next; k < order.length; k++) {
+        const i = order[k]!
+        const [start, length] = spans[i]!
+        if (start >= chunkEnd) break
+        const from = Math.max(start + filled[i]! - position, 0)
+        const to = Math.min(start + length - position, chunk.length)
+        if (to > from) {
+          chunk.copy(out[i]!, filled[i]!, from, to)
+          filled[i]! += to - from
+        }
+      }
+      while (next < order.length && filled[order[next]!] === spans[order[next]!]![1]) next++
+      position = chunkEnd
+      if (next === order.length) break
+    }
+  } finally {
+    stream.destroy()
+  }
+  if (next < order.length) {
+    const [start, length] = spans[order[next]!]!
+    throw new RangeError(`${location.url}: expected ${length} bytes at offset ${start}, found ${filled[order[next]!]}`)
+  }
+  return out
+}
+
 async function readDecompressedRange(location: ShardLocation, start: number, length: number): Promise<Uint8Array> {
   const out = Buffer.alloc(length)
   let position = 0
