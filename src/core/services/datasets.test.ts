@@ -259,7 +259,7 @@ describe('datasets service', () => {
       const [first, cut] = inv.splits[0]!.shards
       expect([first!.name, first!.samples]).toEqual(['drop-000000.tar', 16])
       expect(cut!.status).not.toBe('ok')
-      expect(cut!.problems.join(' ')).toContain(`${base}/drop-000001.tar`)
+      expect(cut!.problems.join(' ')).toContain(`${base}/drop-000001.tar: the connection closed midway`)
       const page = await call<{ total: number; items: Array<{ shard: string; label: number | null }> }>('datasets.samples', { datasetId: opened.datasetId, filter: {}, offset: 0, limit: 5, thumbnails: 0 })
       expect(page.total).toBe(16 + cut!.samples)
       // The first shard's labels could not be read: unknown, not wrong.

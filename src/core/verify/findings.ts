@@ -492,7 +492,7 @@ function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Findin
   const localTotal = cmp.local.shards.reduce((a, x) => a + x.samples, 0)
   const keysDiffer = cmp.onlyLocalKeys > 0 || cmp.onlyRemoteKeys > 0
   const evidence = [
-    `local \`${cmp.local.pattern}\`: ${describeLayout(cmp.local.shards)}`,
+    `this copy \`${cmp.local.pattern}\`: ${describeLayout(cmp.local.shards)}`,
     `other copy \`${cmp.remote.pattern}\`: ${describeLayout(cmp.remote.shards)}`,
     ...(keysDiffer ? [`${plural(cmp.onlyLocalKeys, 'key')} only in the local copy${cmp.exampleOnlyLocal.length ? ` (e.g. ${cmp.exampleOnlyLocal.slice(0, 3).join(', ')})` : ''}; ${plural(cmp.onlyRemoteKeys, 'key')} only in the other${cmp.exampleOnlyRemote.length ? ` (e.g. ${cmp.exampleOnlyRemote.slice(0, 3).join(', ')})` : ''}`] : []),
     ...(cmp.remoteOlder ? ['the other copy’s shards are older than every local shard'] : [])
@@ -509,7 +509,7 @@ function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Findin
           severity: 'error',
           split: s.name,
           title: `${label} copy \`${cmp.remote.pattern}\`: ${unreadable.length === cmp.remote.shards.length ? (unreadable.length === 1 ? 'its shard could not be read' : `none of its ${unreadable.length} shards could be read`) : `${unreadable.length} of its ${plural(cmp.remote.shards.length, 'shard')} could not be read`}, so it was not compared with the local copy (${first.error ?? 'unreadable'}).`,
-          evidence: [`local \`${cmp.local.pattern}\`: ${describeLayout(cmp.local.shards)}`, ...unreadable.slice(0, 5).map((r) => `${r.url}: ${r.error ?? 'unreadable'}`)],
+          evidence: [`this copy \`${cmp.local.pattern}\`: ${describeLayout(cmp.local.shards)}`, ...unreadable.slice(0, 5).map((r) => `${r.url}: ${r.error ?? 'unreadable'}`)],
           fix: 'Check the pattern, the network and the bucket’s access (gs:// is read through its public HTTPS URL), then verify again.',
           impactSamples: localTotal,
           offenders: unreadable.map((r) => ({ url: r.url, expected: 'a readable shard', found: r.error ?? 'unreadable' })),

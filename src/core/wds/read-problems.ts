@@ -33,7 +33,7 @@ export function describeReadFailure(url: string, error: unknown, start: ShardSta
   const message = String(err?.message ?? error)
   if (typeof err?.code === 'string' && err.code.startsWith('Z_')) {
     if (err.code === 'Z_BUF_ERROR') {
-      return { url, kind: 'truncated', message: `${url}: gzip stream ends early after ${membersSeen} members (truncated .gz)` }
+      return { url, kind: 'truncated', message: `${url}: gzip stream ends early after ${membersSeen} tar members (truncated .gz)` }
     }
     return { url, kind: 'gzip-error', message: `${url}: gzip data is corrupt after ${membersSeen} members (${message})` }
   }
@@ -57,6 +57,8 @@ export function describeReadFailure(url: string, error: unknown, start: ShardSta
   if (/invalid tar header/i.test(message)) {
     return { url, kind: 'bad-header', message: `${url}: invalid tar header after ${membersSeen} members (${message})` }
   }
+  // Node's word for a response whose connection closed before its end.
+  if (message === 'aborted') return { url, kind: 'unreadable', message: `${url}: the connection closed midway (after ${membersSeen} tar members)` }
   return { url, kind: 'unreadable', message: `${url}: ${message}` }
 }
 

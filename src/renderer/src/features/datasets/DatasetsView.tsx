@@ -260,8 +260,8 @@ function PatternsCard(): React.JSX.Element {
           <thead>
             <tr>
               <th>Split</th>
-              <th>Local patterns</th>
-              <th>Remote copies (optional)</th>
+              <th>Patterns (the copy you train on)</th>
+              <th>Other copies to compare (optional)</th>
             </tr>
           </thead>
           <tbody>
