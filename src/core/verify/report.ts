@@ -52,7 +52,9 @@ export function summarizeReport(report: VerificationReport): string {
   report.findings.forEach((f, i) => {
     lines.push('')
     lines.push(`${i + 1}. [${f.severity}] ${f.title}`)
-    for (const e of f.evidence) lines.push(`   - ${e}`)
+    // Evidence that an offender line below says again (a shard's read problem) is printed once, there.
+    const repeated = new Set(f.offenders.slice(0, 5).map((o) => (o.found ? `${o.url}: ${o.found}` : '')))
+    for (const e of f.evidence) if (!repeated.has(e)) lines.push(`   - ${e}`)
     for (const o of f.offenders.slice(0, 5)) {
       const where = [o.url, o.key && `key ${o.key}`, o.field && `.${o.field}`].filter(Boolean).join(' ')
       lines.push(`   · ${where}${o.expected ? `: expected ${o.expected}${o.found ? `, found ${o.found}` : ''}` : o.found ? `: ${o.found}` : ''}`)
@@ -62,5 +64,7 @@ export function summarizeReport(report: VerificationReport): string {
   })
   lines.push('')
   lines.push('Checks: ' + report.checks.map((c) => `${c.check} ${c.status === 'passed' ? 'ok' : c.status}`).join(' · '))
+  // Why a check did not run, as the app shows it: a skipped check is not a passed one.
+  for (const c of report.checks) if (c.status === 'skipped' && c.note) lines.push(`  ${c.check} skipped: ${c.note}`)
   return lines.join('\n') + '\n'
 }
