@@ -83,6 +83,15 @@ describe('datasets service', () => {
     await expect(call('datasets.get', { datasetId: 'feedfacefeedface' })).rejects.toThrow('No open dataset with id feedfacefeedface')
   })
 
+  it('the same patterns opened again under another name are one recent entry, with the name last typed', async () => {
+    const patterns = [{ name: 'train', patterns: [join(demoDir, demo.manifest.splits.train.pattern)] }]
+    await call('datasets.open', { splits: patterns, name: 'first name' })
+    await call('datasets.open', { splits: patterns, name: 'second name' })
+    const { items } = await call<{ items: Array<{ name: string; source: { splits?: unknown[] } }> }>('datasets.recent', {})
+    const ofPatterns = items.filter((i) => i.source.splits)
+    expect(ofPatterns.map((i) => i.name)).toEqual(['second name'])
+  })
+
   it('inventory counts equal the samples the reader finds in each shard, and indexing reports progress', async () => {
     const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
     const inv = await call<{ splits: Array<{ name: string; samples: number; shards: Array<{ name: string; samples: number; status: string; fields: string[]; classHistogram: number[] }> }>; warnings: unknown[] }>(

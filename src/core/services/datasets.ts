@@ -80,7 +80,7 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
       )
     )
     const entry = {
-      name: d.summary.name,
+      name: source.name?.trim() || d.summary.name,
       source: d.summary.folder && !source.splits ? { folder: d.summary.folder } : { folder: d.summary.folder ?? undefined, splits: d.summary.splits, name: source.name },
       openedAt: new Date().toISOString()
     }

@@ -28,7 +28,9 @@ export async function readRecent(stateDir: string): Promise<RecentDataset[]> {
 }
 
 export async function rememberRecent(stateDir: string, entry: RecentDataset): Promise<void> {
-  const sameSource = (a: RecentDataset): boolean => JSON.stringify(a.source) === JSON.stringify(entry.source)
+  // The same data under another name is the same dataset: one entry, the latest name.
+  const where = (a: RecentDataset): string => JSON.stringify({ folder: a.source.folder, splits: a.source.splits })
+  const sameSource = (a: RecentDataset): boolean => where(a) === where(entry)
   const items = [entry, ...(await readRecent(stateDir)).filter((a) => !sameSource(a))].slice(0, maxRecent)
   await mkdir(stateDir, { recursive: true })
   await writeAtomically(recentFile(stateDir), JSON.stringify({ items }, null, 2) + '\n')
