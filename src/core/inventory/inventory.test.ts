@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -168,6 +170,33 @@ describe('inventoryShards', () => {
       expect(inventory.coverage).toEqual([])
     } finally {
       await server.close()
+    }
+  })
+
+  it('reads several remote shards at once (a bucket answers each request slowly), in pattern order in the result', async () => {
+    const files = ['train-000000.tar', 'train-000001.tar', 'val/val-000000.tar', 'val/val-000001.tar.gz']
+    let inFlight = 0
+    let most = 0
+    const server = createServer((req, res) => {
+      inFlight++
+      most = Math.max(most, inFlight)
+      const name = decodeURIComponent(req.url!.slice(1))
+      setTimeout(() => {
+        inFlight--
+        const body = readFileSync(join(root, name.startsWith('val/') ? name : `train/${name}`))
+        res.writeHead(200, { 'content-length': String(body.length) })
+        res.end(req.method === 'HEAD' ? undefined : body)
+      }, 100)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const inventory = await inventoryShards(files.map((f) => `${base}/${f}`).join('::'), { threads: 1 })
+      expect(inventory.shards.map((s) => s.name)).toEqual(['train-000000.tar', 'train-000001.tar', 'val-000000.tar', 'val-000001.tar.gz'])
+      expect(inventory.shards.every((s) => s.samples > 0)).toBe(true)
+      expect(most).toBeGreaterThanOrEqual(2)
+    } finally {
+      server.close()
     }
   })
 

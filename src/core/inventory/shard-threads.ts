@@ -64,6 +64,9 @@ export interface ShardThreadsOptions {
 }
 
 /** The inventories of `shards`, in their order, and how many threads read them. */
+/** Remote shards read at once by this thread. */
+const REMOTE_LANES = 4
+
 export async function inventoryOnThreads(shards: PlannedShard[], options: ShardThreadsOptions): Promise<{ shards: ShardInventory[]; threads: number }> {
   const results = new Array<ShardInventory>(shards.length)
   const done = (index: number, shard: ShardInventory): void => {
@@ -73,11 +76,17 @@ export async function inventoryOnThreads(shards: PlannedShard[], options: ShardT
   const next = createShardCounter()
   const launcher = options.threads > 1 && shards.length > 1 ? threadLauncher() : null
   const threads = launcher ? Array.from({ length: Math.min(options.threads, shards.length) - 1 }, () => startThread(launcher, { shards, next }, done)) : []
-  try {
+  // Local shards are read with synchronous reads, one at a time; remote ones wait on the network,
+  // so several are read at once (a bucket answers each request in tens to hundreds of ms).
+  const lanes = shards.some((s) => s.location.kind !== 'file') ? REMOTE_LANES : 1
+  const lane = async (): Promise<void> => {
     for (let i = takeNextShard(next, shards.length); i >= 0; i = takeNextShard(next, shards.length)) {
       if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted')
       done(i, await inventoryShard(shards[i]!.location, shards[i]!.split))
     }
+  }
+  try {
+    await Promise.all(Array.from({ length: lanes }, lane))
     await Promise.all(threads.map((t) => t.finished))
   } finally {
     for (const { worker } of threads) void worker.terminate()
