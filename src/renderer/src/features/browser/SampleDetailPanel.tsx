@@ -24,7 +24,9 @@ export function SampleDetailPanel({ datasetId }: { datasetId: string }): React.J
             <dt>Split</dt>
             <dd>{detail.split}</dd>
             <dt>Shard</dt>
-            <dd className="mono">{detail.shard}</dd>
+            <dd className="mono" title={detail.url}>
+              {detail.url.startsWith('http') ? detail.url : detail.shard}
+            </dd>
             <dt>Index</dt>
             <dd>
               {detail.index} (#{detail.indexInShard} in shard)
