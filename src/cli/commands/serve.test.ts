@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -52,4 +54,34 @@ describe('shardscope serve', () => {
     expect(stderr).toContain('stopping')
     expect(stderr).not.toMatch(/\bat .*\(.*:\d+:\d+\)/)
   })
+
+  it('stops on SIGTERM while a remote shard is still being read from a server that never answers (it does not wait for the read to time out)', async () => {
+    // HEAD answers (so the dataset opens); GET never does (so indexing it waits).
+    const silent = createServer((req, res) => {
+      if (req.method === 'HEAD') res.writeHead(200, { 'content-length': '10240' }).end()
+    })
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const folder = join(root, 'remote-dataset')
+    await mkdir(folder, { recursive: true })
+    const manifest = JSON.parse(await readFile(join(demoDir, 'dataset.json'), 'utf8')) as { splits: Record<string, { pattern: string }> }
+    manifest.splits.train!.pattern = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/train-000000.tar`
+    await writeFile(join(folder, 'dataset.json'), JSON.stringify(manifest))
+    const cli = new URL('../index.ts', import.meta.url).pathname
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--state-dir', join(root, 'state-remote'), folder], {
+      env: { ...process.env, SHARDSCOPE_CLI_MAIN: '1', SHARDSCOPE_HTTP_TIMEOUT_S: '600' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    try {
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+      await new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => /serving at/.test(c.toString()) && resolve()))
+      await new Promise((r) => setTimeout(r, 500)) // the background indexing has asked for the shard
+      child.kill('SIGTERM')
+      // Without the exit after stopping, the process waited the read's whole timeout (600 s here).
+      expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 20 s'), 20_000))])).toBe(0)
+    } finally {
+      child.kill('SIGKILL')
+      silent.closeAllConnections()
+      silent.close()
+    }
+  }, 60_000)
 })

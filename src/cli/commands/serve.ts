@@ -67,6 +67,9 @@ export const registerServe: RegisterCommand = (program: Command, setExitCode) =>
         process.on('SIGTERM', stop)
       })
       setExitCode(ExitCode.Clean)
+      // Stopped: reads still waiting on a slow or silent server (background indexing of remote
+      // shards) must not keep the process up for their timeout. A timer that holds nothing up itself.
+      setTimeout(() => process.exit(), 1000).unref()
     })
 }
 
