@@ -252,6 +252,22 @@ describe('serve host', () => {
     expect(broken.url(datasetId, page.items[1], 'thumb')).toBe(c.mediaUrl(datasetId, 'train', page.items[1]!.index, 'jpg', 'thumb'))
   })
 
+  it('a client that never connects says why: nothing listening (reconnecting), or a host that refuses its token (refused)', async () => {
+    const wrong = createWebSocketClient(host.origin, 'not-the-token', { WebSocket, maxReconnectDelayMs: 100 })
+    clients.push(wrong)
+    const wrongStates: string[] = []
+    wrong.onConnection((state) => wrongStates.push(state))
+    await expect.poll(() => wrongStates.at(-1), { timeout: 5000 }).toBe('refused')
+    const gone = await startServeHost({ port: 0, stateDir: join(root, 'gone-state'), rendererDir: join(root, 'renderer') })
+    const origin = gone.origin
+    await gone.close()
+    const nobody = createWebSocketClient(origin, 'x', { WebSocket, maxReconnectDelayMs: 100 })
+    clients.push(nobody)
+    const nobodyStates: string[] = []
+    nobody.onConnection((state) => nobodyStates.push(state))
+    await expect.poll(() => nobodyStates.at(-1), { timeout: 5000 }).toBe('reconnecting')
+  })
+
   it('the browser client reconnects by itself when the serve host restarts on the same port, and says so; a host with a new token is named as refusing', async () => {
     const stateDir = join(root, 'restart-state')
     const first = await startServeHost({ port: 0, stateDir, rendererDir: join(root, 'renderer'), token: host.token })

@@ -75,6 +75,8 @@ export function createWebSocketClient(origin: string, token: string, options: We
   let retryTimer: ReturnType<typeof setTimeout> | null = null
   const connectionListeners = new Set<(state: ConnectionState) => void>()
   let state: ConnectionState = 'connected'
+  /** Connections opened so far: a probe's answer counts only if none opened while it was on its way. */
+  let opens = 0
   const setState = (next: ConnectionState) => {
     if (next === state) return
     state = next
@@ -88,6 +90,7 @@ export function createWebSocketClient(origin: string, token: string, options: We
     let opened = false
     s.onopen = () => {
       opened = true
+      opens++
       setState('connected')
       attempt = 0
       for (const frame of queued.splice(0)) s.send(frame)
@@ -111,9 +114,11 @@ export function createWebSocketClient(origin: string, token: string, options: We
       else {
         // A connection that never opened: the host is down, or it is up and refuses the token
         // (a WebSocket handshake's 403 is not visible to the page; the page URL's answer is).
+        const opensBefore = opens
+        const still = () => !closed && opens === opensBefore
         probe(`${base}/?token=${encodeURIComponent(token)}`).then(
-          (r) => !closed && state !== 'connected' && setState(r.status === 403 ? 'refused' : 'reconnecting'),
-          () => !closed && state !== 'connected' && setState('reconnecting')
+          (r) => still() && setState(r.status === 403 ? 'refused' : 'reconnecting'),
+          () => still() && setState('reconnecting')
         )
       }
     }
