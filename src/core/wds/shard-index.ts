@@ -108,6 +108,7 @@ export async function readSampleAt(location: ShardLocation, index: ShardIndex, i
  * the call. For the many samples of one compressed shard: labels, a screen of thumbnails.
  */
 export async function readDecompressedSpans(location: ShardLocation, spans: ReadonlyArray<readonly [start: number, length: number]>): Promise<Uint8Array[]> {
+  if (spans.length === 0) return []
   const order = spans.map((_, i) => i).sort((a, b) => spans[a]![0] - spans[b]![0])
   const out = spans.map(([, length]) => Buffer.alloc(length))
   const filled = spans.map(() => 0)
