@@ -116,6 +116,18 @@ describe('simulated distributed training', () => {
     expect(summary.warnings.join('\n')).toMatch(/worker 1 in step 2 \(exit code 3, planned\)/)
   }, 300_000)
 
+  it('with restarts, every planned crash of a worker happens, earliest first, and the restarted worker finishes its batches', async () => {
+    const c = await config(healthyDir, { workers: 2, epochs: 1, crash: [{ worker: 1, step: 4 }, { worker: 1, step: 2 }], restart: 'always', maxBatchesPerEpoch: 5 })
+    const summary = await runTraining({ host: nodeProcessHost, config: c, runsDir: join(root, 'runs') })
+    expect(summary.status).toBe('finished')
+    expect(summary.crashes).toEqual([
+      { worker: 1, step: 2, code: 3 },
+      { worker: 1, step: 4, code: 3 }
+    ])
+    const { points } = await readMetrics(summary.dir)
+    expect(of(points, 'step').filter((p) => p.worker === 1).map((p) => p.step)).toEqual([1, 2, 3, 4, 5])
+  }, 300_000)
+
   it('unnormalized-val data: the validation-loss health check fails and names normalisation', async () => {
     const c = await config(faultyDir, { workers: 1, epochs: 1, maxBatchesPerEpoch: 2 })
     expect(c.valImageField).toBe('npy')

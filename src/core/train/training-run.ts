@@ -206,13 +206,18 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     if (workers.every((w) => w.state !== 'running')) allDone()
   }
 
-  const crashStep = (w: number, firstLife: boolean): number | null => {
-    if (!firstLife) return null
-    const c = config.crash.find((c) => c.worker === w && c.step > workers[w]!.step)
-    return c ? c.step : null
+  // Planned crashes already carried out, as `worker@step`: a restarted worker redoes the step it
+  // died in, and must not die there again; its later planned crashes still happen, earliest first.
+  const crashesDone = new Set<string>()
+  const plannedCrash: Array<number | null> = workers.map(() => null)
+  const crashStep = (w: number): number | null => {
+    const next = config.crash
+      .filter((c) => c.worker === w && c.step > workers[w]!.step && !crashesDone.has(`${w}@${c.step}`))
+      .sort((a, b) => a.step - b.step)[0]
+    return next ? next.step : null
   }
 
-  const startWorker = (w: number, firstLife: boolean) => {
+  const startWorker = (w: number) => {
     const slot = workers[w]!
     const handle = o.host.spawn('worker', { name: `worker ${w} (${run.id})` })
     slot.handle = handle
@@ -256,6 +261,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     handle.onExit((code) => {
       if (slot.handle !== handle || slot.state === 'done' || ending) return
       reachStartLine(slot)
+      if (code === SIMULATED_CRASH_EXIT_CODE && plannedCrash[w] !== null) crashesDone.add(`${w}@${plannedCrash[w]}`)
       const canRestart = config.restart === 'always' ? slot.restarts < MAX_RESTARTS_ALWAYS : config.restart === 'once' ? slot.restarts < 1 : false
       // The step it was working on when it died (a planned crash at step t dies in step t, after t − 1 complete).
       crashes.push({ worker: w, step: slot.step + 1, code })
@@ -264,7 +270,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       if (canRestart) {
         slot.restarts++
         toServer({ type: 'worker-back', worker: w })
-        startWorker(w, false)
+        startWorker(w)
       } else {
         slot.state = 'gone'
         checkAllDone()
@@ -279,7 +285,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       startEpoch: slot.epoch,
       skipBatches: slot.batchesInEpoch,
       step: slot.step,
-      crashAtStep: crashStep(w, firstLife)
+      crashAtStep: (plannedCrash[w] = crashStep(w))
     } satisfies ToWorker)
   }
 
@@ -296,7 +302,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   try {
     toServer({ type: 'init', setup, resume })
     if ((await Promise.race([ready, failed, aborted])) === 'stopped') throw new StopRequest()
-    for (let w = 0; w < config.workers; w++) startWorker(w, true)
+    for (let w = 0; w < config.workers; w++) startWorker(w)
     if ((await Promise.race([workersDone, failed, aborted])) === 'stopped') throw new StopRequest()
     toServer({ type: 'finish' })
     const end = await Promise.race([finished, failed, aborted])
