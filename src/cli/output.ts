@@ -1,7 +1,8 @@
 import type { SingleBar } from 'cli-progress'
 
 /** Exit codes shared by every subcommand. */
-export const ExitCode = { Clean: 0, Problems: 1, Usage: 2 } as const
+/** 130 (128 + SIGINT): a run the user stopped with Ctrl-C, its summary written. */
+export const ExitCode = { Clean: 0, Problems: 1, Usage: 2, Interrupted: 130 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 /** A failure to report to the user as one line, with the exit code it maps to. */

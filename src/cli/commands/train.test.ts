@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -40,4 +41,33 @@ describe('shardscope train', () => {
     expect(check.passed).toBe(false)
     expect(check.causes.join(' ')).toMatch(/not normalised like training inputs/)
   }, 180_000)
+
+  it('Ctrl-C stops the run cleanly: exit 130, and summary.json says stopped with the updates the metrics hold', async () => {
+    const cli = new URL('../index.ts', import.meta.url).pathname
+    const args = ['train', join(root, 'faulty'), '--workers', '2', '--epochs', '1', '--batch', '4', '--max-batches', '200', '--latency-ms', '100', '--backend', 'cpu', '--runs-dir', join(root, 'runs-int')]
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, SHARDSCOPE_CLI_MAIN: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    let stdout = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const runDir = await new Promise<string>((resolve) =>
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString()
+        const m = /^run \S+ in (.+)$/m.exec(stderr)
+        if (m) resolve(m[1]!)
+      })
+    )
+    // Some updates first: the metrics file has lines when the interrupt comes.
+    for (let i = 0; i < 200 && !readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').includes('"update"'); i++) await new Promise((r) => setTimeout(r, 100))
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    expect(stderr).toContain('stopping the run')
+    const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as { status: string; updates: number }
+    const updates = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"kind":"update"')).length
+    expect(summary.status).toBe('stopped')
+    expect(summary.updates).toBe(updates)
+    expect(summary.updates).toBeGreaterThan(0)
+    expect(stdout).toContain('stopped before its end: health not judged')
+  }, 180_000)
 })
+

@@ -180,9 +180,22 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         bar?.update(steps, { loss: Number.isFinite(lastLoss) ? lastLoss.toFixed(3) : '–', val: lastVal, sps: sps.toFixed(1) })
       }
       const { nodeProcessHost } = await import('../../core/process/node-host')
+      // Ctrl-C (or SIGTERM) stops the run cleanly: workers end, and summary.json says 'stopped' with
+      // what was done; a second Ctrl-C quits at once.
+      const stop = new AbortController()
+      const onSignal = (): void => {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+        bar?.stop()
+        process.stderr.write('stopping the run (Ctrl-C again to quit at once)…\n')
+        stop.abort()
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
       let summary: RunSummary
       try {
         summary = await runTraining({
+          signal: stop.signal,
           host: nodeProcessHost,
           config,
           runsDir: flags.runsDir ? resolve(flags.runsDir) : join(stateDir, 'runs'),
@@ -198,11 +211,14 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         if (err instanceof TrainConfigError) throw new CliError(err.message)
         throw err
       } finally {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
         bar?.stop()
       }
       if (flags.json) printJson(summary)
       else printSummary(summary)
       if (summary.status === 'failed') throw new CliError(summary.error ?? 'the run failed', ExitCode.Usage)
+      if (summary.status === 'stopped') return setExitCode(ExitCode.Interrupted)
       setExitCode(summary.healthy ? ExitCode.Clean : ExitCode.Problems)
     })
 }
@@ -230,6 +246,6 @@ function printSummary(s: RunSummary): void {
     out(`${h.passed ? 'ok  ' : 'FAIL'} ${h.name}: ${h.detail}`)
     for (const cause of h.causes) out(`       likely cause: ${cause}`)
   }
-  out(s.healthy ? 'healthy' : 'NOT healthy')
+  out(s.status === 'stopped' ? 'stopped before its end: health not judged' : s.healthy ? 'healthy' : 'NOT healthy')
   out(`run folder: ${s.dir}`)
 }
