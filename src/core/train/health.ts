@@ -127,6 +127,27 @@ export async function samplePixelStatistics(spec: ImageSpec, shards: ShardLocati
   return { mean: m, std: n > 0 ? Math.sqrt(Math.max(0, sumSquares / n - m * m)) : 0, samples }
 }
 
+/** The range of the first `limit` labels of these shards, and how many fall outside 0…classes−1. */
+async function labelRange(shards: ShardLocation[], labelField: string, classes: number, limit = 2000): Promise<{ read: number; outOfRange: number; min: number; max: number }> {
+  let read = 0
+  let outOfRange = 0
+  let min = Infinity
+  let max = -Infinity
+  outer: for (const shard of shards) {
+    for await (const sample of readSamples(shard)) {
+      const bytes = sample.fields[labelField]
+      const label = bytes ? Number(Buffer.from(bytes).toString('utf8').trim()) : NaN
+      if (!Number.isInteger(label)) continue
+      read++
+      min = Math.min(min, label)
+      max = Math.max(max, label)
+      if (label < 0 || label >= classes) outOfRange++
+      if (read >= limit) break outer
+    }
+  }
+  return { read, outOfRange, min, max }
+}
+
 /** Why validation may look bad: the verifier's train-vs-val and coverage checks, done cheaply here. */
 export async function diagnoseValidation(o: Pick<RunOutcome, 'config' | 'trainShards' | 'valShards'>): Promise<string[]> {
   const c = o.config
@@ -148,6 +169,18 @@ export async function diagnoseValidation(o: Pick<RunOutcome, 'config' | 'trainSh
     }
   } catch (err) {
     causes.push(`pixel statistics could not be compared: ${(err as Error).message}`)
+  }
+  try {
+    const labels = await labelRange(o.valShards, c.labelField, c.classes)
+    if (labels.outOfRange > 0) {
+      const oneBased = labels.min === 1 && labels.max === c.classes
+      causes.push(
+        `${labels.outOfRange} of ${labels.read} validation labels read are outside 0…${c.classes - 1} (found ${labels.min}…${labels.max})` +
+          `${oneBased ? ': they look 1-based; subtract 1 when writing the val shards' : ''}; those samples were skipped, and a model scored on the rest is scored against shifted classes`
+      )
+    }
+  } catch (err) {
+    causes.push(`validation labels could not be read: ${(err as Error).message}`)
   }
   for (const [split, shards] of [['validation', o.valShards], ['training', o.trainShards]] as const) {
     for (const folder of checkCoverage(shards).folders) {

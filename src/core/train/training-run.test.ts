@@ -13,6 +13,7 @@ import { computeGradients, createModel } from './model'
 import { applyUpdate, createOptimizerState } from './optimizer'
 import { readMetrics, readSummary } from './runs'
 import { runTraining } from './training-run'
+import { diagnoseValidation } from './health'
 import { expandPattern } from '../wds/patterns'
 
 // Tiny on purpose (CI has 2 shared cores): 8×8 images, 4 classes, a few batches.
@@ -127,6 +128,19 @@ describe('simulated distributed training', () => {
     const { points } = await readMetrics(summary.dir)
     expect(of(points, 'step').filter((p) => p.worker === 1).map((p) => p.step)).toEqual([1, 2, 3, 4, 5])
   }, 300_000)
+
+  it('1-based validation labels are named as the cause of bad validation (they are skipped as out of range), not stale updates', async () => {
+    const dir = join(root, 'label-offset')
+    await generateDemo(dir, { train: 64, val: 32, classes: 4, size: 8, shardMaxcount: 32, seed: 3, faults: ['label-offset'] })
+    const c = await config(dir)
+    const shards = (cfg: TrainConfig, pattern: string) => expandPattern(pattern, { baseDir: cfg.datasetDir })
+    const causes = await diagnoseValidation({ config: c, trainShards: shards(c, c.train), valShards: shards(c, c.val) })
+    expect(causes.join('\n')).toMatch(/^8 of 32 validation labels read are outside 0…3 \(found 1…4\): they look 1-based; subtract 1/m)
+    expect(causes.join('\n')).not.toMatch(/no data problem found/)
+    // The healthy demo's labels raise nothing.
+    const healthy = await config(healthyDir)
+    expect((await diagnoseValidation({ config: healthy, trainShards: shards(healthy, healthy.train), valShards: shards(healthy, healthy.val) })).join('\n')).not.toMatch(/validation labels/)
+  }, 120_000)
 
   it('unnormalized-val data: the validation-loss health check fails and names normalisation', async () => {
     const c = await config(faultyDir, { workers: 1, epochs: 1, maxBatchesPerEpoch: 2 })
