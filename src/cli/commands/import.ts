@@ -8,7 +8,8 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
-import { plural, wholeNumber } from './make-demo'
+import { wholeNumber } from './make-demo'
+import { plural } from '../../shared/words'
 
 /** Bytes with an optional k/M/G suffix (powers of 1000, as webdataset's maxsize is given): `3e9`, `500M`. */
 export function parseBytes(value: string): number {

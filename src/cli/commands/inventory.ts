@@ -8,7 +8,7 @@ import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
 import type { Inventory } from '../../core/inventory'
-import { plural } from './make-demo'
+import { plural } from '../../shared/words'
 
 function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB']

@@ -7,12 +7,9 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
+import { plural } from '../../shared/words'
 import { DEFAULT_DEMO_OPTIONS, FAULT_NAMES, isFaultName, type DemoOptions, type FaultName } from '../../core/demo/options'
 
-/** `1 shard`, `2 shards`. */
-export function plural(n: number, noun: string, nouns = `${noun}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? noun : nouns}`
-}
 
 /** Commander parser for a whole number ≥ min, naming the option in its message. */
 export function wholeNumber(option: string, min = 1): (value: string) => number {

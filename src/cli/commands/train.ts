@@ -11,6 +11,7 @@ import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
 import { defaultStateDir } from './serve'
 import type { CrashSpec, MetricPoint, RunSummary, TrainConfig } from '../../shared/contract/train'
+import { plural } from '../../shared/words'
 
 interface TrainFlags {
   train?: string
@@ -230,7 +231,7 @@ function estimateSteps(config: TrainConfig | undefined): number {
 
 function printSummary(s: RunSummary): void {
   const out = (line: string) => process.stdout.write(line + '\n')
-  const workers = `${s.config.workers} worker${s.config.workers === 1 ? '' : 's'}`
+  const workers = plural(s.config.workers, 'worker')
   if (s.status === 'failed' && s.updates === 0) {
     // Nothing trained (e.g. the backend could not start): no empty curves, the reason follows on stderr.
     out(`run ${s.id}: failed before its first update on ${s.backend}, ${workers} (${s.config.mode})`)

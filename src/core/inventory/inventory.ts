@@ -9,7 +9,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { expandPattern } from '../wds/patterns'
-import { SHARD_FILE, splitFromName } from '../wds/shard-files'
+import { SHARD_FILE, shardFilesOfFolder, splitFromName } from '../wds/shard-files'
 import type { ShardLocation } from '../wds/types'
 import type { ShardInventory } from './inventory-shard'
 import type { PlannedShard } from './shard-queue'
@@ -91,20 +91,8 @@ async function shardFilesIn(folder: string): Promise<string[]> {
 }
 
 /** A folder argument: its shard-like files and those one level down (train/, val/), grouped by split. */
-async function locateFolder(folder: string): Promise<PlannedShard[]> {
-  const found: PlannedShard[] = []
-  for (const name of await shardFilesIn(folder)) {
-    const path = join(folder, name)
-    found.push({ location: { url: path, kind: 'file', path, pattern: folder }, split: splitFromName(name) })
-  }
-  const subfolders = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()
-  for (const sub of subfolders) {
-    for (const name of await shardFilesIn(join(folder, sub))) {
-      const path = join(folder, sub, name)
-      found.push({ location: { url: path, kind: 'file', path, pattern: folder }, split: sub })
-    }
-  }
-  return found
+function locateFolder(folder: string): PlannedShard[] {
+  return shardFilesOfFolder(folder).map(({ path, split }) => ({ location: { url: path, kind: 'file', path, pattern: folder }, split }))
 }
 
 async function isFolder(path: string): Promise<boolean> {
@@ -159,7 +147,7 @@ export async function inventoryShards(patternOrFolder: string, options: Inventor
   const asPath = resolve(baseDir, patternOrFolder.replace(/^file:(\/\/)?/, ''))
   const folderMode = !patternOrFolder.includes('::') && !/^[a-z]+:\/\//i.test(patternOrFolder) && (await isFolder(asPath))
   const planned: PlannedShard[] = folderMode
-    ? await locateFolder(asPath)
+    ? locateFolder(asPath)
     : expandPattern(patternOrFolder, { baseDir }).map((location) => ({ location, split: splitFromName(basename(location.path ?? location.url)) }))
   const coverage = folderMode ? [] : await findCoverageGaps(planned.map((p) => p.location), baseDir)
   const sizes = await Promise.all(planned.map(async ({ location }) => (location.kind === 'file' ? await stat(location.path!).then((s) => s.size, () => 0) : 0)))

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { TrainConfig, type TrainConfigInput } from '../../shared/contract/train'
 import { MANIFEST_FILE, parseManifest } from '../../shared/manifest'
+import { plural } from '../../shared/words'
 
 export type TrainConfigRequest = Partial<TrainConfigInput>
 
@@ -47,7 +48,7 @@ export async function resolveTrainConfig(request: TrainConfigRequest): Promise<T
   const config = parsed.data
   // Cross-field: a speed factor or a crash for a worker the run does not have is a mistake, not a no-op.
   if (config.speed.length > config.workers) {
-    throw new TrainConfigError(`training config field speed: ${config.speed.length} speed factors for ${config.workers} worker${config.workers === 1 ? '' : 's'} (give at most one per worker)`)
+    throw new TrainConfigError(`training config field speed: ${config.speed.length} speed factors for ${plural(config.workers, 'worker')} (give at most one per worker)`)
   }
   const stray = config.crash.find((c) => c.worker >= config.workers)
   if (stray) {

@@ -45,6 +45,8 @@ interface WorkerSlot {
   state: 'running' | 'done' | 'gone'
   /** Counted at the start line: ready (backend up, shards assigned) or exited before that. */
   atStartLine: boolean
+  /** The step this life of the worker was told to crash in, if any. */
+  plannedCrash: number | null
 }
 
 export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
@@ -152,7 +154,8 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     batchesInEpoch: resume?.workerEpochs[w]?.batchesInEpoch ?? 0,
     restarts: 0,
     state: 'running',
-    atStartLine: false
+    atStartLine: false,
+    plannedCrash: null
   }))
   const toServer = (m: ToServer) => server.send(m)
   // Workers start together: first pulls are held until every worker is ready (or gone), so
@@ -209,7 +212,6 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   // Planned crashes already carried out, as `worker@step`: a restarted worker redoes the step it
   // died in, and must not die there again; its later planned crashes still happen, earliest first.
   const crashesDone = new Set<string>()
-  const plannedCrash: Array<number | null> = workers.map(() => null)
   const crashStep = (w: number): number | null => {
     const next = config.crash
       .filter((c) => c.worker === w && c.step > workers[w]!.step && !crashesDone.has(`${w}@${c.step}`))
@@ -261,7 +263,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     handle.onExit((code) => {
       if (slot.handle !== handle || slot.state === 'done' || ending) return
       reachStartLine(slot)
-      if (code === SIMULATED_CRASH_EXIT_CODE && plannedCrash[w] !== null) crashesDone.add(`${w}@${plannedCrash[w]}`)
+      if (code === SIMULATED_CRASH_EXIT_CODE && slot.plannedCrash !== null) crashesDone.add(`${w}@${slot.plannedCrash}`)
       const canRestart = config.restart === 'always' ? slot.restarts < MAX_RESTARTS_ALWAYS : config.restart === 'once' ? slot.restarts < 1 : false
       // The step it was working on when it died (a planned crash at step t dies in step t, after t − 1 complete).
       crashes.push({ worker: w, step: slot.step + 1, code })
@@ -285,7 +287,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       startEpoch: slot.epoch,
       skipBatches: slot.batchesInEpoch,
       step: slot.step,
-      crashAtStep: (plannedCrash[w] = crashStep(w))
+      crashAtStep: (slot.plannedCrash = crashStep(w))
     } satisfies ToWorker)
   }
 

@@ -38,6 +38,16 @@ function dir(name: string): string {
   return d
 }
 
+/** x-000000.tar and x-000001.tar, and remote/ holding a copy of the first only. */
+async function twoShardsAndACopyOfTheFirst(name: string): Promise<string> {
+  const d = dir(name)
+  mkdirSync(join(d, 'remote'))
+  writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
+  writeFileSync(join(d, 'x-000001.tar'), await shard('b', [0, 1, 2]))
+  copyFileSync(join(d, 'x-000000.tar'), join(d, 'remote', 'x-000000.tar'))
+  return d
+}
+
 describe('verifier checks across shards and splits', () => {
   it('a pattern over a folder with a numbering gap names the skipped shard, the gap, and a pattern listing the shards', async () => {
     const d = dir('gap')
@@ -72,11 +82,7 @@ describe('verifier checks across shards and splits', () => {
   })
 
   it('a copy with the same layout but other bytes names the differing shards by SHA-256', async () => {
-    const d = dir('copy')
-    mkdirSync(join(d, 'remote'))
-    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
-    writeFileSync(join(d, 'x-000001.tar'), await shard('b', [0, 1, 2]))
-    copyFileSync(join(d, 'x-000000.tar'), join(d, 'remote', 'x-000000.tar'))
+    const d = await twoShardsAndACopyOfTheFirst('copy')
     // Same keys and counts, one image re-encoded differently.
     writeFileSync(join(d, 'remote', 'x-000001.tar'), await shard('b', [0, 1, 2], (i) => jpgs[i + 20]!))
     const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000..000001}.tar', remotePattern: 'remote/x-{000000..000001}.tar' }], classes: 3, threads: 0 })
@@ -85,11 +91,7 @@ describe('verifier checks across shards and splits', () => {
   })
 
   it('a copy that cannot be read is named unreadable with the reason, not stale', async () => {
-    const d = dir('copy-missing')
-    mkdirSync(join(d, 'remote'))
-    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
-    writeFileSync(join(d, 'x-000001.tar'), await shard('b', [0, 1, 2]))
-    copyFileSync(join(d, 'x-000000.tar'), join(d, 'remote', 'x-000000.tar'))
+    const d = await twoShardsAndACopyOfTheFirst('copy-missing')
     const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000..000001}.tar', remotePattern: 'remote/x-{000000..000001}.tar' }], classes: 3, threads: 0 })
     expect(report.findings.map((f) => f.code)).toEqual(['copy-unreadable'])
     const f = report.findings[0]!

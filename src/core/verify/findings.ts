@@ -6,6 +6,7 @@
  * evidence instead of becoming a finding of its own.
  */
 import type { CheckName, CheckStatus, Finding, OffendingSample, Severity } from '../../shared/contract/verify'
+import { plural } from '../../shared/words'
 import { describeLayout, fmt, type CopyComparison } from './copy-compare'
 import type { Coverage } from './coverage'
 import { compareClassMappings, type ClassMapping } from './class-mapping'
@@ -45,9 +46,6 @@ function finding(f: Omit<Finding, 'offenders' | 'offenderCount'> & { offenders?:
   return { ...f, offenders: offenders.slice(0, cap), offenderCount: f.offenderCount ?? offenders.length }
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${fmt(n)} ${n === 1 ? one : many}`
-}
 
 function fmtNum(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)

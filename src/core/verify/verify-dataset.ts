@@ -4,13 +4,13 @@
  * threads), count what the patterns skip, compare copies, and diagnose.
  * Usable in-process (tests, bench) and from the verifier's child-process role.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DatasetManifestSchema, MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import { REPORT_VERSION, VerifyRequest, type SplitRequest, type VerificationReport, type VerifyRequestInput } from '../../shared/contract/verify'
 import { expandPattern, PatternError } from '../wds/patterns'
 import type { ShardLocation } from '../wds/types'
-import { SHARD_FILE, splitFromName } from '../wds/shard-files'
+import { shardFilesOfFolder } from '../wds/shard-files'
 import { checkCoverage, patternForFiles, type Coverage } from './coverage'
 import { compareCopies, sha256File, type CopyShard, type CopySide } from './copy-compare'
 import { ShardPool } from './shard-check-pool'
@@ -113,32 +113,15 @@ export function planVerification(input: VerifyRequestInput | VerifyRequest): { r
   return { request, plan: { base, datasetDir, manifestPath, manifest, splits } }
 }
 
-/**
- * Splits of a folder without dataset.json, found as the inventory finds them: shard files in
- * the folder, split by name (`train-000001.tar` → train), and in each subfolder (its name).
- */
+/** Splits of a folder without dataset.json, found as the inventory finds them, each as a compact pattern. */
 function discoverSplits(folder: string): SplitRequest[] {
-  const byName = new Map<string, { dir: string; names: string[] }[]>()
-  const add = (split: string, dir: string, name: string) => {
-    const groups = byName.get(split) ?? []
-    let group = groups.find((g) => g.dir === dir)
-    if (!group) groups.push((group = { dir, names: [] }))
-    group.names.push(name)
-    byName.set(split, groups)
+  const bySplit = new Map<string, Map<string, string[]>>()
+  for (const { split, dir, name } of shardFilesOfFolder(folder)) {
+    const dirs = bySplit.get(split) ?? new Map<string, string[]>()
+    dirs.set(dir, [...(dirs.get(dir) ?? []), name])
+    bySplit.set(split, dirs)
   }
-  const entries = readdirSync(folder, { withFileTypes: true })
-  for (const e of entries) if (e.isFile() && SHARD_FILE.test(e.name)) add(splitFromName(e.name), '', e.name)
-  for (const e of entries) {
-    if (!e.isDirectory()) continue
-    let inside: string[]
-    try {
-      inside = readdirSync(join(folder, e.name))
-    } catch {
-      continue
-    }
-    for (const name of inside) if (SHARD_FILE.test(name)) add(e.name, `${e.name}/`, name)
-  }
-  return [...byName.entries()].map(([name, groups]) => ({ name, pattern: groups.map((g) => patternForFiles(g.dir, g.names)).join('::') }) as SplitRequest)
+  return [...bySplit.entries()].map(([name, dirs]) => ({ name, pattern: [...dirs.entries()].map(([dir, names]) => patternForFiles(dir, names)).join('::') }) as SplitRequest)
 }
 
 function fileBytes(loc: ShardLocation): number {

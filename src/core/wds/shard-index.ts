@@ -91,12 +91,7 @@ export async function readSampleAt(location: ShardLocation, index: ShardIndex, i
   const spans = Object.values(entry.members)
   const start = Math.min(...spans.map(([at]) => at))
   const end = Math.max(...spans.map(([at, size]) => at + size))
-  let bytes: Uint8Array
-  if (!index.compressed) {
-    bytes = await readShardRange(location, start, end - start)
-  } else {
-    bytes = await readDecompressedRange(location, start, end - start)
-  }
+  const bytes = index.compressed ? (await readDecompressedSpans(location, [[start, end - start]]))[0]! : await readShardRange(location, start, end - start)
   const fields: Record<string, Uint8Array> = {}
   for (const [field, [at, size]] of Object.entries(entry.members)) fields[field] = bytes.subarray(at - start, at - start + size)
   return { key: entry.key, url: location.url, indexInShard: i, fields }
@@ -143,24 +138,3 @@ export async function readDecompressedSpans(location: ShardLocation, spans: Read
   return out
 }
 
-async function readDecompressedRange(location: ShardLocation, start: number, length: number): Promise<Uint8Array> {
-  const out = Buffer.alloc(length)
-  let position = 0
-  let filled = 0
-  const stream = await openShard(location)
-  for await (const chunk of shardBytes(stream as AsyncIterable<Buffer>).chunks) {
-    const from = Math.max(start - position, 0)
-    const to = Math.min(start + length - position, chunk.length)
-    if (to > from) {
-      chunk.copy(out, filled, from, to)
-      filled += to - from
-    }
-    position += chunk.length
-    if (filled === length) {
-      stream.destroy()
-      break
-    }
-  }
-  if (filled < length) throw new RangeError(`${location.url}: expected ${length} bytes at offset ${start}, found ${filled}`)
-  return out
-}

@@ -15,10 +15,7 @@ export function formatCount(n: number): string {
   return countFormat.format(n)
 }
 
-/** `1 shard`, `2 shards`, `1,200 samples`. */
-export function plural(n: number, noun: string, nouns = `${noun}s`): string {
-  return `${formatCount(n)} ${n === 1 ? noun : nouns}`
-}
+export { plural } from '@shared/words'
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
