@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -58,7 +58,9 @@ describe('shardscope train', () => {
       })
     )
     // Some updates first: the metrics file has lines when the interrupt comes.
-    for (let i = 0; i < 200 && !readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').includes('"update"'); i++) await new Promise((r) => setTimeout(r, 100))
+    // (The run folder is named before its metrics file is created.)
+    const metrics = () => (existsSync(join(runDir, 'metrics.jsonl')) ? readFileSync(join(runDir, 'metrics.jsonl'), 'utf8') : '')
+    for (let i = 0; i < 200 && !metrics().includes('"update"'); i++) await new Promise((r) => setTimeout(r, 100))
     child.kill('SIGINT')
     expect(await exited).toBe(130)
     expect(stderr).toContain('stopping the run')
