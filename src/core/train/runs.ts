@@ -3,7 +3,7 @@
  * point, appended), checkpoints/ and summary.json (rewritten atomically). Listing,
  * reading metrics, and comparing runs read only these files.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MetricPoint, RunSummary, TrainConfig, type RunComparison } from '../../shared/contract/train'
 import { TrainConfigError } from './config'
@@ -69,10 +69,38 @@ export async function readMetrics(dir: string, from = 0): Promise<{ points: Metr
   const complete = text.endsWith('\n') ? lines.slice(0, -1) : lines.slice(0, -1)
   const points: MetricPoint[] = []
   for (const line of complete.slice(from)) {
-    const parsed = MetricPoint.safeParse(JSON.parse(line))
+    // A line that is not a point (a run of an older version, or one mangled by hand) is passed over, not the whole file.
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      continue
+    }
+    const parsed = MetricPoint.safeParse(value)
     if (parsed.success) points.push(parsed.data)
   }
   return { points, next: Math.max(from, complete.length) }
+}
+
+/**
+ * Makes a run folder ready to go on from the checkpoint at `version`: the metric points
+ * recorded after that checkpoint are dropped from metrics.jsonl (the resumed run does those
+ * updates again; TensorBoard likewise purges the points a restarted run goes back over),
+ * and so is a line half-written when the run was killed, which an append would otherwise
+ * run into the next point. The file is rewritten atomically. Temporary files that a killed
+ * run left behind (`summary.json.<pid>.tmp`, a checkpoint's `.tmp`) are removed. Returns the
+ * points kept and the summary the run had.
+ */
+export async function prepareResume(dir: string, version: number): Promise<{ kept: MetricPoint[]; previous: RunSummary | null }> {
+  const { points } = await readMetrics(dir)
+  const cut = points.findLastIndex((p) => p.kind === 'checkpoint' && p.version === version)
+  const kept = cut >= 0 ? points.slice(0, cut + 1) : points
+  const tmp = join(dir, `${METRICS_FILE}.${process.pid}.tmp`)
+  await writeFile(tmp, kept.map((p) => JSON.stringify(p) + '\n').join(''))
+  await rename(tmp, join(dir, METRICS_FILE))
+  const leftovers = async (folder: string) => (await readdir(folder).catch(() => [] as string[])).filter((n) => /\.\d+\.tmp$/.test(n)).map((n) => join(folder, n))
+  for (const path of [...(await leftovers(dir)), ...(await leftovers(join(dir, 'checkpoints')))]) await rm(path, { force: true })
+  return { kept, previous: await readSummary(dir) }
 }
 
 /** Runs under `runsDir` that have a summary, newest first. */

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -165,5 +165,38 @@ describe('simulated distributed training', () => {
     const lastBefore = before.at(-1)!.loss
     expect(Math.abs(after[0]!.loss - lastBefore)).toBeLessThan(Math.abs(after[0]!.loss - before[0]!.loss) + 0.5)
     expect(resumed.updates).toBe(6)
+  }, 300_000)
+
+  it('resume after a kill: the points after the checkpoint are replaced, not repeated, and leftovers are cleared', async () => {
+    const c = await config(healthyDir, { workers: 1, mode: 'sync', epochs: 2, maxBatchesPerEpoch: 3 })
+    const run = await runTraining({ host: nodeProcessHost, config: c, runsDir: join(root, 'runs') })
+    expect(of((await readMetrics(run.dir)).points, 'step').map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6])
+    // As if killed after update 6 but before its checkpoint was written, mid-way through a
+    // metric line and through rewriting the summary: the latest checkpoint is the epoch-0 one (version 3).
+    const checkpoints = join(run.dir, 'checkpoints')
+    const ckpts = (await readdir(checkpoints)).sort()
+    for (const name of ckpts.slice(1)) await rm(join(checkpoints, name))
+    expect((await readCheckpoint((await latestCheckpoint(run.dir))!)).version).toBe(3)
+    await appendFile(join(run.dir, 'metrics.jsonl'), '{"kind":"step","t":1,"wor')
+    await writeFile(join(run.dir, 'summary.json.4242.tmp'), '{"id":')
+    await writeFile(join(checkpoints, 'step-000009.ckpt.4242.tmp'), 'partial')
+    const before = (await readSummary(run.dir))!
+
+    const resumed = await runTraining({ host: nodeProcessHost, resumeDir: run.dir })
+    expect(resumed.status).toBe('finished')
+    const text = await readFile(join(run.dir, 'metrics.jsonl'), 'utf8')
+    // Every line whole and valid: the half-written one did not swallow the next point.
+    expect(text.split('\n').slice(0, -1).every((line) => !!JSON.parse(line))).toBe(true)
+    const { points } = await readMetrics(run.dir)
+    expect(of(points, 'step').map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(of(points, 'update').map((p) => p.version)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(of(points, 'epoch').map((p) => p.epoch)).toEqual([0, 1])
+    expect(resumed.updates).toBe(6)
+    expect(resumed.samples).toBe(6 * 8)
+    expect(await readdir(run.dir)).not.toContain('summary.json.4242.tmp')
+    expect(await readdir(checkpoints)).not.toContain('step-000009.ckpt.4242.tmp')
+    // One run, started once: its start stays, and its time adds up over both sessions.
+    expect(resumed.startedAt).toBe(before.startedAt)
+    expect(resumed.seconds).toBeGreaterThan(before.seconds)
   }, 300_000)
 })

@@ -14,7 +14,7 @@ import { latestCheckpoint, readCheckpoint } from './checkpoint'
 import { splitShardsByWorker } from './data-loader'
 import { checkHealth } from './health'
 import type { FromServer, FromWorker, ResumeState, RunSetup, ToServer, ToWorker } from './protocol'
-import { CONFIG_FILE, createRunDir, METRICS_FILE, readMetrics, readRunConfig, SUMMARY_FILE, writeJsonAtomic } from './runs'
+import { CONFIG_FILE, createRunDir, METRICS_FILE, prepareResume, readRunConfig, SUMMARY_FILE, writeJsonAtomic } from './runs'
 import { SIMULATED_CRASH_EXIT_CODE } from './simulation'
 
 export interface TrainingRunOptions {
@@ -54,6 +54,8 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   let run: { id: string; dir: string }
   let resume: ResumeState | undefined
   let earlier: MetricPoint[] = []
+  /** A resumed run's summary before this session: its start and time spent carry on. */
+  let previous: RunSummary | null = null
   if (o.resumeDir) {
     config = await readRunConfig(o.resumeDir)
     if (o.resumeEpochs !== undefined && o.resumeEpochs > config.epochs) {
@@ -64,10 +66,9 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     const ckpt = await latestCheckpoint(o.resumeDir)
     if (!ckpt) throw new Error(`${o.resumeDir} has no checkpoint to resume from`)
     resume = await readCheckpoint(ckpt)
-    // Points after the checkpoint are replayed by the resumed run; keep those up to it.
-    earlier = (await readMetrics(o.resumeDir)).points
-    const cut = earlier.findLastIndex((p) => p.kind === 'checkpoint' && p.version === resume!.version)
-    earlier = cut >= 0 ? earlier.slice(0, cut + 1) : earlier
+    const prepared = await prepareResume(o.resumeDir, resume.version)
+    earlier = prepared.kept
+    previous = prepared.previous
   } else {
     if (!o.config || !o.runsDir) throw new Error('runTraining needs a config and a runs folder, or a run folder to resume')
     config = o.config
@@ -83,7 +84,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     valShards: expandPattern(config.val, { baseDir: base })
   }
   const metrics: WriteStream = createWriteStream(join(run.dir, METRICS_FILE), { flags: 'a' })
-  const startedAt = new Date().toISOString()
+  const startedAt = previous?.startedAt ?? new Date().toISOString()
   const t0 = performance.now()
   const all: MetricPoint[] = [...earlier]
   const warnings: string[] = []
@@ -126,7 +127,8 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       backend,
       updates: updates.length > 0 ? Math.max(...updates.map((u) => u.version)) : 0,
       samples: steps.reduce((a, s) => a + s.samples, 0),
-      seconds,
+      // Wall time of every session of the run; the rate is this session's.
+      seconds: (previous?.seconds ?? 0) + seconds,
       samplesPerSecond: seconds > 0 ? samplesThisSession / seconds : 0,
       finalValidation: last ? { loss: last.loss, top1: last.top1, top5: last.top5 } : undefined,
       epochTrainLoss: epochLosses(steps, config.epochs),
