@@ -13,9 +13,21 @@ test.describe.configure({ mode: 'serial' })
 /** The two fields of an <img> we read (this project's Node tsconfig has no DOM types). */
 type ImageLike = { complete: boolean; naturalWidth: number }
 
-test('the demo dataset opens in one click and the inventory shows its shard and sample counts', async ({ page }) => {
+test('a mistyped folder is named in an error the user can dismiss; the demo dataset opens in one click and the inventory shows its shard and sample counts', async ({ page }) => {
   const env = e2eEnv()
   await page.goto(env.url)
+  // A mistyped folder first: the error names it, and goes once dismissed or once another path is typed.
+  const missing = join(env.demo, 'no-such-folder')
+  await page.getByLabel('Folder path').fill(missing)
+  await page.getByLabel('Folder path').press('Escape')
+  await page.getByRole('button', { name: 'Open folder' }).click()
+  await expect(page.getByRole('alert')).toContainText(`No such folder: ${missing}`)
+  await page.getByRole('button', { name: 'Dismiss the error' }).click()
+  await expect(page.getByRole('alert')).toHaveCount(0)
+  await page.getByRole('button', { name: 'Open folder' }).click()
+  await expect(page.getByRole('alert')).toContainText('No such folder')
+  await page.getByLabel('Folder path').fill(env.demo)
+  await expect(page.getByRole('alert')).toHaveCount(0)
   await page.getByRole('button', { name: 'Open the demo dataset' }).first().click()
   await expect(page.getByRole('table', { name: 'Shards' })).toBeVisible({ timeout: 120_000 })
   const manifest = await readManifest(env.demo)

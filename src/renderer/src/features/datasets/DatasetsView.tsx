@@ -10,6 +10,7 @@ export function DatasetsView(): React.JSX.Element {
   const error = useDatasets((s) => s.error)
   const current = useDatasets((s) => s.current)
   const loadRecent = useDatasets((s) => s.loadRecent)
+  const dismissError = useDatasets((s) => s.dismissError)
   useEffect(() => {
     void loadRecent()
   }, [loadRecent])
@@ -26,8 +27,11 @@ export function DatasetsView(): React.JSX.Element {
       </header>
       {opening && <IndexingBanner label={opening} />}
       {error && (
-        <div className="banner error" role="alert">
-          {error}
+        <div className="banner error dismissible" role="alert">
+          <span>{error}</span>
+          <button type="button" className="link" aria-label="Dismiss the error" onClick={dismissError}>
+            ×
+          </button>
         </div>
       )}
       <div className="cards">
@@ -81,6 +85,7 @@ function DemoCard(): React.JSX.Element {
 
 function FolderCard(): React.JSX.Element {
   const open = useDatasets((s) => s.open)
+  const dismissError = useDatasets((s) => s.dismissError)
   const busy = useDatasets((s) => s.opening !== null)
   const after = useShowOpened()
   const [path, setPath] = useState('')
@@ -155,6 +160,8 @@ function FolderCard(): React.JSX.Element {
             spellCheck={false}
             onChange={(e) => {
               setPath(e.target.value)
+              // A new path: the error about the last one no longer stands.
+              dismissError()
               if (!e.target.value) setEntries([])
             }}
             onKeyDown={(e) => {

@@ -27,6 +27,8 @@ interface DatasetsState {
   indexProgress: Record<string, IndexProgress>
   open(source: DatasetSource, label?: string): Promise<boolean>
   openDemo(): Promise<boolean>
+  /** Hides the error of the last open (the user read it, or is typing another path). */
+  dismissError(): void
   loadRecent(): Promise<void>
   /**
    * `shardscope serve DATASET` (and Electron's File menu) open a dataset before the page
@@ -59,6 +61,7 @@ export const useDatasets = create<DatasetsState>((set, get) => {
     indexProgress: {},
     open: (source, label) => run(label ?? source.name ?? source.folder ?? 'dataset', () => getClient().call('datasets.open', source)),
     openDemo: () => run('the demo dataset', () => getClient().call('datasets.openDemo', {})),
+    dismissError: () => set({ error: null }),
     async loadRecent() {
       try {
         const { items } = await getClient().call('datasets.recent', {})
