@@ -127,7 +127,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       backend,
       updates: updates.length > 0 ? Math.max(...updates.map((u) => u.version)) : 0,
       samples: steps.reduce((a, s) => a + s.samples, 0),
-      // Wall time of every session of the run; the rate is this session's.
+      // Wall time of the run's sessions (one killed before it could write its summary is not counted); the rate is this session's.
       seconds: (previous?.seconds ?? 0) + seconds,
       samplesPerSecond: seconds > 0 ? samplesThisSession / seconds : 0,
       finalValidation: last ? { loss: last.loss, top1: last.top1, top5: last.top5 } : undefined,
