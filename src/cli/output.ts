@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import type { SingleBar } from 'cli-progress'
 
 /** Exit codes shared by every subcommand. */
@@ -35,4 +36,23 @@ export async function progressBar(show: boolean, format: string): Promise<Single
   if (!show) return undefined
   const { SingleBar, Presets } = (await import('cli-progress')).default
   return new SingleBar({ stream: process.stderr, format, hideCursor: true }, Presets.shades_classic)
+}
+
+/**
+ * While a command writes a dataset folder (make-demo, import): Ctrl-C or SIGTERM removes
+ * what it had staged, says that the folder is as it was, and exits 130. Returns the
+ * function that takes the handlers off again.
+ */
+export function leaveFolderAsItWasOnInterrupt(dir: string, staging: string): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    rmSync(staging, { recursive: true, force: true })
+    process.stderr.write(`\nshardscope: stopped (${signal}); ${dir} is as it was before\n`)
+    process.exit(ExitCode.Interrupted)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  return () => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
 }

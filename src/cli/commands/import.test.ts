@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -88,4 +89,41 @@ describe('shardscope import', () => {
   it('--shard-maxsize below 1024 bytes is refused', () => {
     expect(() => parseBytes('12')).toThrow(/at least 1024/)
   })
+
+  it('Ctrl-C midway through a re-import: exit 130, the earlier dataset left as it was, nothing staged left behind', async () => {
+    // Enough work (a resize per image) that the import is still writing when the interrupt comes.
+    const many = join(root, 'many')
+    for (const name of ['a', 'b']) {
+      mkdirSync(join(many, name), { recursive: true })
+      for (let j = 0; j < 150; j++) {
+        const img = sharp({ create: { width: 160, height: 120, channels: 3, background: { r: j, g: name === 'a' ? 30 : 220, b: 90 } } })
+        writeFileSync(join(many, name, `${j}.png`), await img.png().toBuffer())
+      }
+    }
+    const out = join(root, 'many-wds')
+    expect(await main(['import', src, out, '--val-fraction', '0.2'])).toBe(0)
+    const before = readdirSync(out, { recursive: true }).sort()
+    const manifest = readFileSync(join(out, 'dataset.json'), 'utf8')
+    const cli = new URL('../index.ts', import.meta.url).pathname
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'import', many, out, '--resize', '96x96', '--shard-maxcount', '20'], {
+      env: { ...process.env, SHARDSCOPE_CLI_MAIN: '1' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    // Interrupted once its first new shard is written.
+    const staged = () => readdirSync(out).find((e) => e.startsWith('.shardscope-staging-'))
+    const shardWritten = () => {
+      const s = staged()
+      return s !== undefined && existsSync(join(out, s, 'train', 'train-000000.tar'))
+    }
+    for (let i = 0; i < 600 && !shardWritten() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50))
+    expect(shardWritten()).toBe(true)
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    expect(stderr).toContain(`${out} is as it was before`)
+    expect(readdirSync(out, { recursive: true }).sort()).toEqual(before)
+    expect(readFileSync(join(out, 'dataset.json'), 'utf8')).toBe(manifest)
+  }, 120_000)
 })

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
-import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
+import { CliError, ExitCode, isInteractive, leaveFolderAsItWasOnInterrupt, printJson, progressBar } from '../output'
 import { wholeNumber } from './make-demo'
 import { plural } from '../../shared/words'
 
@@ -55,10 +55,11 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
     .option('--resize <WxH>', 'scale images of another size to cover WxH and centre-crop them (re-encoded); default: keep every image as it is', parseSize)
     .option('--json', 'print the result as JSON')
     .action(async (src: string, out: string, flags: ImportFlags) => {
-      const { ImportRefused, OutputFolderRefused, importImageFolder } = await import('../../core/importer')
+      const { ImportRefused, OutputFolderRefused, importImageFolder, stagingFolder } = await import('../../core/importer')
       const bar = await progressBar(isInteractive(flags.json), 'import [{bar}] {value}/{total} images | {eta_formatted} left')
       let started = false
       let result
+      const keepHandlers = leaveFolderAsItWasOnInterrupt(resolve(out), stagingFolder(resolve(out)))
       try {
         result = await importImageFolder(resolve(src), resolve(out), {
           shardMaxcount: flags.shardMaxcount,
@@ -80,6 +81,7 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
         if (err instanceof ImportRefused || err instanceof OutputFolderRefused) throw new CliError(err.message)
         throw err
       } finally {
+        keepHandlers()
         bar?.stop()
       }
       const shards = (list: { name: string; samples: number; bytes: number }[]) => list.map(({ name, samples, bytes }) => ({ name, samples, bytes }))

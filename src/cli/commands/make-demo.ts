@@ -6,7 +6,7 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
-import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
+import { CliError, ExitCode, isInteractive, leaveFolderAsItWasOnInterrupt, printJson, progressBar } from '../output'
 import { plural } from '../../shared/words'
 import { DEFAULT_DEMO_OPTIONS, FAULT_NAMES, isFaultName, type DemoOptions, type FaultName } from '../../core/demo/options'
 
@@ -53,19 +53,14 @@ export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode)
     .option('--json', 'print the result as JSON')
     .action(async (out: string, flags: MakeDemoFlags) => {
       const { generateDemo } = await import('../../core/demo/generate')
-      const { OutputFolderRefused, prepareDatasetFolder } = await import('../../core/importer')
+      const { OutputFolderRefused, stagingFolder, writeDatasetFolder } = await import('../../core/importer')
       const dir = resolve(out)
-      try {
-        await prepareDatasetFolder(dir)
-      } catch (err) {
-        if (err instanceof OutputFolderRefused) throw new CliError(err.message)
-        throw err
-      }
       const bar = await progressBar(isInteractive(flags.json), 'make-demo {split} [{bar}] {value}/{total} samples')
       let barSplit = ''
       let result
+      const keepHandlers = leaveFolderAsItWasOnInterrupt(dir, stagingFolder(dir))
       try {
-        result = await generateDemo(dir, {
+        result = await writeDatasetFolder(dir, (staging) => generateDemo(staging, {
           train: flags.train,
           val: flags.val,
           classes: flags.classes,
@@ -84,11 +79,12 @@ export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode)
                 bar.update(done, { split })
               }
             : undefined
-        })
+        }))
       } catch (err) {
-        if (err instanceof RangeError) throw new CliError(err.message)
+        if (err instanceof RangeError || err instanceof OutputFolderRefused) throw new CliError(err.message)
         throw err
       } finally {
+        keepHandlers()
         bar?.stop()
       }
       const shards = (list: { name: string; samples: number; bytes: number }[]) => list.map(({ name, samples, bytes }) => ({ name, samples, bytes }))

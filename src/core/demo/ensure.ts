@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import recipeJson from '../../../resources/demo-recipe.json'
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
-import { prepareDatasetFolder, writeFileAtomic } from '../importer/dataset-folder'
+import { writeDatasetFolder, writeFileAtomic } from '../importer/dataset-folder'
 import { generateDemo } from './generate'
 import { FAULT_NAMES } from './options'
 
@@ -53,9 +53,10 @@ async function ensureOnce(dir: string, recipe: DemoRecipe): Promise<DatasetManif
     const parsed = parseManifest(manifestText)
     if (parsed.ok) return parsed.manifest
   }
-  await prepareDatasetFolder(dir)
-  const { manifest } = await generateDemo(dir, { ...recipe })
-  // Written last: a generation cut short leaves no marker and is redone next time.
-  await writeFileAtomic(join(dir, RECIPE_MARKER), wanted + '\n')
-  return manifest
+  return writeDatasetFolder(dir, async (staging) => {
+    const { manifest } = await generateDemo(staging, { ...recipe })
+    // Written last: a generation cut short leaves no marker and is redone next time.
+    await writeFileAtomic(join(staging, RECIPE_MARKER), wanted + '\n')
+    return manifest
+  })
 }

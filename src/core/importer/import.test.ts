@@ -275,4 +275,49 @@ describe('importImageFolder on class folders', () => {
     expect(readdirSync(busy)).toEqual(['thesis.tex'])
     await expect(importImageFolder(src, join(root, 'no-val'), { valFraction: 0 })).rejects.toThrow(/leaves no images for val/)
   })
+
+  it('a re-import replaces the earlier dataset only when complete: one that fails midway leaves it as it was', async () => {
+    const src = join(root, 'flowers')
+    const out = join(root, 'flowers-again')
+    await importImageFolder(src, out, { seed: 1, shardMaxcount: 4 })
+    const before = fingerprint(out)
+    // An error midway through writing the shards (here from the progress callback).
+    const failing = importImageFolder(src, out, {
+      seed: 2,
+      shardMaxcount: 3,
+      onProgress: ({ done }) => {
+        if (done === 5) throw new Error('disk full')
+      }
+    })
+    await expect(failing).rejects.toThrow('disk full')
+    expect(fingerprint(out)).toEqual(before)
+    // A folder a killed import staged in is cleared by the next one, which replaces the dataset whole.
+    mkdirSync(join(out, '.shardscope-staging-999999', 'train'), { recursive: true })
+    const again = await importImageFolder(src, out, { seed: 2, shardMaxcount: 3 })
+    const after = fingerprint(out)
+    expect(after).not.toEqual(before)
+    expect(Object.keys(after).filter((f) => f.includes('.shardscope') || f.endsWith('.tmp'))).toEqual([])
+    expect(Object.keys(after).filter((f) => f.startsWith('train/'))).toEqual(again.shards.train.map((s) => relative(out, s.path)))
+  }, 60_000)
+
+  it("refuses to re-import over files in the split folders that ShardScope did not write, and leaves them", async () => {
+    const src = join(root, 'flowers')
+    const out = join(root, 'flowers-notes')
+    await importImageFolder(src, out)
+    writeFileSync(join(out, 'train', 'README.txt'), 'mine')
+    mkdirSync(join(out, 'val', 'extra'))
+    await expect(importImageFolder(src, out)).rejects.toThrow(/holds train\/README\.txt, val\/extra\/, which ShardScope did not write/)
+    expect(readFileSync(join(out, 'train', 'README.txt'), 'utf8')).toBe('mine')
+  }, 60_000)
 })
+
+/** Every file under `dir` (relative path) with a digest of its bytes. */
+function fingerprint(dir: string): Record<string, string> {
+  const files: Record<string, string> = {}
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const path = join(entry.parentPath, entry.name)
+    files[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16)
+  }
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)))
+}

@@ -27,7 +27,7 @@ import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
 import { forEachOrdered } from '../ordered'
 import { parseWnids, parseWords, WNIDS_FILE, WORDS_FILE } from '../class-files'
 import { ShardWriter, type ShardWritten } from '../wds/writer'
-import { PixelStatistics, prepareDatasetFolder, shardPattern, writeFileAtomic, writeManifest } from './dataset-folder'
+import { PixelStatistics, shardPattern, stagingFolder, writeDatasetFolder, writeFileAtomic, writeManifest } from './dataset-folder'
 
 export interface ImportOptions {
   /** Most samples per shard (default 1,000). */
@@ -358,10 +358,6 @@ export async function importImageFolder(src: string, out: string, options: Impor
   if (plan.val.length === 0) throw new ImportRefused(`${src} leaves no images for val; add a val folder or raise --val-fraction (now ${options.valFraction ?? 0.1})`)
   makeKeysUnique([...plan.train, ...plan.val])
 
-  await prepareDatasetFolder(outAbs)
-  await mkdir(join(outAbs, 'train'), { recursive: true })
-  await mkdir(join(outAbs, 'val'), { recursive: true })
-
   const total = plan.train.length + plan.val.length
   let done = 0
   const bad = [...plan.bad]
@@ -375,64 +371,73 @@ export async function importImageFolder(src: string, out: string, options: Impor
   const target: ImageTarget = { field: imageField, resize: options.resize }
   const reencoded: ImportResult['reencoded'] = { from: {}, resized: 0 }
 
-  const writeSplit = async (split: 'train' | 'val', images: SourceImage[]): Promise<{ shards: ShardWritten[]; imported: number }> => {
-    const writer = new ShardWriter({ dir: join(outAbs, split), pattern: `${split}-%06d.tar`, maxcount, maxsize })
-    const order = shuffle(images, seed + (split === 'train' ? 1 : 2))
-    let imported = 0
-    try {
-      await forEachOrdered(
-        order.length,
-        concurrency,
-        (i) => checkImage(order[i]!, split === 'train' && i < statisticsSamples, target),
-        async (r) => {
-          if (r.error || !r.bytes || !r.shape) bad.push({ file: r.image.file, reason: r.error ?? 'unreadable' })
-          else {
-            await writer.write({ key: r.image.key, fields: { [imageField]: r.bytes, cls: String(r.image.label) } })
-            imported++
-            if (r.reencodedFrom) {
-              if (r.reencodedFrom !== imageField) reencoded.from[r.reencodedFrom] = (reencoded.from[r.reencodedFrom] ?? 0) + 1
-              if (r.resized) reencoded.resized++
+  // Everything is written beside the folder's current dataset, which is replaced only once this one is complete.
+  const { train, val, manifest, h, w, c } = await writeDatasetFolder(outAbs, async (staging) => {
+    await mkdir(join(staging, 'train'))
+    await mkdir(join(staging, 'val'))
+    const writeSplit = async (split: 'train' | 'val', images: SourceImage[]): Promise<{ shards: ShardWritten[]; imported: number }> => {
+      const writer = new ShardWriter({ dir: join(staging, split), pattern: `${split}-%06d.tar`, maxcount, maxsize })
+      const order = shuffle(images, seed + (split === 'train' ? 1 : 2))
+      let imported = 0
+      try {
+        await forEachOrdered(
+          order.length,
+          concurrency,
+          (i) => checkImage(order[i]!, split === 'train' && i < statisticsSamples, target),
+          async (r) => {
+            if (r.error || !r.bytes || !r.shape) bad.push({ file: r.image.file, reason: r.error ?? 'unreadable' })
+            else {
+              await writer.write({ key: r.image.key, fields: { [imageField]: r.bytes, cls: String(r.image.label) } })
+              imported++
+              if (r.reencodedFrom) {
+                if (r.reencodedFrom !== imageField) reencoded.from[r.reencodedFrom] = (reencoded.from[r.reencodedFrom] ?? 0) + 1
+                if (r.resized) reencoded.resized++
+              }
+              const s = r.shape.join('×')
+              shapes.set(s, (shapes.get(s) ?? 0) + 1)
+              shapeOf.push({ file: r.image.file, shape: r.shape })
+              if (r.pixels) stats.add(r.pixels.data, r.pixels.channels)
             }
-            const s = r.shape.join('×')
-            shapes.set(s, (shapes.get(s) ?? 0) + 1)
-            shapeOf.push({ file: r.image.file, shape: r.shape })
-            if (r.pixels) stats.add(r.pixels.data, r.pixels.channels)
+            options.onProgress?.({ done: ++done, total })
           }
-          options.onProgress?.({ done: ++done, total })
-        }
-      )
-    } catch (err) {
-      await writer.abort()
-      throw err
+        )
+      } catch (err) {
+        await writer.abort()
+        throw err
+      }
+      return { shards: await writer.close(), imported }
     }
-    return { shards: await writer.close(), imported }
-  }
 
-  const train = await writeSplit('train', plan.train)
-  const val = await writeSplit('val', plan.val)
+    const train = await writeSplit('train', plan.train)
+    const val = await writeSplit('val', plan.val)
 
-  const common = [...shapes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '0×0×3'
-  const [h, w, c] = common.split('×').map(Number) as [number, number, number]
-  const manifest: DatasetManifest = {
-    version: MANIFEST_VERSION,
-    name: options.name ?? `Imported from ${src}`,
-    splits: {
-      train: { pattern: shardPattern('train', 'train', train.shards.length), expectedSamples: train.imported, shards: train.shards.length },
-      val: { pattern: shardPattern('val', 'val', val.shards.length), expectedSamples: val.imported, shards: val.shards.length }
-    },
-    classes: plan.classIds.length,
-    classIds: plan.classIds,
-    classNames: plan.classNames,
-    // Colour images decode with 3 channels; a mostly-greyscale source still claims 3 (the verifier flags the odd ones).
-    imageShape: [h, w, 3],
-    imageField,
-    labelField: 'cls',
-    normalization: stats.result(),
-    seed
-  }
-  await writeFileAtomic(join(outAbs, WNIDS_FILE), plan.classIds.join('\n') + '\n')
-  await writeFileAtomic(join(outAbs, WORDS_FILE), plan.classIds.map((id, i) => `${id}\t${plan.classNames[i]}`).join('\n') + '\n')
-  await writeManifest(outAbs, manifest)
+    const common = [...shapes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '0×0×3'
+    const [h, w, c] = common.split('×').map(Number) as [number, number, number]
+    const manifest: DatasetManifest = {
+      version: MANIFEST_VERSION,
+      name: options.name ?? `Imported from ${src}`,
+      splits: {
+        train: { pattern: shardPattern('train', 'train', train.shards.length), expectedSamples: train.imported, shards: train.shards.length },
+        val: { pattern: shardPattern('val', 'val', val.shards.length), expectedSamples: val.imported, shards: val.shards.length }
+      },
+      classes: plan.classIds.length,
+      classIds: plan.classIds,
+      classNames: plan.classNames,
+      // Colour images decode with 3 channels; a mostly-greyscale source still claims 3 (the verifier flags the odd ones).
+      imageShape: [h, w, 3],
+      imageField,
+      labelField: 'cls',
+      normalization: stats.result(),
+      seed
+    }
+    await writeFileAtomic(join(staging, WNIDS_FILE), plan.classIds.join('\n') + '\n')
+    await writeFileAtomic(join(staging, WORDS_FILE), plan.classIds.map((id, i) => `${id}\t${plan.classNames[i]}`).join('\n') + '\n')
+    await writeManifest(staging, manifest)
+    return { train, val, manifest, h, w, c }
+  })
+  // The shards as they lie now, in the output folder.
+  const moved = (list: ShardWritten[]) => list.map((s) => ({ ...s, path: join(outAbs, relative(stagingFolder(outAbs), s.path)) }))
+
   const oddShapes = shapeOf.filter((s) => s.shape[0] !== h || s.shape[1] !== w || s.shape[2] !== c)
   return {
     layout: plan.layout,
@@ -441,7 +446,7 @@ export async function importImageFolder(src: string, out: string, options: Impor
     badImages: bad,
     oddShapes,
     reencoded,
-    shards: { train: train.shards, val: val.shards },
+    shards: { train: moved(train.shards), val: moved(val.shards) },
     seconds: (performance.now() - t0) / 1000
   }
 }
