@@ -45,6 +45,13 @@ export async function main(argv: string[]): Promise<number> {
 
 // Run when executed as the CLI bundle (not when imported by tests).
 if (process.env.SHARDSCOPE_CLI_MAIN === '1') {
+  // A reader that stops early (`| head`) closes the pipe: the rest of the output is dropped,
+  // and the command still finishes its work (an import, a run) and exits with its own code.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err
+    })
+  }
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code

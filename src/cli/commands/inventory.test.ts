@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +29,21 @@ beforeAll(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 describe('shardscope inventory', () => {
+  it('a reader that closes the pipe early (`| head`) cuts the output short without a stack trace; the exit code is still the result', async () => {
+    const cli = new URL('../index.ts', import.meta.url).pathname
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'inventory', join(root, 'data'), '--json'], {
+      env: { ...process.env, SHARDSCOPE_CLI_MAIN: '1' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    // Closed before the first line is written: every write meets EPIPE.
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+  }, 60_000)
+
   it('prints a table of the folder shards with totals, exit 0 when clean', async () => {
     expect(await main(['inventory', join(root, 'data')])).toBe(0)
     expect(output.stdout).toMatch(/train\s+train-000000\.tar\s+.*\s6\s+cls,jpg\s+2\s+t0\s+t5\s+0/)
