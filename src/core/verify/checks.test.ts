@@ -61,6 +61,23 @@ describe('verifier checks across shards and splits', () => {
     expect(report.findings[1]!.evidence).toEqual(['missing shard numbers: 1'])
   })
 
+  it("train and val splitting one folder by shard number cover it together: no split is told it skips the other's shards", async () => {
+    const d = dir('split-by-number')
+    for (let n = 0; n < 5; n++) writeFileSync(join(d, `s-00000${n}.tar`), await shard(`k${n}-`, [0, 1, 2]))
+    const splits = [
+      { name: 'train', pattern: 's-{000000..000002}.tar' },
+      { name: 'val', pattern: 's-{000003..000004}.tar' }
+    ]
+    const report = await verifyDataset({ base: d, splits, classes: 3, threads: 0 })
+    expect(report.findings.filter((f) => f.code === 'pattern-misses-shards')).toEqual([])
+    // With one shard left out by both, each split is told of it alone, and offered its own shards plus that one, not the other split's.
+    writeFileSync(join(d, 's-000005.tar'), await shard('k5-', [0, 1, 2]))
+    const again = await verifyDataset({ base: d, splits, classes: 3, threads: 0 })
+    const misses = again.findings.filter((f) => f.code === 'pattern-misses-shards')
+    expect(misses.map((f) => f.fix)).toEqual(['Use `s-{000000,000001,000002,000005}.tar`.', 'Use `s-{000003..000005}.tar`.'])
+    expect(misses[0]!.title).toBe('Training pattern `s-{000000..000002}.tar` covers 3 of 4 shards in the folder: 3 of 12 samples are skipped.')
+  })
+
   it('a shard written in class order shows 1 class per batch and is reported as low label diversity', async () => {
     const d = dir('ordered')
     const labels = Array.from({ length: 160 }, (_, i) => Math.floor(i / 16))

@@ -64,8 +64,13 @@ function statFile(path: string): ShardFile | null {
   }
 }
 
-/** Compare a pattern's file locations with their folders. http locations are passed through (no listing to compare with). */
-export function checkCoverage(locations: ShardLocation[]): Coverage {
+/**
+ * Compare a pattern's file locations with their folders. http locations are passed through
+ * (no listing to compare with). `namedElsewhere`: paths another split's pattern names —
+ * train and val often share a folder, split by shard number — which are not this pattern's
+ * to cover: neither counted as left out nor put in the suggested pattern.
+ */
+export function checkCoverage(locations: ShardLocation[], namedElsewhere: ReadonlySet<string> = new Set()): Coverage {
   const readable: ShardLocation[] = []
   const byDir = new Map<string, ShardLocation[]>()
   for (const loc of locations) {
@@ -101,7 +106,8 @@ export function checkCoverage(locations: ShardLocation[]): Coverage {
         entries = [] // an unlistable folder: only what the pattern names is known
       }
       const inFolder = entries.filter((e) => numberIn(e, family) !== null)
-      uncovered = inFolder
+      const mine = inFolder.filter((e) => named.has(e) || !namedElsewhere.has(join(dir, e)))
+      uncovered = mine
         .filter((e) => !named.has(e))
         .map((e) => statFile(join(dir, e)))
         .filter((f): f is ShardFile => f !== null)
@@ -111,11 +117,12 @@ export function checkCoverage(locations: ShardLocation[]): Coverage {
       if (numbers.length > 1) {
         for (let n = numbers[0]!; n < numbers[numbers.length - 1]! && gaps.length < 1000; n++) if (!present.has(n)) gaps.push(n)
       }
-      if (uncovered.length > 0 && numbers.length > 0) {
+      const own = [...new Set(mine.map((e) => numberIn(e, family)!))].sort((a, b) => a - b)
+      if (uncovered.length > 0 && own.length > 0) {
         const pad = (n: number) => String(n).padStart(family.width, '0')
-        const first = numbers[0]!
-        const last = numbers[numbers.length - 1]!
-        const middle = gaps.length === 0 ? `{${pad(first)}..${pad(last)}}` : `{${numbers.map(pad).join(',')}}`
+        const first = own[0]!
+        const last = own[own.length - 1]!
+        const middle = last - first + 1 === own.length ? `{${pad(first)}..${pad(last)}}` : `{${own.map(pad).join(',')}}`
         const userDir = locs[0]!.pattern.includes('/') ? locs[0]!.pattern.slice(0, locs[0]!.pattern.lastIndexOf('/') + 1) : ''
         suggestedPattern = `${userDir}${family.prefix}${middle}${family.suffix}`
       }

@@ -146,7 +146,9 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
   // are merged in pattern order, and bounds the results held at once.
   const lookahead = Math.max(1, pool.threads * 2)
 
-  const coverages = plan.splits.map((s) => checkCoverage(s.locations))
+  // A file one split names is covered for the others too (train and val split one folder by shard number).
+  const namedBy = plan.splits.map((s) => new Set(s.locations.flatMap((l) => (l.kind === 'file' && l.path ? [l.path] : []))))
+  const coverages = plan.splits.map((s, i) => checkCoverage(s.locations, new Set(namedBy.flatMap((paths, j) => (j === i ? [] : [...paths])))))
   // Nothing to read at all: the run could not happen (exit 2), unlike a split missing some shards (a finding).
   if (coverages.every((c) => c.readable.length === 0)) {
     throw new VerifyInputError(
