@@ -106,6 +106,24 @@ describe('inventoryShards', () => {
     expect(posted[3]![1].problems.map((p) => p.kind)).toEqual(['unreadable'])
   })
 
+  it("coverage is counted within the series a pattern names: other shard files in the folder are not its to cover, and each part of a `::` pattern has its own", async () => {
+    const flat = mkdtempSync(join(tmpdir(), 'inventory-flat-'))
+    try {
+      for (const name of ['train-000000.tar', 'train-000001.tar', 'val-000000.tar', 'a-000.tar', 'a-001.tar', 'a-002.tar', 'b-000.tar', 'b-001.tar']) {
+        writeFileSync(join(flat, name), await packTar(samples(name.split('-')[0]!, 0, 1, 2)))
+      }
+      expect((await inventoryShards('train-{000000..000001}.tar', { baseDir: flat })).coverage).toEqual([])
+      const both = await inventoryShards('a-{000..001}.tar::b-000.tar', { baseDir: flat })
+      expect(both.coverage.map((g) => g.message)).toEqual([
+        'pattern covers 2 of 3 shards in .: a-002.tar is not covered',
+        'pattern covers 1 of 2 shards in .: b-001.tar is not covered'
+      ])
+      expect(both.totals.uncovered).toBe(2)
+    } finally {
+      rmSync(flat, { recursive: true, force: true })
+    }
+  })
+
   it('pattern covering 1 of 2 shards is reported with the missing shard name', async () => {
     const inventory = await inventoryShards('file:val/val-{000000..000000}.tar::train/train-{000000..000001}.tar', { baseDir: root })
     expect(inventory.mode).toBe('pattern')

@@ -9,7 +9,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { expandPattern } from '../wds/patterns'
-import { SHARD_FILE, shardFilesOfFolder, splitFromName } from '../wds/shard-files'
+import { numberInFamily, SHARD_FILE, shardFamily, shardFilesOfFolder, splitFromName } from '../wds/shard-files'
 import type { ShardLocation } from '../wds/types'
 import type { ShardInventory } from './inventory-shard'
 import type { PlannedShard } from './shard-queue'
@@ -118,7 +118,9 @@ export async function findCoverageGaps(locations: ShardLocation[], baseDir: stri
   const allNamed = new Set(locations.filter((l) => l.path).map((l) => l.path!))
   const gaps: CoverageGap[] = []
   for (const { pattern, folder, named } of byPatternFolder.values()) {
-    const files = await shardFilesIn(folder)
+    // The series the pattern names (`val-000000.tar` → val-<n>), compressed or not; other shard files beside them are not its to cover.
+    const families = [...named].flatMap((name) => shardFamily(name) ?? [])
+    const files = (await shardFilesIn(folder)).filter((f) => named.has(f) || families.some((family) => numberInFamily(f, family) !== null))
     if (files.length === 0) continue
     const uncovered = files.filter((f) => !named.has(f) && !allNamed.has(join(folder, f)))
     if (uncovered.length === 0) continue

@@ -7,6 +7,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expandPattern } from '../wds/patterns'
@@ -76,6 +77,16 @@ describe('verifier checks across shards and splits', () => {
     const misses = again.findings.filter((f) => f.code === 'pattern-misses-shards')
     expect(misses.map((f) => f.fix)).toEqual(['Use `s-{000000,000001,000002,000005}.tar`.', 'Use `s-{000003..000005}.tar`.'])
     expect(misses[0]!.title).toBe('Training pattern `s-{000000..000002}.tar` covers 3 of 4 shards in the folder: 3 of 12 samples are skipped.')
+  })
+
+  it('a series with some shards compressed is one series: no gap where the .tar.gz ones are, and a fix naming them', async () => {
+    const d = dir('mixed-compression')
+    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2]))
+    writeFileSync(join(d, 'x-000001.tar.gz'), gzipSync(await shard('b', [0, 1, 2])))
+    writeFileSync(join(d, 'x-000002.tar'), await shard('c', [0, 1, 2]))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000,000002}.tar' }], classes: 3, threads: 0 })
+    expect(report.findings.map((f) => f.code)).toEqual(['pattern-misses-shards'])
+    expect(report.findings[0]!.fix).toBe('Use `x-000001.tar.gz::x-{000000,000002}.tar`.')
   })
 
   it('a shard written in class order shows 1 class per batch and is reported as low label diversity', async () => {

@@ -6,9 +6,8 @@
  */
 import { readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
+import { numberInFamily as numberIn, SHARD_FILE, shardFamily as familyOf, type ShardFamily as Family } from '../wds/shard-files'
 import type { ShardLocation } from '../wds/types'
-
-const SHARD_EXTENSIONS = /\.(tar|tar\.gz|tgz)$/i
 
 export interface ShardFile {
   path: string
@@ -34,25 +33,6 @@ export interface Coverage {
   /** Existing files first, in pattern order; http locations as they are. */
   readable: ShardLocation[]
   folders: FolderCoverage[]
-}
-
-interface Family {
-  prefix: string
-  suffix: string
-  width: number
-}
-
-function familyOf(name: string): Family | null {
-  if (!SHARD_EXTENSIONS.test(name)) return null
-  const m = /^(.*?)(\d+)(\D*)$/.exec(name)
-  if (!m) return null
-  return { prefix: m[1]!, suffix: m[3]!, width: m[2]!.length }
-}
-
-function numberIn(name: string, family: Family): number | null {
-  if (!name.startsWith(family.prefix) || !name.endsWith(family.suffix)) return null
-  const digits = name.slice(family.prefix.length, name.length - family.suffix.length)
-  return /^\d+$/.test(digits) ? Number(digits) : null
 }
 
 function statFile(path: string): ShardFile | null {
@@ -117,14 +97,9 @@ export function checkCoverage(locations: ShardLocation[], namedElsewhere: Readon
       if (numbers.length > 1) {
         for (let n = numbers[0]!; n < numbers[numbers.length - 1]! && gaps.length < 1000; n++) if (!present.has(n)) gaps.push(n)
       }
-      const own = [...new Set(mine.map((e) => numberIn(e, family)!))].sort((a, b) => a - b)
-      if (uncovered.length > 0 && own.length > 0) {
-        const pad = (n: number) => String(n).padStart(family.width, '0')
-        const first = own[0]!
-        const last = own[own.length - 1]!
-        const middle = last - first + 1 === own.length ? `{${pad(first)}..${pad(last)}}` : `{${own.map(pad).join(',')}}`
+      if (uncovered.length > 0) {
         const userDir = locs[0]!.pattern.includes('/') ? locs[0]!.pattern.slice(0, locs[0]!.pattern.lastIndexOf('/') + 1) : ''
-        suggestedPattern = `${userDir}${family.prefix}${middle}${family.suffix}`
+        suggestedPattern = patternForFiles(userDir, mine)
       }
     }
     folders.push({ dir, covered, missing, uncovered, gaps, suggestedPattern })
@@ -139,25 +114,26 @@ export function checkCoverage(locations: ShardLocation[], namedElsewhere: Readon
  */
 export function patternForFiles(dir: string, names: string[]): string {
   const parts: string[] = []
-  const families = new Map<string, { family: Family; numbers: number[] }>()
+  const families = new Map<string, { family: Family; numbers: number[]; extension: string }>()
   for (const name of [...names].sort()) {
     const family = familyOf(name)
     if (!family) {
       parts.push(dir + name)
       continue
     }
-    const id = `${family.prefix}\0${family.suffix}\0${family.width}`
-    const entry = families.get(id) ?? { family, numbers: [] }
+    // One brace group per extension: a pattern cannot vary it within a range.
+    const id = `${family.prefix}\0${family.suffix}\0${family.width}\0${SHARD_FILE.exec(name)![0]}`
+    const entry = families.get(id) ?? { family, numbers: [], extension: SHARD_FILE.exec(name)![0] }
     entry.numbers.push(numberIn(name, family)!)
     families.set(id, entry)
   }
-  for (const { family, numbers } of families.values()) {
+  for (const { family, numbers, extension } of families.values()) {
     const pad = (n: number) => String(n).padStart(family.width, '0')
     const sorted = numbers.sort((a, b) => a - b)
     const first = sorted[0]!
     const last = sorted[sorted.length - 1]!
     const middle = sorted.length === 1 ? pad(first) : last - first + 1 === sorted.length ? `{${pad(first)}..${pad(last)}}` : `{${sorted.map(pad).join(',')}}`
-    parts.push(`${dir}${family.prefix}${middle}${family.suffix}`)
+    parts.push(`${dir}${family.prefix}${middle}${family.suffix}${extension}`)
   }
   return parts.sort().join('::')
 }

@@ -7,6 +7,36 @@ import { join } from 'node:path'
 
 export const SHARD_FILE = /\.(tar|tar\.gz|tgz)$/i
 
+/**
+ * A numbered family of shard files: `val-000000.tar` → prefix `val-`, no suffix, 6 digits.
+ * Members of one family may differ in extension (`val-000001.tar.gz` beside
+ * `val-000000.tar` is the same series, compressed).
+ */
+export interface ShardFamily {
+  prefix: string
+  /** What follows the number, before the extension. */
+  suffix: string
+  width: number
+}
+
+/** The family of a shard file name (its last run of digits generalised), or null for a name without one. */
+export function shardFamily(name: string): ShardFamily | null {
+  const ext = SHARD_FILE.exec(name)
+  const m = ext && /^(.*?)(\d+)(\D*)$/.exec(name.slice(0, ext.index))
+  if (!m) return null
+  return { prefix: m[1]!, suffix: m[3]!, width: m[2]!.length }
+}
+
+/** The number of a file name in the family (whatever its shard extension), or null when the name is not one of it. */
+export function numberInFamily(name: string, family: ShardFamily): number | null {
+  const ext = SHARD_FILE.exec(name)
+  if (!ext) return null
+  const stem = name.slice(0, ext.index)
+  if (!stem.startsWith(family.prefix) || !stem.endsWith(family.suffix)) return null
+  const digits = stem.slice(family.prefix.length, stem.length - family.suffix.length)
+  return /^\d+$/.test(digits) ? Number(digits) : null
+}
+
 /** Split name from a shard file name: `train-000001.tar` → train, `val.tar.gz` → val. */
 export function splitFromName(name: string): string {
   const stem = name.replace(SHARD_FILE, '')
