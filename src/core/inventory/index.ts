@@ -15,3 +15,4 @@ export {
   type SplitInventory,
   type CoverageGap
 } from './inventory'
+export { MAX_CLASS_ID } from './plain-shard'

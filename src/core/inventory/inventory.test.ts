@@ -124,6 +124,23 @@ describe('inventoryShards', () => {
     }
   })
 
+  it('a label far above any class count (an unmapped file or taxon id) counts as unlabelled instead of sizing the histogram', async () => {
+    const odd = mkdtempSync(join(tmpdir(), 'inventory-labels-'))
+    try {
+      const members = [1, 2_000_000_000, 999_999].flatMap((label, i) => [
+        { name: `k${i}.cls`, data: String(label) },
+        { name: `k${i}.jpg`, data: Buffer.alloc(100, i) }
+      ])
+      writeFileSync(join(odd, 'x-000000.tar'), await packTar(members))
+      const [shard] = (await inventoryShards(join(odd, 'x-000000.tar'))).shards
+      expect(shard!.unlabelled).toBe(1)
+      expect(shard!.classHistogram.length).toBe(1_000_000)
+      expect([shard!.classHistogram[1], shard!.classHistogram[999_999], shard!.classHistogram.reduce((a, b) => a + b, 0)]).toEqual([1, 1, 2])
+    } finally {
+      rmSync(odd, { recursive: true, force: true })
+    }
+  })
+
   it('pattern covering 1 of 2 shards is reported with the missing shard name', async () => {
     const inventory = await inventoryShards('file:val/val-{000000..000000}.tar::train/train-{000000..000001}.tar', { baseDir: root })
     expect(inventory.mode).toBe('pattern')

@@ -22,6 +22,13 @@ import { KeySet } from './key-set'
 const BLOCK = 512
 /** `cls` members longer than this are not labels we can parse anyway. */
 export const MAX_LABEL_BYTES = 64
+/**
+ * The largest `cls` counted as a class id: above the class counts of real datasets
+ * (Google Landmarks v2 has 203,094), and the histogram is an array indexed by it. A larger
+ * value (a file or taxon id left unmapped) counts as unlabelled; one label of 2,000,000,000
+ * used to take gigabytes and crash the process.
+ */
+export const MAX_CLASS_ID = 999_999
 
 /** What the inventory counts in a shard's samples. */
 export interface SampleTally {
@@ -30,7 +37,7 @@ export interface SampleTally {
   fields: Record<string, number>
   /** Samples per class id, from `cls` fields that hold a non-negative integer. */
   classHistogram: number[]
-  /** Samples whose `cls` is missing, not an integer, or negative. */
+  /** Samples whose `cls` is missing, not an integer, negative, or above MAX_CLASS_ID. */
   unlabelled: number
   firstKey: string | null
   lastKey: string | null
@@ -51,7 +58,7 @@ export function countSample(tally: SampleTally, key: string, fields: Iterable<st
 function countContents(tally: SampleTally, fields: Iterable<string>, label: number | null): void {
   tally.samples++
   for (const field of fields) tally.fields[field] = (tally.fields[field] ?? 0) + 1
-  if (label === null || label < 0) tally.unlabelled++
+  if (label === null || label < 0 || label > MAX_CLASS_ID) tally.unlabelled++
   else {
     while (tally.classHistogram.length <= label) tally.classHistogram.push(0)
     tally.classHistogram[label]!++

@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Handlers } from '../../shared/contract'
 import type { CoverageWarning, DatasetInventory, InventoryShard, PageThumbnail, PathEntry, SampleDetail, SampleField, SamplePage, SampleRow } from '../../shared/contract/datasets'
 import { ensureDemoDataset } from '../demo'
-import { findCoverageGaps } from '../inventory'
+import { findCoverageGaps, MAX_CLASS_ID } from '../inventory'
 import { readSampleAt } from '../wds'
 import type { ShardLocation } from '../wds/types'
 import { decodeField } from '../wds/fields'
@@ -224,7 +224,7 @@ async function inventoryOf(d: OpenedDataset, tables: SplitTable[]): Promise<Data
         const histogram: number[] = []
         for (let j = 0; j < shard.count; j++) {
           const label = t.labels[shard.first + j]!
-          if (label >= 0) {
+          if (label >= 0 && label <= MAX_CLASS_ID) {
             while (histogram.length <= label) histogram.push(0)
             histogram[label]! += 1
           }
