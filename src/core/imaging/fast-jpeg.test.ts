@@ -37,6 +37,13 @@ describe('fast JPEG decoding', () => {
     await expectJpegError(decodeJpeg(jpg.slice(0, Math.floor(jpg.length * 0.4))), 'truncated')
   })
 
+  it('decodes a whole JPEG followed by bytes after its end marker (as some cameras append), as PIL does', async () => {
+    const { jpg } = await makeJpeg(64, 64)
+    const trailed = new Uint8Array([...jpg, ...new TextEncoder().encode('GARBAGE'.repeat(40))])
+    expect(readJpegHeader(trailed)?.complete).toBe(true)
+    expect((await decodeJpeg(trailed)).width).toBe(64)
+  })
+
   it('reports damaged entropy data as corrupt', async () => {
     const { jpg } = await makeJpeg(64, 64)
     const bad = jpg.slice()

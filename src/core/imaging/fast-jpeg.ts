@@ -59,7 +59,7 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
       const height = (bytes[i + 5]! << 8) | bytes[i + 6]!
       const width = (bytes[i + 7]! << 8) | bytes[i + 8]!
       const components = bytes[i + 9]!
-      return { width, height, components, complete: endsWithEoi(bytes) }
+      return { width, height, components, complete: hasEoiAfter(bytes, i + 2 + length) }
     }
     if (marker === 0xda || marker === 0xd9) return null // scan or end before any frame header
     i += 2 + length
@@ -67,11 +67,15 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
   return null
 }
 
-function endsWithEoi(bytes: Uint8Array): boolean {
-  let end = bytes.length
-  // Some writers pad after EOI; allow a little.
-  for (let k = 0; k < 64 && end > 2 && bytes[end - 1] !== 0xd9; k++) end--
-  return end >= 2 && bytes[end - 2] === 0xff && bytes[end - 1] === 0xd9
+/**
+ * Whether an end-of-image marker follows the frame header. Inside the compressed data an
+ * 0xFF byte is always followed by 0x00 or a restart marker, so FF D9 there is the end; bytes
+ * after it (padding, or metadata some cameras append) do not make the image incomplete.
+ * An embedded EXIF thumbnail's own end marker lies before the frame header, so it does not count.
+ */
+function hasEoiAfter(bytes: Uint8Array, from: number): boolean {
+  for (let k = bytes.length - 2; k >= from; k--) if (bytes[k] === 0xff && bytes[k + 1] === 0xd9) return true
+  return false
 }
 
 /** The decoder's emscripten module: `decode` is synchronous once the module is instantiated. */
