@@ -106,9 +106,11 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
         process.stdout.write(`  ${m.classes} classes, ${result.oddShapes.length > 0 ? 'mostly ' : ''}${shape} ${m.imageField}\n`)
         for (const [from, n] of Object.entries(result.reencoded.from)) process.stdout.write(`  ${plural(n, `${from} image`)} re-encoded as ${m.imageField}, so every sample has .${m.imageField}\n`)
         if (result.reencoded.resized > 0) process.stdout.write(`  ${plural(result.reencoded.resized, 'image')} resized to ${shape}\n`)
+        if (result.reencoded.madeRgb > 0) process.stdout.write(`  ${plural(result.reencoded.madeRgb, 'greyscale or CMYK image')} made RGB, as ImageFolder's convert("RGB") does\n`)
         if (result.oddShapes.length > 0) {
+          const fix = flags.resize ? '' : `; --resize ${m.imageShape[1]}x${m.imageShape[0]} makes them one size`
           process.stdout.write(
-            `  ${result.oddShapes.length} of ${result.imported.train + result.imported.val} images ${result.oddShapes.length === 1 ? 'is' : 'are'} not ${shape}, e.g. ${result.oddShapes[0]!.file}: imported as they are, training skips them and verify reports them; --resize ${m.imageShape[1]}x${m.imageShape[0]} makes them one size\n`
+            `  ${result.oddShapes.length} of ${result.imported.train + result.imported.val} images ${result.oddShapes.length === 1 ? 'is' : 'are'} not ${shape}, e.g. ${result.oddShapes[0]!.file}: imported as they are, training skips them and verify reports them${fix}\n`
           )
         }
         for (const b of result.badImages.slice(0, 20)) process.stdout.write(`  left out ${b.file}: ${b.reason}\n`)

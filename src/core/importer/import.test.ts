@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import sharp from 'sharp'
@@ -126,15 +126,17 @@ describe('importImageFolder on the raw Tiny ImageNet layout', () => {
     expect(result.badImages.find((b) => b.file.endsWith('_99.JPEG'))!.reason).toMatch(/not a decodable image/)
   })
 
-  it('passes image bytes through unchanged as jpg, labels by wnids.txt order, val labels from the annotations', () => {
+  it('passes colour image bytes through unchanged as jpg, makes the greyscale one RGB, labels by wnids.txt order, val labels from the annotations', async () => {
     const shards = { ...readShards(join(out, 'train')), ...readShards(join(out, 'val')) }
     const samples = Object.values(shards).flat()
     expect(samples).toHaveLength(24)
+    const greyscale = `${WNIDS[2]}_5`
     for (const s of samples) {
       expect(Object.keys(s.fields).sort()).toEqual(['cls', 'jpg'])
       const m = /^(n\d{8})_(\d+)$/.exec(s.key)
       const file = m ? join(src, 'train', m[1]!, 'images', `${s.key}.JPEG`) : join(src, 'val', 'images', `${s.key}.JPEG`)
-      expect(s.fields.jpg).toBe(sha(readFileSync(file)))
+      if (s.key === greyscale) expect(s.fields.jpg).not.toBe(sha(readFileSync(file)))
+      else expect(s.fields.jpg).toBe(sha(readFileSync(file)))
       if (m) expect(s.fields.cls).toBe(String(WNIDS.indexOf(m[1]!)))
       else expect(s.fields.cls).toBe(String((Number(s.key.slice(4)) * 2) % 3))
     }
@@ -144,6 +146,12 @@ describe('importImageFolder on the raw Tiny ImageNet layout', () => {
       .flatMap(([, v]) => v.map((s) => s.key))
     expect(trainKeys).not.toEqual([...trainKeys].sort())
     expect(new Set(shards['train-000000.tar']!.map((s) => s.fields.cls)).size).toBeGreaterThan(1)
+    // As torchvision's loader does (PIL convert("RGB")): three equal channels, the same grey.
+    const rgb = await sharp(memberOf(out, `${greyscale}.jpg`)).raw().toBuffer({ resolveWithObject: true })
+    expect(rgb.info.channels).toBe(3)
+    const original = await sharp(readFileSync(join(src, 'train', WNIDS[2]!, 'images', `${greyscale}.JPEG`))).raw().toBuffer()
+    expect(Math.abs(rgb.data[0]! - original[0]!)).toBeLessThanOrEqual(4)
+    expect(result.reencoded.madeRgb).toBe(1)
   })
 
   it('writes dataset.json with wnids order, words.txt names, 64×64×3 and normalisation of the train pixels', () => {
@@ -157,7 +165,7 @@ describe('importImageFolder on the raw Tiny ImageNet layout', () => {
     for (const v of m.normalization.mean) expect(v).toBeCloseTo((260 / 3 + 19.5) / 255, 1)
     for (const v of m.normalization.std) expect(v).toBeGreaterThan(0.2)
     expect(readFileSync(join(out, 'wnids.txt'), 'utf8').trim().split('\n')).toEqual(WNIDS)
-    expect(result.oddShapes.map((o) => o.file)).toEqual([`train/${WNIDS[2]}/images/${WNIDS[2]}_5.JPEG`])
+    expect(result.oddShapes).toEqual([])
   })
 
   it('leaves the source folder exactly as it was', () => {
@@ -192,7 +200,7 @@ describe('importImageFolder on class folders', () => {
     expect(r.badImages).toEqual([])
     expect(r.manifest.classIds).toEqual(['daisy', 'rose', 'tulip'])
     expect(r.manifest.imageField).toBe('jpg')
-    expect(r.reencoded).toEqual({ from: { png: 12 }, resized: 0 })
+    expect(r.reencoded).toEqual({ from: { png: 12 }, resized: 0, madeRgb: 0 })
     const samples = Object.values({ ...readShards(join(out, 'train')), ...readShards(join(out, 'val')) }).flat()
     const byKey = new Map(samples.map((s) => [s.key, s]))
     // Every sample has the one image field; JPEGs pass through byte for byte.
@@ -231,10 +239,10 @@ describe('importImageFolder on class folders', () => {
     const r = await importImageFolder(src, out, { seed: 1, valFraction: 0.25, resize: { width: 64, height: 64 } })
     // An empty class folder keeps its id (sorted names, as ImageFolder) and is named: that class has no samples.
     expect(r.manifest.classIds).toEqual(['a', 'b', 'c-empty'])
-    expect(r.badImages).toEqual([{ file: 'c-empty', reason: 'class folder has no images (.jpg, .jpeg, .png, .webp); class 2 has no samples' }])
+    expect(r.badImages).toEqual([{ file: 'c-empty', reason: 'class folder has no images (.jpg, .jpeg, .png, .webp, .tif, .tiff); class 2 has no samples' }])
     expect(r.manifest.imageShape).toEqual([64, 64, 3])
     expect(r.oddShapes).toEqual([])
-    expect(r.reencoded).toEqual({ from: {}, resized: 4 })
+    expect(r.reencoded).toEqual({ from: {}, resized: 4, madeRgb: 0 })
     for (const name of ['a', 'b']) {
       for (const [i, [w, h]] of sizes.entries()) {
         const written = memberOf(out, `${name}_i${i}.jpg`)
@@ -245,6 +253,49 @@ describe('importImageFolder on class folders', () => {
     // Without --resize the odd sizes are kept as they are and named.
     const kept = await importImageFolder(src, join(root, 'sizes-kept'), { seed: 1, valFraction: 0.25 })
     expect(kept.oddShapes.map((o) => o.file).sort()).toEqual(['a/i1.jpg', 'a/i2.jpg', 'b/i1.jpg', 'b/i2.jpg'])
+  }, 60_000)
+
+  it('finds images as ImageFolder does (subfolders, symbolic links) and reads what PIL reads: misnamed, CMYK, RGBA, TIFF; what it cannot read is named', async () => {
+    const src = join(root, 'as-found')
+    const make = (r: number, g: number, b: number) => sharp({ create: { width: 32, height: 32, channels: 3, background: { r, g, b } } })
+    mkdirSync(join(src, 'cat', 'holiday', '2024'), { recursive: true })
+    mkdirSync(join(src, 'dog'), { recursive: true })
+    mkdirSync(join(root, 'elsewhere-dogs'), { recursive: true })
+    for (let i = 0; i < 4; i++) writeFileSync(join(src, 'cat', `c${i}.jpg`), await make(200, 40 + i, 40).jpeg().toBuffer())
+    writeFileSync(join(src, 'cat', 'holiday', '2024', 'deep.jpg'), await make(201, 40, 40).jpeg().toBuffer())
+    writeFileSync(join(root, 'elsewhere-dogs', 'linked.jpg'), await make(40, 200, 40).jpeg().toBuffer())
+    symlinkSync(join(root, 'elsewhere-dogs', 'linked.jpg'), join(src, 'dog', 'link.jpg'))
+    symlinkSync(join(root, 'elsewhere-dogs'), join(src, 'dog', 'more'))
+    for (let i = 0; i < 3; i++) writeFileSync(join(src, 'dog', `d${i}.jpg`), await make(40, 200, 41 + i).jpeg().toBuffer())
+    writeFileSync(join(src, 'dog', 'png-named.jpg'), await make(40, 201, 40).png().toBuffer())
+    writeFileSync(join(src, 'dog', 'print.jpg'), await make(40, 202, 40).toColourspace('cmyk').jpeg().toBuffer())
+    writeFileSync(join(src, 'dog', 'scan.tiff'), await make(40, 203, 40).tiff().toBuffer())
+    // Left half transparent over a blue-grey: PIL's convert("RGB") keeps the colour, flattening would make it black.
+    const rgba = Buffer.alloc(32 * 32 * 4)
+    for (let p = 0; p < 32 * 32; p++) rgba.set([62, 126, 200, p % 32 < 16 ? 0 : 255], p * 4)
+    writeFileSync(join(src, 'cat', 'sticker.png'), await sharp(rgba, { raw: { width: 32, height: 32, channels: 4 } }).png().toBuffer())
+    writeFileSync(join(src, 'dog', 'old.bmp'), Buffer.from('BM not really read'))
+    writeFileSync(join(src, 'dog', 'empty.jpg'), Buffer.alloc(0))
+    const out = join(root, 'as-found-wds')
+    const r = await importImageFolder(src, out, { seed: 3, valFraction: 0.1 })
+    const keys = Object.values({ ...readShards(join(out, 'train')), ...readShards(join(out, 'val')) })
+      .flat()
+      .map((x) => x.key)
+      .sort()
+    expect(keys).toEqual(['cat_c0', 'cat_c1', 'cat_c2', 'cat_c3', 'cat_holiday_2024_deep', 'cat_sticker', 'dog_d0', 'dog_d1', 'dog_d2', 'dog_link', 'dog_more_linked', 'dog_png-named', 'dog_print', 'dog_scan'])
+    expect([...r.badImages].sort((a, b) => a.file.localeCompare(b.file))).toEqual([
+      { file: 'dog/empty.jpg', reason: 'empty file (0 bytes)' },
+      { file: 'dog/old.bmp', reason: '.bmp images cannot be read here; convert them to PNG or JPEG to import them' }
+    ])
+    expect(r.manifest.imageField).toBe('jpg')
+    expect(r.oddShapes).toEqual([])
+    expect(r.reencoded.madeRgb).toBe(1)
+    for (const key of ['dog_png-named', 'dog_print', 'dog_scan', 'cat_sticker']) {
+      const info = await sharp(memberOf(out, `${key}.jpg`)).metadata()
+      expect([key, info.format, info.channels, info.space]).toEqual([key, 'jpeg', 3, 'srgb'])
+    }
+    const sticker = await sharp(memberOf(out, 'cat_sticker.jpg')).raw().toBuffer()
+    expect(Math.abs(sticker[0]! - 62) + Math.abs(sticker[2]! - 200)).toBeLessThan(12)
   }, 60_000)
 
   it('train/<class> and val/<class> folders keep their split; a val class without a train folder is reported', async () => {
@@ -274,7 +325,22 @@ describe('importImageFolder on class folders', () => {
     await expect(importImageFolder(src, busy)).rejects.toThrow(/not empty \(thesis\.tex\)/)
     expect(readdirSync(busy)).toEqual(['thesis.tex'])
     await expect(importImageFolder(src, join(root, 'no-val'), { valFraction: 0 })).rejects.toThrow(/leaves no images for val/)
+    // Through a symbolic link to the source, the output folder is still inside it.
+    symlinkSync(src, join(root, 'flowers-link'))
+    await expect(importImageFolder(src, join(root, 'flowers-link', 'out'))).rejects.toThrow(/inside the source folder/)
+    expect(readdirSync(src)).not.toContain('out')
   })
+
+  it('a val image listed twice in val_annotations.txt is imported once, with its first label, and the repeat is named', async () => {
+    const src = join(root, 'tiny-twice')
+    mkdirSync(src)
+    await makeRawTinyImageNet(src)
+    const annotations = join(src, 'val', 'val_annotations.txt')
+    writeFileSync(annotations, readFileSync(annotations, 'utf8') + `val_2.JPEG\t${WNIDS[0]}\t0\t0\t63\t63\n`)
+    const r = await importImageFolder(src, join(root, 'tiny-twice-wds'))
+    expect(r.imported.val).toBe(6)
+    expect(r.badImages.find((b) => b.file === 'val/images/val_2.JPEG')?.reason).toBe('listed again in val/val_annotations.txt (line 9; first on line 3); the first is kept')
+  }, 60_000)
 
   it('a re-import replaces the earlier dataset only when complete: one that fails midway leaves it as it was', async () => {
     const src = join(root, 'flowers')

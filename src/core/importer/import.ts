@@ -18,9 +18,10 @@
  * (torchvision's Resize + CenterCrop), then re-encoded. Every image is decoded once to
  * check it; a bad one is reported by file name and left out, the rest imported.
  */
+import type { Dirent } from 'node:fs'
 import { readFile, readdir, realpath, stat } from 'node:fs/promises'
 import { mkdir } from 'node:fs/promises'
-import { extname, join, relative, resolve, sep } from 'node:path'
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path'
 import sharp from 'sharp'
 import { decodeJpeg } from '../imaging/fast-jpeg'
 import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
@@ -63,8 +64,8 @@ export interface ImportResult {
   badImages: BadImage[]
   /** Images imported whose size or channel count differs from the dataset's imageShape. */
   oddShapes: { file: string; shape: [number, number, number] }[]
-  /** Images written in another encoding than their file's: `from` format → the dataset's image field, and how many were resized. */
-  reencoded: { from: Record<string, number>; resized: number }
+  /** Images written in another encoding than their file's: `from` format → the dataset's image field, how many were resized, and how many made RGB (greyscale, CMYK). */
+  reencoded: { from: Record<string, number>; resized: number; madeRgb: number }
   shards: { train: ShardWritten[]; val: ShardWritten[] }
   seconds: number
 }
@@ -72,7 +73,11 @@ export interface ImportResult {
 /** The source folder cannot be imported at all (missing, empty, no classes). */
 export class ImportRefused extends Error {}
 
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp'])
+/** Image files read, by extension: torchvision ImageFolder's IMG_EXTENSIONS that sharp decodes (TIFF is re-encoded). */
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff'])
+const IMAGE_KINDS = [...IMAGE_EXTENSIONS].join(', ')
+/** Image files ImageFolder would read (or users might expect read) that this build of sharp cannot decode: reported, not passed over. */
+const UNREADABLE_IMAGE_EXTENSIONS = new Set(['.bmp', '.ppm', '.pgm', '.pbm', '.gif', '.heic', '.heif'])
 /** Far above any real dataset image; stops a decompression bomb in an untrusted folder. */
 const MAX_INPUT_PIXELS = 16384 * 16384
 
@@ -111,7 +116,7 @@ async function isFile(path: string): Promise<boolean> {
 
 function fieldOf(path: string): string {
   const ext = extname(path).slice(1).toLowerCase()
-  return ext === 'jpeg' ? 'jpg' : ext
+  return ext === 'jpeg' ? 'jpg' : ext === 'tif' ? 'tiff' : ext
 }
 
 /** A key from a file name: its name without extension, with what webdataset would split on made safe. */
@@ -119,20 +124,52 @@ function keyFrom(...parts: string[]): string {
   return parts.map((p) => p.replace(/[^A-Za-z0-9_-]+/g, '_')).join('_')
 }
 
-async function imagesIn(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
-  return entries
-    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
-    .map((e) => e.name)
-    .sort()
+/**
+ * The image files under `dir` (relative paths, sorted), in subfolders too and through
+ * symbolic links, as torchvision's ImageFolder finds them (os.walk with followlinks); a
+ * folder reached twice through links is read once. Hidden files and folders are passed
+ * over; image files of a format that cannot be read, and folders that cannot be listed,
+ * go to `skipped` with the reason.
+ */
+async function imagesIn(dir: string, skipped?: (relativePath: string, reason: string) => void): Promise<string[]> {
+  const found: string[] = []
+  const seen = new Set<string>()
+  const walk = async (folder: string, prefix: string): Promise<void> => {
+    const real = await realpath(folder).catch(() => folder)
+    if (seen.has(real)) return
+    seen.add(real)
+    let entries: Dirent[]
+    try {
+      entries = await readdir(folder, { withFileTypes: true })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (prefix !== '' || code !== 'ENOENT') skipped?.(prefix || '.', `cannot list this folder (${code ?? (err as Error).message}); its images are left out`)
+      return
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue
+      const path = join(folder, e.name)
+      // A symbolic link counts as what it points to; a broken one as nothing.
+      const kind = e.isSymbolicLink() ? await stat(path).then((s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other'), () => 'other') : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other'
+      const ext = extname(e.name).toLowerCase()
+      if (kind === 'dir') await walk(path, `${prefix}${e.name}/`)
+      else if (kind === 'file' && IMAGE_EXTENSIONS.has(ext)) found.push(`${prefix}${e.name}`)
+      else if (kind === 'file' && UNREADABLE_IMAGE_EXTENSIONS.has(ext)) skipped?.(`${prefix}${e.name}`, `${ext} images cannot be read here; convert them to PNG or JPEG to import them`)
+    }
+  }
+  await walk(dir, '')
+  return found.sort()
 }
 
+/** Folders directly in `dir` (through symbolic links too), sorted; hidden ones passed over. */
 async function subfolders(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true })
-  return entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort()
+  const names: string[] = []
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue
+    if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(join(dir, e.name))))) names.push(e.name)
+  }
+  return names.sort()
 }
 
 async function planTinyImageNet(src: string): Promise<SourcePlan> {
@@ -144,7 +181,7 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
   const train: SourceImage[] = []
   for (const [label, wnid] of classIds.entries()) {
     const dir = join(src, 'train', wnid, 'images')
-    const files = await imagesIn(dir)
+    const files = await imagesIn(dir, (f, reason) => bad.push({ file: relative(src, join(dir, f)), reason }))
     if (files.length === 0) bad.push({ file: relative(src, dir), reason: `class ${wnid} from wnids.txt has no train images` })
     for (const f of files) {
       const path = join(dir, f)
@@ -156,9 +193,10 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
   }
   const val: SourceImage[] = []
   const valDir = join(src, 'val', 'images')
-  const annotated = new Set<string>()
+  /** Annotated file → its line. */
+  const annotated = new Map<string, number>()
   // One listing instead of a stat per annotation line (10,000 in Tiny ImageNet).
-  const present = new Set(await imagesIn(valDir))
+  const present = new Set(await imagesIn(valDir, (f, reason) => bad.push({ file: relative(src, join(valDir, f)), reason })))
   const annotations = await readFile(join(src, 'val', 'val_annotations.txt'), 'utf8')
   for (const [n, line] of annotations.split(/\r?\n/).entries()) {
     if (line.trim() === '') continue
@@ -167,7 +205,13 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
       bad.push({ file: `val/val_annotations.txt:${n + 1}`, reason: `expected filename<TAB>wnid, found "${line.slice(0, 80)}"` })
       continue
     }
-    annotated.add(file)
+    const first = annotated.get(file)
+    if (first !== undefined) {
+      // webdataset would carry the image twice, possibly under two labels.
+      bad.push({ file: `val/images/${file}`, reason: `listed again in val/val_annotations.txt (line ${n + 1}; first on line ${first}); the first is kept` })
+      continue
+    }
+    annotated.set(file, n + 1)
     const label = labelOf.get(wnid.trim())
     if (label === undefined) {
       bad.push({ file: `val/images/${file}`, reason: `its class ${wnid.trim()} (val/val_annotations.txt line ${n + 1}) is not in wnids.txt; left out` })
@@ -186,11 +230,12 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
   return { layout: 'tiny-imagenet', classIds, classNames: classIds.map((id) => names.get(id) ?? id), train, val, bad }
 }
 
-async function listClassFolders(root: string, src: string, classes: string[], keyPrefix: string[] = []): Promise<SourceImage[]> {
+async function listClassFolders(root: string, src: string, classes: string[], bad: BadImage[], keyPrefix: string[] = []): Promise<SourceImage[]> {
   const out: SourceImage[] = []
   for (const [label, cls] of classes.entries()) {
-    for (const f of await imagesIn(join(root, cls))) {
-      const path = join(root, cls, f)
+    const dir = join(root, cls)
+    for (const f of await imagesIn(dir, (file, reason) => bad.push({ file: relative(src, join(dir, file)), reason }))) {
+      const path = join(dir, f)
       out.push({ path, file: relative(src, path), label, key: keyFrom(...keyPrefix, cls, f.slice(0, -extname(f).length)), field: fieldOf(f) })
     }
   }
@@ -209,14 +254,15 @@ async function planClassFolders(src: string, valFraction: number, seed: number):
       layout: 'class-folders-split',
       classIds: classes,
       classNames: classes,
-      train: await listClassFolders(join(src, 'train'), src, classes),
+      train: await listClassFolders(join(src, 'train'), src, classes, bad),
       // val_ as in Tiny ImageNet: train/bird/0.jpg and val/bird/0.jpg must not share a key.
-      val: await listClassFolders(join(src, 'val'), src, classes, ['val']),
+      val: await listClassFolders(join(src, 'val'), src, classes, bad, ['val']),
       bad
     }
   }
   const classes = await subfolders(src)
-  const all = await listClassFolders(src, src, classes)
+  const bad: BadImage[] = []
+  const all = await listClassFolders(src, src, classes, bad)
   // Hold out the same share of every class, chosen by the seed.
   const order = shuffle(all, seed ^ 0x5a17)
   const val: SourceImage[] = []
@@ -231,7 +277,7 @@ async function planClassFolders(src: string, valFraction: number, seed: number):
     } else train.push(img)
   }
   // Kept as classes (the ids are the sorted folder names, as in torchvision's ImageFolder), but said: that class can never be learned.
-  const bad = classes.flatMap((cls, label) => (seen.has(label) ? [] : [{ file: cls, reason: `class folder has no images (.jpg, .jpeg, .png, .webp); class ${label} has no samples` }]))
+  for (const [label, cls] of classes.entries()) if (!seen.has(label)) bad.push({ file: cls, reason: `class folder has no images (${IMAGE_KINDS}); class ${label} has no samples` })
   return { layout: 'class-folders', classIds: classes, classNames: classes, train, val, bad }
 }
 
@@ -275,9 +321,19 @@ interface CheckedImage {
   /** Decoded pixels, interleaved with `channels` per pixel (alpha ignored). */
   pixels?: { data: Uint8Array; channels: 3 | 4 }
   error?: string
+  /**
+   * Why the stored bytes cannot be passed through as they are, whatever the dataset's
+   * field: not RGB (greyscale, CMYK: made RGB, as ImageFolder's convert("RGB") does), or
+   * another format than the file's extension says.
+   */
+  mustReencode?: 'to-rgb' | 'format'
+  /** The format the bytes hold, where the extension says another. */
+  held?: string
   /** The source's format when the bytes were re-encoded. */
   reencodedFrom?: string
   resized?: boolean
+  /** Made RGB from greyscale or CMYK. */
+  madeRgb?: boolean
 }
 
 /** What an image must become: the dataset's one image field, and its size when resizing. */
@@ -293,17 +349,28 @@ async function checkImage(image: SourceImage, wantPixels: boolean, target: Image
   const checked = await decodeImage(image, wantPixels)
   if (checked.error || !checked.bytes || !checked.shape) return checked
   const resize = target.resize && (checked.shape[0] !== target.resize.height || checked.shape[1] !== target.resize.width) ? target.resize : undefined
-  if (image.field === target.field && !resize) return checked
+  if (image.field === target.field && !resize && !checked.mustReencode) return checked
   try {
-    let img = sharp(checked.bytes, { limitInputPixels: MAX_INPUT_PIXELS })
+    // sRGB without alpha, as PIL's convert("RGB"): transparent pixels keep their colour (flattening made them black).
+    let img = sharp(checked.bytes, { limitInputPixels: MAX_INPUT_PIXELS }).removeAlpha().toColourspace('srgb')
     if (resize) img = img.resize(resize.width, resize.height, { fit: 'cover', position: 'centre' })
     const bytes = await (target.field === 'png' ? img.png() : target.field === 'webp' ? img.webp({ quality: REENCODE_QUALITY }) : img.jpeg({ quality: REENCODE_QUALITY })).toBuffer()
     // Checked again as written: its shape (and pixels, for the statistics) are those of the new bytes.
     const again = await decodeImage({ ...image, field: target.field }, wantPixels, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length))
-    return { ...again, image, reencodedFrom: image.field, resized: resize !== undefined }
+    return { ...again, image, reencodedFrom: checked.held ?? image.field, resized: resize !== undefined, madeRgb: checked.mustReencode === 'to-rgb' }
   } catch (err) {
     return { image, error: `cannot re-encode as ${target.field}: ${(err as Error).message.split('\n')[0]}` }
   }
+}
+
+/** The format the bytes hold, by their signature (as PIL tells formats apart), or null. */
+function formatOf(bytes: Uint8Array): string | null {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to))
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpg'
+  if (bytes[0] === 0x89 && ascii(1, 4) === 'PNG') return 'png'
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp'
+  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'tiff'
+  return null
 }
 
 async function decodeImage(image: SourceImage, wantPixels: boolean, given?: Uint8Array): Promise<CheckedImage> {
@@ -313,27 +380,53 @@ async function decodeImage(image: SourceImage, wantPixels: boolean, given?: Uint
   } catch (err) {
     return { image, error: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }
   }
-  if (image.field === 'jpg') {
+  if (bytes.length === 0) return { image, error: 'empty file (0 bytes)' }
+  const format = formatOf(bytes) ?? image.field
+  // Another format than the extension says (a PNG named .jpg): read as what it is, written as what its field says.
+  const misnamed = format !== image.field && !(format === 'tiff' && image.field === 'tiff')
+  if (format === 'jpg') {
     // The imaging module's WASM decoder: ≈ 6,000 small JPEGs/s against sharp's ≈ 800–1,300 (DESIGN.md).
     try {
       const d = await decodeJpeg(bytes, { maxPixels: MAX_INPUT_PIXELS })
       const shape: [number, number, number] = [d.height, d.width, d.components === 1 ? 1 : 3]
-      return { image, bytes, shape, pixels: wantPixels ? { data: d.rgba, channels: 4 } : undefined }
+      const mustReencode = d.components === 1 ? 'to-rgb' : misnamed ? 'format' : undefined
+      return { image, bytes, shape, pixels: wantPixels ? { data: d.rgba, channels: 4 } : undefined, mustReencode, held: misnamed ? format : undefined }
     } catch (err) {
+      // CMYK (print) JPEGs are beyond the fast decoder; libjpeg reads them, and they are made RGB.
+      if (/colou?r conversion/i.test((err as Error).message)) {
+        const cmyk = await decodeWithSharp(image, bytes, wantPixels)
+        return cmyk.error ? cmyk : { ...cmyk, mustReencode: 'to-rgb' }
+      }
       return { image, error: `not a decodable image: ${(err as Error).message.split('\n')[0]}` }
     }
   }
+  const decoded = await decodeWithSharp(image, bytes, wantPixels)
+  if (decoded.error || !decoded.shape) return decoded
+  return { ...decoded, mustReencode: decoded.shape[2] !== 3 ? 'to-rgb' : misnamed ? 'format' : undefined, held: misnamed ? format : undefined }
+}
+
+async function decodeWithSharp(image: SourceImage, bytes: Uint8Array, wantPixels: boolean): Promise<CheckedImage> {
   try {
     const img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'truncated' })
-    // Channels as stored (1 for greyscale); the decoded pixels below are always sRGB.
-    const { channels = 3 } = await img.metadata()
-    const decoded = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true })
+    // Channels as stored (1 for greyscale, 4 for RGBA or CMYK); the decoded pixels below are always sRGB.
+    const { channels = 3, space } = await img.metadata()
+    const decoded = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
     const { width, height } = decoded.info
     const pixels = wantPixels ? { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length), channels: 3 as const } : undefined
-    return { image, bytes, shape: [height, width, channels === 4 ? 3 : channels === 2 ? 1 : channels], pixels }
+    const stored = space === 'cmyk' ? 4 : channels === 4 ? 3 : channels === 2 ? 1 : channels
+    return { image, bytes, shape: [height, width, stored], pixels }
   } catch (err) {
-    return { image, error: `not a decodable image: ${(err as Error).message.split('\n')[0]}` }
+    const message = (err as Error).message.split('\n')[0]!
+    return { image, error: `not a decodable image: ${/libpng read error|premature end|truncated/i.test(message) ? `truncated or damaged (${message})` : message}` }
   }
+}
+
+/** Where a path that may not exist yet would be: its nearest existing folder's real path (symbolic links resolved), then the rest. */
+async function realpathOfNew(path: string): Promise<string> {
+  const real = await realpath(path).catch(() => null)
+  if (real !== null) return real
+  const parent = dirname(path)
+  return parent === path ? path : join(await realpathOfNew(parent), basename(path))
 }
 
 export async function importImageFolder(src: string, out: string, options: ImportOptions = {}): Promise<ImportResult> {
@@ -347,13 +440,13 @@ export async function importImageFolder(src: string, out: string, options: Impor
   if (!(await isDir(srcAbs))) throw new ImportRefused(`${src} is not a folder`)
   const outAbs = resolve(out)
   const srcReal = await realpath(srcAbs)
-  const outReal = await realpath(outAbs).catch(() => outAbs)
+  const outReal = await realpathOfNew(outAbs)
   if (outReal === srcReal || outReal.startsWith(srcReal + sep)) throw new ImportRefused(`the output folder ${out} is inside the source folder ${src}; choose one outside it`)
 
   const tiny = (await isFile(join(srcAbs, WNIDS_FILE))) && (await isFile(join(srcAbs, 'val', 'val_annotations.txt')))
   const plan = tiny ? await planTinyImageNet(srcAbs) : await planClassFolders(srcAbs, options.valFraction ?? 0.1, seed)
   if (plan.classIds.length === 0) throw new ImportRefused(`${src} has no class folders (expected SRC/<class>/*.jpg or the Tiny ImageNet layout)`)
-  if (plan.train.length === 0) throw new ImportRefused(`${src} has no train images (.jpg, .jpeg, .png, .webp)`)
+  if (plan.train.length === 0) throw new ImportRefused(`${src} has no ${plan.layout === 'class-folders' ? '' : 'train '}images (${IMAGE_KINDS}) in its class folders`)
   // dataset.json needs a val split; an empty one would name a shard that does not exist.
   if (plan.val.length === 0) throw new ImportRefused(`${src} leaves no images for val; add a val folder or raise --val-fraction (now ${options.valFraction ?? 0.1})`)
   makeKeysUnique([...plan.train, ...plan.val])
@@ -367,9 +460,10 @@ export async function importImageFolder(src: string, out: string, options: Impor
   // The image field of the dataset: the most common format among all source images.
   const fieldCounts = new Map<string, number>()
   for (const image of [...plan.train, ...plan.val]) fieldCounts.set(image.field, (fieldCounts.get(image.field) ?? 0) + 1)
-  const imageField = [...fieldCounts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? 'jpg'
+  // Never TIFF, which training loaders do not decode: a folder of TIFFs becomes PNG (lossless).
+  const imageField = [...fieldCounts.entries()].filter(([field]) => field !== 'tiff').sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? (fieldCounts.has('tiff') ? 'png' : 'jpg')
   const target: ImageTarget = { field: imageField, resize: options.resize }
-  const reencoded: ImportResult['reencoded'] = { from: {}, resized: 0 }
+  const reencoded: ImportResult['reencoded'] = { from: {}, resized: 0, madeRgb: 0 }
 
   // Everything is written beside the folder's current dataset, which is replaced only once this one is complete.
   const { train, val, manifest, h, w, c } = await writeDatasetFolder(outAbs, async (staging) => {
@@ -392,6 +486,7 @@ export async function importImageFolder(src: string, out: string, options: Impor
               if (r.reencodedFrom) {
                 if (r.reencodedFrom !== imageField) reencoded.from[r.reencodedFrom] = (reencoded.from[r.reencodedFrom] ?? 0) + 1
                 if (r.resized) reencoded.resized++
+                if (r.madeRgb) reencoded.madeRgb++
               }
               const s = r.shape.join('×')
               shapes.set(s, (shapes.get(s) ?? 0) + 1)
