@@ -121,7 +121,7 @@ describe('importImageFolder on the raw Tiny ImageNet layout', () => {
       'val/images/val_7.JPEG',
       'val/images/val_8.JPEG'
     ])
-    expect(result.badImages.find((b) => b.file === 'val/images/val_8.JPEG')!.reason).toBe('its class n09999999 (val/val_annotations.txt line 8) is not in wnids.txt; left out')
+    expect(result.badImages.find((b) => b.file === 'val/images/val_8.JPEG')!.reason).toBe('its class n09999999 (val/val_annotations.txt line 8) is not in wnids.txt')
     expect(result.badImages.find((b) => b.file === 'val/images/val_7.JPEG')!.reason).toBe('listed in val_annotations.txt but missing')
     expect(result.badImages.find((b) => b.file.endsWith('_99.JPEG'))!.reason).toMatch(/not a decodable image/)
   })
@@ -310,7 +310,7 @@ describe('importImageFolder on class folders', () => {
     const r = await importImageFolder(src, out)
     expect(r.layout).toBe('class-folders-split')
     expect(r.imported).toEqual({ train: 8, val: 4 })
-    expect(r.badImages).toEqual([{ file: 'val/lizard', reason: 'class folder has no train folder of the same name; left out' }])
+    expect(r.badImages).toEqual([{ file: 'val/lizard', reason: 'class folder has no train folder of the same name' }])
     const val = readShards(join(out, 'val'))['val-000000.tar']!
     expect(val.map((s) => s.key).sort()).toEqual(['val_bird_0', 'val_bird_1', 'val_fish_0', 'val_fish_1'])
     expect(val.find((s) => s.key === 'val_fish_1')!.fields.cls).toBe('1')

@@ -189,7 +189,7 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
     }
   }
   for (const extra of await subfolders(join(src, 'train'))) {
-    if (!labelOf.has(extra)) bad.push({ file: `train/${extra}`, reason: 'class folder not listed in wnids.txt; left out' })
+    if (!labelOf.has(extra)) bad.push({ file: `train/${extra}`, reason: 'class folder not listed in wnids.txt' })
   }
   const val: SourceImage[] = []
   const valDir = join(src, 'val', 'images')
@@ -214,7 +214,7 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
     annotated.set(file, n + 1)
     const label = labelOf.get(wnid.trim())
     if (label === undefined) {
-      bad.push({ file: `val/images/${file}`, reason: `its class ${wnid.trim()} (val/val_annotations.txt line ${n + 1}) is not in wnids.txt; left out` })
+      bad.push({ file: `val/images/${file}`, reason: `its class ${wnid.trim()} (val/val_annotations.txt line ${n + 1}) is not in wnids.txt` })
       continue
     }
     const path = join(valDir, file)
@@ -225,7 +225,7 @@ async function planTinyImageNet(src: string): Promise<SourcePlan> {
     val.push({ path, file: relative(src, path), label, key: keyFrom(file.slice(0, -extname(file).length)), field: fieldOf(file) })
   }
   for (const f of present) {
-    if (!annotated.has(f)) bad.push({ file: `val/images/${f}`, reason: 'not listed in val_annotations.txt, so it has no label; left out' })
+    if (!annotated.has(f)) bad.push({ file: `val/images/${f}`, reason: 'not listed in val_annotations.txt, so it has no label' })
   }
   return { layout: 'tiny-imagenet', classIds, classNames: classIds.map((id) => names.get(id) ?? id), train, val, bad }
 }
@@ -248,7 +248,7 @@ async function planClassFolders(src: string, valFraction: number, seed: number):
     const classes = await subfolders(join(src, 'train'))
     const bad: BadImage[] = []
     for (const extra of await subfolders(join(src, 'val'))) {
-      if (!classes.includes(extra)) bad.push({ file: `val/${extra}`, reason: 'class folder has no train folder of the same name; left out' })
+      if (!classes.includes(extra)) bad.push({ file: `val/${extra}`, reason: 'class folder has no train folder of the same name' })
     }
     return {
       layout: 'class-folders-split',

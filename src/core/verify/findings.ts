@@ -174,7 +174,7 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
             offenders: problems.map((p) => ({
               url: p.url,
               key: p.kind === 'truncated' ? undefined : p.key,
-              field: p.member,
+              // The member (`k1.jpg`) is named in the message; it is not a field of the sample.
               found: p.message.startsWith(`${p.url}: `) ? p.message.slice(p.url.length + 2) : p.message
             })),
             offenderCount: problems.length

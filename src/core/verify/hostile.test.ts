@@ -175,7 +175,7 @@ describe('verifier on broken and hostile shards', () => {
     const report = await verifyDataset({ base: dir, splits: [{ name: 'train', pattern: 'x.tar' }], classes: 10, imageShape: [16, 16, 3], threads: 0 })
     const text = summarizeReport(report)
     const path = join(dir, 'x.tar')
-    expect(text).toContain(`   · ${path} .s2.jpg: the tar ends in the middle of member "s2.jpg" (sample s2) after 5 complete members (truncated shard)\n`)
+    expect(text).toContain(`   · ${path}: the tar ends in the middle of member "s2.jpg" (sample s2) after 5 complete members (truncated shard)\n`)
     expect(text).not.toContain(`   - ${path}: the tar ends`)
     // A skipped check says why, as the app does.
     expect(text).toContain('\n  copy-vs-copy skipped: no second copy (remote pattern) given\n')

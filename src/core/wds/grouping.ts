@@ -68,7 +68,8 @@ export class SampleGrouper<T> {
       this.report({ kind: 'dangerous-name', member: name, message: `member "${name}" has an absolute path or "..": read as data only, never written as a path` })
     }
     if (type !== 'file') {
-      this.report({ kind: 'not-regular-file', member: name, message: `member "${name}" is a ${type}, not a regular file: skipped` })
+      const what = type === 'symlink' ? 'a symbolic link' : type === 'link' ? 'a hard link' : type === 'other' ? 'a special file (device, FIFO or sparse)' : `a ${type}`
+      this.report({ kind: 'not-regular-file', member: name, message: `member "${name}" is ${what}, not a regular file: skipped, as webdataset does` })
       return null
     }
     if (isMetadataMember(name)) return null
@@ -87,7 +88,7 @@ export class SampleGrouper<T> {
   begin(key: string, field: string, memberName: string): void {
     const current = this.current
     if (current && current.key === key && field in current.fields) {
-      this.report({ kind: 'duplicate-field', key, member: memberName, message: `sample "${key}" has field "${field}" twice: webdataset starts a new sample with the same key` })
+      this.report({ kind: 'duplicate-field', key, member: memberName, message: `sample "${key}" has field "${field}" twice: webdataset 0.2 stops there ("duplicate file name in tar file"), older versions start a new sample with the same key, as counted here` })
     }
     if (!current || current.key !== key || field in current.fields) {
       if (current) this.emit(current)
