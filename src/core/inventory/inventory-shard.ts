@@ -75,8 +75,8 @@ export async function inventoryShard(location: ShardLocation, split: string): Pr
   }
   const { scanned, failure, start } = scan
   result.compressed = start.compressed
-  const { problem, lastSampleWhole } = judgeScanEnd(location.url, scanned, failure, start)
-  if (lastSampleWhole) grouper.finish()
-  if (problem) result.problems.push(problem)
+  const end = judgeScanEnd(location.url, scanned, failure, start)
+  grouper.finishAtEnd(end)
+  if (end.problem) result.problems.push(end.problem)
   return result
 }

@@ -141,6 +141,23 @@ describe('inventoryShards', () => {
     }
   })
 
+  it("a cut inside a header keeps the sample before when the cut member starts another sample, and drops the one it belongs to otherwise", async () => {
+    const cutDir = mkdtempSync(join(tmpdir(), 'inventory-cut-header-'))
+    try {
+      // c_0000 and c_0001 take 5 blocks each (jpg: header + 2 blocks, cls: header + 1).
+      const tar = await packTar(samples('c', 0, 4, 2))
+      writeFileSync(join(cutDir, 'next-sample.tar'), tar.subarray(0, 5120 + 200)) // in the header of c_0002.jpg
+      writeFileSync(join(cutDir, 'same-sample.tar'), tar.subarray(0, 4096 + 200)) // in the header of c_0001.cls
+      const inv = await inventoryShards('{next-sample,same-sample}.tar', { baseDir: cutDir })
+      expect(inv.shards.map((s) => [s.name, s.samples, s.lastKey, s.problems.map((p) => p.kind)])).toEqual([
+        ['next-sample.tar', 2, 'c_0001', ['truncated']],
+        ['same-sample.tar', 1, 'c_0000', ['truncated']]
+      ])
+    } finally {
+      rmSync(cutDir, { recursive: true, force: true })
+    }
+  })
+
   it('pattern covering 1 of 2 shards is reported with the missing shard name', async () => {
     const inventory = await inventoryShards('file:val/val-{000000..000000}.tar::train/train-{000000..000001}.tar', { baseDir: root })
     expect(inventory.mode).toBe('pattern')

@@ -89,6 +89,18 @@ describe('verifier checks across shards and splits', () => {
     expect(report.findings[0]!.fix).toBe('Use `x-000001.tar.gz::x-{000000,000002}.tar`.')
   })
 
+  it('a cut inside the image of a sample leaves the samples before it counted and verified, as the inventory counts them', async () => {
+    const d = dir('cut-in-image')
+    // Each sample's image first, then its label (as `tar cf` of sorted names with .cls after .jpg would not, but writers do).
+    const tar = await packTar([0, 1, 2, 0].flatMap((label, i) => [{ name: `a${i}.jpg`, data: jpgs[i]! }, { name: `a${i}.cls`, data: String(label) }]))
+    // Into the data of a2.jpg, the first member of sample a2: a reader that wants its bytes never sees it begin.
+    const header = tar.indexOf('a2.jpg')
+    writeFileSync(join(d, 'x-000000.tar'), tar.subarray(0, header + 512 + 100))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-000000.tar' }], classes: 3, threads: 0 })
+    expect(report.splits[0]!.samples).toBe(2)
+    expect(report.findings.map((f) => f.code)).toEqual(['truncated-shard'])
+  })
+
   it('a shard written in class order shows 1 class per batch and is reported as low label diversity', async () => {
     const d = dir('ordered')
     const labels = Array.from({ length: 160 }, (_, i) => Math.floor(i / 16))

@@ -126,9 +126,10 @@ export async function checkShard(location: ShardLocation, options: ShardCheckOpt
     return checker.result()
   }
   const { scanned, failure, start } = scan
-  const { problem, lastSampleWhole } = judgeScanEnd(location.url, scanned, failure, start)
+  const end = judgeScanEnd(location.url, scanned, failure, start)
+  const { problem } = end
   // As readSamples does, the sample the bytes ran out in is not handed out.
-  if (lastSampleWhole) grouper.finish()
+  grouper.finishAtEnd(end)
   await drain()
   if (problem) {
     checker.problems.push(problem)

@@ -115,6 +115,16 @@ export class SampleGrouper<T> {
     this.current = null
   }
 
+  /**
+   * The end of a shard's bytes, as judgeScanEnd saw it: hands out the sample being built
+   * unless the bytes ran out inside one of its own members. (A reader that wants a member's
+   * bytes meets that member only once they are all there, so the sample being built can be
+   * the whole one before the cut.)
+   */
+  finishAtEnd(end: { lastSampleWhole: boolean; cutKey?: string }): void {
+    if (end.lastSampleWhole || (end.cutKey !== undefined && this.current?.key !== end.cutKey)) this.finish()
+  }
+
   get samples(): number {
     return this.count
   }

@@ -74,9 +74,10 @@ export function emptyShard(url: string): ReadProblem {
 /**
  * What the end of a header scan (src/core/wds/tar-scan.ts) means, in the same words
  * readSamples uses: the problem to report, if any, and whether the sample being built
- * when the scan stopped is whole (it is not when the bytes ran out inside it).
+ * when the scan stopped is whole (it is not when the bytes ran out inside it), with the
+ * key of the member they ran out in (SampleGrouper.finishAtEnd).
  */
-export function judgeScanEnd(url: string, scanned: TarScanResult | undefined, failure: unknown, start: ShardStart): { problem: ReadProblem | null; lastSampleWhole: boolean } {
+export function judgeScanEnd(url: string, scanned: TarScanResult | undefined, failure: unknown, start: ShardStart): { problem: ReadProblem | null; lastSampleWhole: boolean; cutKey?: string } {
   const members = scanned?.members ?? membersBeforeFailure(failure)
   if (failure || !scanned) return { problem: describeReadFailure(url, failure, start, members), lastSampleWhole: false }
   switch (scanned.end.kind) {
@@ -89,7 +90,11 @@ export function judgeScanEnd(url: string, scanned: TarScanResult | undefined, fa
       const cut = scanned.end.kind === 'truncated' ? scanned.end.member : undefined
       // The scan counted the cut member's header among its members.
       const whole = cut === undefined ? members : members - 1
-      return { problem: describeReadFailure(url, reason, { compressed: start.compressed, firstBlock: scanned.firstBlock }, whole, cut), lastSampleWhole: false }
+      const problem = describeReadFailure(url, reason, { compressed: start.compressed, firstBlock: scanned.firstBlock }, whole, cut)
+      // The sample being built is whole if the member cut (or whose header was cut) starts
+      // another one; when that cannot be told, it is not counted.
+      const next = scanned.end.kind === 'truncated' ? scanned.end.nextMember : undefined
+      return { problem, lastSampleWhole: false, cutKey: problem.key ?? (next === undefined ? undefined : splitMemberName(next)?.key) }
     }
   }
 }

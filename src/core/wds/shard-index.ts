@@ -65,10 +65,10 @@ export async function indexShard(location: ShardLocation, options: IndexShardOpt
   } catch (error) {
     failure = error
   }
-  const { problem, lastSampleWhole } = judgeScanEnd(location.url, scanned, failure, source.start)
-  if (problem) problems.push(problem)
+  const end = judgeScanEnd(location.url, scanned, failure, source.start)
+  if (end.problem) problems.push(end.problem)
   // As readSamples does, a sample the bytes ran out in is not indexed.
-  if (lastSampleWhole) grouper.finish()
+  grouper.finishAtEnd(end)
   const index: ShardIndex = { version: 1, url: location.url, validator, bytes, compressed: source.start.compressed, samples, problems }
   if (cached && options.cacheDir) {
     await mkdir(options.cacheDir, { recursive: true })

@@ -14,8 +14,11 @@ const decoder = new TextDecoder('utf-8')
 
 export type TarScanEnd =
   | { kind: 'complete' }
-  /** `member`: the one whose bytes were cut (absent when the cut fell inside a header). */
-  | { kind: 'truncated'; offset: number; member?: string }
+  /**
+   * `member`: the one whose bytes were cut (absent when the cut fell inside a header);
+   * `nextMember`: for a cut inside a header, the member it names when that much of it arrived.
+   */
+  | { kind: 'truncated'; offset: number; member?: string; nextMember?: string }
   | { kind: 'bad-header'; offset: number }
   /** Every member whole, but no end-of-archive zero blocks: most likely cut at a member boundary. */
   | { kind: 'no-end-marker'; offset: number }
@@ -293,6 +296,13 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
     }
   }
 
+  /** The name in a header cut short, when it can be told: from a long-name or PAX header before it, or its whole name field (a ustar prefix, rare, is not looked for). */
+  const partialHeaderName = (): string | undefined => {
+    const known = longName ?? pax.path ?? globalPax.path
+    if (known !== undefined) return known
+    return headerFill >= 100 && !(headerFill > 262 && header[257] === 117 && header[262] === 0 && header[345] !== 0) ? readString(header, 0, 100) || undefined : undefined
+  }
+
   try {
     await scanChunks()
   } catch (error) {
@@ -304,7 +314,7 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
   if (badAt >= 0) end = { kind: 'bad-header', offset: badAt }
   else if (ended) end = { kind: 'complete' }
   else if (skip > 0) end = { kind: 'truncated', offset, member: lastName }
-  else if (headerFill > 0) end = { kind: 'truncated', offset }
+  else if (headerFill > 0) end = { kind: 'truncated', offset, nextMember: partialHeaderName() }
   else end = members > 0 ? { kind: 'no-end-marker', offset } : { kind: 'complete' }
   if (!firstBlock && headerFill > 0) firstBlock = Buffer.from(header.subarray(0, headerFill))
   return { end, members, bytes: offset, firstBlock }
