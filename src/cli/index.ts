@@ -8,6 +8,19 @@ import { Command, CommanderError } from 'commander'
 import { commandsFor } from './commands'
 import { ExitCode, CliError } from './output'
 
+/** What the usual file-system errors mean, in words (the code follows in brackets). */
+const SYSTEM_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EEXIST: 'already exists (as a file where a folder is needed, or the other way round)',
+  ENOTDIR: 'a part of this path is a file, not a folder',
+  EISDIR: 'is a folder, not a file',
+  ENOENT: 'no such file or folder',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'on a read-only file system',
+  EMFILE: 'too many open files (raise ulimit -n)'
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
   program
@@ -36,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const e = err as NodeJS.ErrnoException
     if (e?.code && e.path) {
-      process.stderr.write(`shardscope: ${e.code} ${e.path}: ${e.message}\n`)
+      process.stderr.write(`shardscope: ${e.path}: ${SYSTEM_ERRORS[e.code] ?? e.message} (${e.code}${e.syscall ? ` in ${e.syscall}` : ''})\n`)
       return ExitCode.Usage
     }
     throw err

@@ -54,12 +54,12 @@ describe('shardscope import', () => {
     writeFileSync(big, await sharp({ create: { width: 48, height: 40, channels: 3, background: { r: 9, g: 9, b: 9 } } }).jpeg().toBuffer())
     try {
       expect(await main(['import', src, join(root, 'animals-wds-3'), '--val-fraction', '0.2'])).toBe(0)
-      expect(output.stdout).toContain('  2 classes, mostly 32×32×3 jpg\n')
+      expect(output.stdout).toContain('  2 classes, mostly 32×32×3 jpg (height×width×channels)\n')
       expect(output.stdout).toContain('  1 png image re-encoded as jpg, so every sample has .jpg\n')
       expect(output.stdout).toContain('  1 of 22 images is not 32×32×3, e.g. dog/big.jpg: imported as they are, training skips them and verify reports them; --resize 32x32 makes them one size\n')
       expect(await main(['import', src, join(root, 'animals-wds-4'), '--val-fraction', '0.2', '--resize', '32x32'])).toBe(0)
-      expect(output.stdout).toContain('  2 classes, 32×32×3 jpg\n')
-      expect(output.stdout).toContain('  1 image resized to 32×32×3\n')
+      expect(output.stdout).toContain('  2 classes, 32×32×3 jpg (height×width×channels)\n')
+      expect(output.stdout).toContain('  1 image resized to 32x32 (--resize width x height)\n')
     } finally {
       rmSync(png)
       rmSync(big)
@@ -70,6 +70,13 @@ describe('shardscope import', () => {
     expect(parseSize('64x48')).toEqual({ width: 64, height: 48 })
     expect(parseSize('32')).toEqual({ width: 32, height: 32 })
     for (const bad of ['0x5', '64x', 'x64', 'big', '5000x5000']) expect(() => parseSize(bad)).toThrow(/--resize takes WIDTHxHEIGHT/)
+  })
+
+  it('an output path that is a file is a one-line error in words, exit 2', async () => {
+    const file = join(root, 'a-file')
+    writeFileSync(file, 'x')
+    expect(await main(['import', src, file])).toBe(2)
+    expect(output.stderr).toBe(`shardscope: ${file}: already exists (as a file where a folder is needed, or the other way round) (EEXIST in mkdir)\n`)
   })
 
   it('a missing source folder is a one-line error, exit 2', async () => {

@@ -100,12 +100,12 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
       } else {
         const m = result.manifest
         process.stdout.write(`Imported ${src} (${result.layout}) into ${resolve(out)}\n`)
-        process.stdout.write(`  train: ${result.imported.train} images in ${plural(result.shards.train.length, 'shard')} (${m.splits.train.pattern})\n`)
-        process.stdout.write(`  val:   ${result.imported.val} images in ${plural(result.shards.val.length, 'shard')} (${m.splits.val.pattern})\n`)
+        process.stdout.write(`  train: ${plural(result.imported.train, 'image')} in ${plural(result.shards.train.length, 'shard')} (${m.splits.train.pattern})\n`)
+        process.stdout.write(`  val:   ${plural(result.imported.val, 'image')} in ${plural(result.shards.val.length, 'shard')} (${m.splits.val.pattern})\n`)
         const shape = m.imageShape.join('×')
-        process.stdout.write(`  ${m.classes} classes, ${result.oddShapes.length > 0 ? 'mostly ' : ''}${shape} ${m.imageField}\n`)
+        process.stdout.write(`  ${plural(m.classes, 'class', 'classes')}, ${result.oddShapes.length > 0 ? 'mostly ' : ''}${shape} ${m.imageField} (height×width×channels)\n`)
         for (const [from, n] of Object.entries(result.reencoded.from)) process.stdout.write(`  ${plural(n, `${from} image`)} re-encoded as ${m.imageField}, so every sample has .${m.imageField}\n`)
-        if (result.reencoded.resized > 0) process.stdout.write(`  ${plural(result.reencoded.resized, 'image')} resized to ${shape}\n`)
+        if (result.reencoded.resized > 0) process.stdout.write(`  ${plural(result.reencoded.resized, 'image')} resized to ${m.imageShape[1]}x${m.imageShape[0]} (--resize width x height)\n`)
         if (result.reencoded.madeRgb > 0) process.stdout.write(`  ${plural(result.reencoded.madeRgb, 'greyscale or CMYK image')} made RGB, as ImageFolder's convert("RGB") does\n`)
         if (result.oddShapes.length > 0) {
           const fix = flags.resize ? '' : `; --resize ${m.imageShape[1]}x${m.imageShape[0]} makes them one size`

@@ -102,7 +102,7 @@ export const registerMakeDemo: RegisterCommand = (program: Command, setExitCode)
         process.stdout.write(`Wrote ${dir}\n`)
         process.stdout.write(`  train: ${m.splits.train.expectedSamples} samples in ${plural(result.shards.train.length, 'shard')} (${m.splits.train.pattern})\n`)
         process.stdout.write(`  val:   ${m.splits.val.expectedSamples} samples in ${plural(result.shards.val.length, 'shard')} (${m.splits.val.pattern})\n`)
-        process.stdout.write(`  ${m.classes} classes, ${m.imageShape.join('×')} images, ${result.samplesPerSecond.toFixed(0)} samples/s\n`)
+        process.stdout.write(`  ${plural(m.classes, 'class', 'classes')}, ${m.imageShape.join('×')} images, ${result.samplesPerSecond.toFixed(0)} samples/s\n`)
         for (const f of result.faults) process.stdout.write(`  fault ${f.name}: ${f.detail}\n`)
         if (result.faults.length > 0) process.stdout.write('  (ground truth in faults.json)\n')
       }

@@ -5,6 +5,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { VerificationReport } from '../../shared/contract/verify'
+import { plural } from '../../shared/words'
 
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
@@ -33,7 +34,7 @@ const n = (x: number) => x.toLocaleString('en-US')
 export function summarizeReport(report: VerificationReport): string {
   const lines: string[] = []
   lines.push(`ShardScope verification${report.dataset.dir ? ` of ${report.dataset.dir}` : ''}${report.cancelled ? ' (CANCELLED: partial)' : ''}`)
-  lines.push(`${n(report.samplesVerified)} samples in ${report.durationSeconds.toFixed(1)} s (${n(report.samplesPerSecond)} samples/s, ${report.decodeThreads || 1} decode thread${report.decodeThreads === 1 ? '' : 's'})`)
+  lines.push(`${plural(report.samplesVerified, 'sample')} in ${report.durationSeconds.toFixed(1)} s (${n(report.samplesPerSecond)} samples/s, ${plural(report.decodeThreads || 1, 'decode thread')})`)
   lines.push('')
   for (const s of report.splits) {
     const shapes = Object.entries(s.imageShapes)
@@ -41,8 +42,8 @@ export function summarizeReport(report: VerificationReport): string {
       .map(([shape, count]) => `${shape.replaceAll('x', '×')}${Object.keys(s.imageShapes).length > 1 ? ` ×${n(count)}` : ''}`)
       .join(', ')
     const labels = Object.keys(s.labelHistogram).map(Number)
-    const range = labels.length ? `labels ${Math.min(...labels)}…${Math.max(...labels)} (${labels.length} classes)` : 'no labels'
-    lines.push(`${s.name}: ${n(s.samples)} samples${s.expectedSamples !== undefined ? ` (expected ${n(s.expectedSamples)})` : ''} in ${n(s.shards.length)} shard${s.shards.length === 1 ? "" : "s"}; ${n(s.imagesDecoded)} images decoded${shapes ? ` (${shapes})` : ''}; ${range}`)
+    const range = labels.length ? `labels ${Math.min(...labels)}…${Math.max(...labels)} (${plural(labels.length, 'class', 'classes')})` : 'no labels'
+    lines.push(`${s.name}: ${plural(s.samples, 'sample')}${s.expectedSamples !== undefined ? ` (expected ${n(s.expectedSamples)})` : ''} in ${plural(s.shards.length, 'shard')}; ${plural(s.imagesDecoded, 'image')} decoded${shapes ? ` (${shapes})` : ''}; ${range}`)
     if (s.pixelsNormalised) lines.push(`  normalised pixels: mean ${s.pixelsNormalised.mean.map((v) => v.toFixed(2)).join(', ')}, min ${Math.min(...s.pixelsNormalised.min).toFixed(2)}, max ${Math.max(...s.pixelsNormalised.max).toFixed(2)}`)
   }
   lines.push('')
