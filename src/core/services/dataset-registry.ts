@@ -8,8 +8,8 @@
  * both reach it through the datasets service and serveMedia.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import type { DatasetInventory, DatasetSource, DatasetSummary, SampleFilter, SampleRow, SplitSource } from '../../shared/contract/datasets'
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import type { ShardIndex, ShardLocation } from '../wds/types'
@@ -17,12 +17,11 @@ import { expandPattern, PatternError } from '../wds/patterns'
 import { indexShard, readDecompressedSpans, readShardRange, ShardSourceError, statShard, type ShardStat } from '../wds'
 import { parseInteger } from '../wds/fields'
 import { forEachOrdered } from '../ordered'
+import { patternForFiles } from '../verify/coverage'
+import { shardFilesOfFolder } from '../wds/shard-files'
 import type { ServiceContext } from './context'
 import { UserFacingError } from './dispatch'
 import { compactShard, encodeDatasetCache, expandShard, readDatasetCache, spanAt, type CachedShard } from './dataset-cache'
-
-/** Shard-like file names: what the path field and folder scans consider. */
-export const shardFilePattern = /\.(tar|tar\.gz|tgz)$/i
 
 /** Fields that carry an image, in the order a thumbnail prefers them. */
 const imageFields = ['jpg', 'jpeg', 'png', 'webp', 'npy', 'ppm', 'pgm', 'bmp']
@@ -179,7 +178,7 @@ export class DatasetRegistry {
           remotePatterns: s.remote ? [absolutePattern(folder, s.remote.pattern)] : []
         }))
       } else {
-        splits = await findSplits(folder)
+        splits = findSplits(folder)
         if (splits.length === 0) throw new UserFacingError(`No shards in ${folder}`, 'Expected .tar files (e.g. train-000000.tar) in the folder or its subfolders, or a dataset.json.')
       }
     }
@@ -648,42 +647,15 @@ function absolutePattern(base: string, pattern: string): string {
   return isAbsolute(expanded) ? expanded : join(base, expanded)
 }
 
-/**
- * Splits of a folder without dataset.json: shard files in it and its direct
- * subfolders, grouped by name without the shard number (`val-000001.tar` → val).
- */
-async function findSplits(folder: string): Promise<SplitSource[]> {
-  const files: string[] = []
-  const scan = async (dir: string, depth: number): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue
-      if (e.isFile() && shardFilePattern.test(e.name)) files.push(join(dir, e.name))
-      else if (e.isDirectory() && depth < 1) await scan(join(dir, e.name), depth + 1)
-    }
+/** Splits of a folder without dataset.json, found as the inventory and the verifier find them: a pattern per folder a split's shards lie in. */
+function findSplits(folder: string): SplitSource[] {
+  const bySplit = new Map<string, Map<string, string[]>>()
+  for (const { split, dir, name } of shardFilesOfFolder(folder)) {
+    const dirs = bySplit.get(split) ?? new Map<string, string[]>()
+    dirs.set(dir, [...(dirs.get(dir) ?? []), name])
+    bySplit.set(split, dirs)
   }
-  await scan(folder, 0)
-  const groups = new Map<string, string[]>()
-  for (const f of files.sort()) {
-    const stem = basename(f).replace(shardFilePattern, '')
-    const name = stem.replace(/[-_.]?\d+$/, '') || basename(dirname(f))
-    const list = groups.get(name) ?? []
-    list.push(f)
-    groups.set(name, list)
-  }
-  return [...groups.entries()].map(([name, list]) => ({ name, patterns: [bracePattern(list)], remotePatterns: [] }))
-}
-
-/** `a/val-000000.tar`, `a/val-000001.tar` → `a/val-{000000..000001}.tar`; files that do not number in a run are listed one by one. */
-export function bracePattern(paths: string[]): string {
-  if (paths.length === 1) return paths[0]!
-  const parts = paths.map((p) => /^(.*?)(\d+)(\.(?:tar|tar\.gz|tgz))$/i.exec(p))
-  const first = parts[0]
-  const contiguous =
-    first &&
-    parts.every((m, i) => m && m[1] === first[1] && m[3] === first[3] && m[2]!.length === first[2]!.length && Number(m[2]) === Number(first[2]) + i)
-  if (contiguous) return `${first[1]}{${first[2]}..${parts[parts.length - 1]![2]}}${first[3]}`
-  return `{${paths.join(',')}}`
+  return [...bySplit.entries()].map(([name, dirs]) => ({ name, patterns: [...dirs.entries()].map(([dir, names]) => patternForFiles(dir ? join(folder, dir) : folder + sep, names)), remotePatterns: [] }))
 }
 
 /** Shards indexed (or their cached indexes read), or remote shards stat'ed, at the same time. */

@@ -1,3 +1,4 @@
+import { inventoryShards } from '../inventory'
 import { mkdtemp, readFile, readdir, rm, mkdir, copyFile, writeFile, stat } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -238,6 +239,28 @@ describe('datasets service', () => {
     expect(inv.splits[0]!.shards.map((s) => [s.name, s.status])).toEqual([
       ['train-000000.tar', 'ok'],
       ['train-000001.tar', 'missing']
+    ])
+  })
+
+  it('a folder without dataset.json whose split folders keep shards in folders of their own: split by the top folder, as inventory and verify read it', async () => {
+    const folder = join(root, 'nested')
+    await mkdir(join(folder, 'train', 'part1'), { recursive: true })
+    await mkdir(join(folder, 'train', 'part2'), { recursive: true })
+    await mkdir(join(folder, 'val'), { recursive: true })
+    await copyFile(demo.shards.train[0]!.path, join(folder, 'train', 'part1', '000000.tar'))
+    await copyFile(demo.shards.train[0]!.path, join(folder, 'train', 'part2', '000000.tar'))
+    await copyFile(demo.shards.val[0]!.path, join(folder, 'val', '000000.tar'))
+    const summary = await call<{ datasetId: string; splits: Array<{ name: string; patterns: string[] }> }>('datasets.open', { folder })
+    expect(summary.splits).toEqual([
+      { name: 'train', patterns: [join(folder, 'train', 'part1', '000000.tar'), join(folder, 'train', 'part2', '000000.tar')], remotePatterns: [] },
+      { name: 'val', patterns: [join(folder, 'val', '000000.tar')], remotePatterns: [] }
+    ])
+    const inv = await call<{ splits: Array<{ samples: number }> }>('datasets.inventory', { datasetId: summary.datasetId })
+    expect(inv.splits.map((s) => s.samples)).toEqual([32, 16])
+    const cli = await inventoryShards(folder)
+    expect(cli.splits.map((s) => [s.name, s.shards, s.samples])).toEqual([
+      ['train', 2, 32],
+      ['val', 1, 16]
     ])
   })
 

@@ -9,12 +9,12 @@ import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Handlers } from '../../shared/contract'
 import type { CoverageWarning, DatasetInventory, InventoryShard, PageThumbnail, PathEntry, SampleDetail, SampleField, SamplePage, SampleRow } from '../../shared/contract/datasets'
 import { ensureDemoDataset } from '../demo'
-import { findCoverageGaps, MAX_CLASS_ID } from '../inventory'
+import { findCoverageGaps, MAX_CLASS_ID, SHARD_FILE } from '../inventory'
 import { readSampleAt } from '../wds'
 import type { ShardLocation } from '../wds/types'
 import { decodeField } from '../wds/fields'
 import type { ServiceContext } from './context'
-import { expandHome, registryFor, shardFilePattern, type Listing, type OpenedDataset, type SplitTable } from './dataset-registry'
+import { expandHome, registryFor, type Listing, type OpenedDataset, type SplitTable } from './dataset-registry'
 import { UserFacingError } from './dispatch'
 import { imageBytesOf, mediaAnswers, summarizeImage } from './media'
 import { readRecent, rememberRecent } from './recent'
@@ -293,7 +293,7 @@ export async function completePath(prefix: string, limit: number): Promise<PathE
     let isDir = e.isDirectory()
     if (e.isSymbolicLink()) isDir = (await stat(path).catch(() => null))?.isDirectory() ?? false
     if (isDir) out.push({ path, name: e.name, kind: 'directory' })
-    else if ((e.isFile() || e.isSymbolicLink()) && shardFilePattern.test(e.name)) out.push({ path, name: e.name, kind: 'shard' })
+    else if ((e.isFile() || e.isSymbolicLink()) && SHARD_FILE.test(e.name)) out.push({ path, name: e.name, kind: 'shard' })
     if (out.length >= limit) break
   }
   return out

@@ -46,16 +46,17 @@ export function splitFromName(name: string): string {
 /** A shard file of a folder given instead of patterns, with the split it belongs to. */
 export interface FolderShard {
   split: string
-  /** '' for the folder itself, `sub/` for a subfolder. */
+  /** '' for the folder itself, `sub/` for a subfolder (`sub/part1/` deeper). */
   dir: string
   name: string
   path: string
 }
 
 /**
- * The shard files of a folder given instead of patterns, as the inventory and the verifier read
- * it: its own files, split by name, then those one level down, split by their subfolder's name
- * (train/, val/); sorted. An unreadable subfolder holds none.
+ * The shard files of a folder given instead of patterns, as the inventory, the verifier and the
+ * app read it: its own files, split by name, then those in its subfolders (and theirs, a few
+ * levels down), split by the name of the subfolder under the folder (train/, val/); sorted.
+ * Hidden folders are passed over; an unreadable one holds none.
  */
 export function shardFilesOfFolder(folder: string): FolderShard[] {
   const entries = readdirSync(folder, { withFileTypes: true })
@@ -65,14 +66,27 @@ export function shardFilesOfFolder(folder: string): FolderShard[] {
       .map((e) => e.name)
       .sort()
   const found: FolderShard[] = filesIn(entries).map((name) => ({ split: splitFromName(name), dir: '', name, path: join(folder, name) }))
-  for (const sub of entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+  // A split's folder may keep its shards in folders of its own (train/part1/…): they are found there too.
+  const walk = (split: string, dir: string, depth: number): void => {
     let inside: Dirent[]
     try {
-      inside = readdirSync(join(folder, sub), { withFileTypes: true })
+      inside = readdirSync(join(folder, dir), { withFileTypes: true })
     } catch {
-      continue
+      return
     }
-    for (const name of filesIn(inside)) found.push({ split: sub, dir: `${sub}/`, name, path: join(folder, sub, name) })
+    for (const name of filesIn(inside)) found.push({ split, dir: `${dir}/`, name, path: join(folder, dir, name) })
+    if (depth < MAX_SPLIT_DEPTH) for (const sub of subfoldersOf(inside)) walk(split, `${dir}/${sub}`, depth + 1)
   }
+  for (const sub of subfoldersOf(entries)) walk(sub, sub, 1)
   return found
+}
+
+/** How deep under a split's folder shards are looked for: train/a/b/c/x.tar, and no deeper. */
+const MAX_SPLIT_DEPTH = 4
+
+function subfoldersOf(entries: Dirent[]): string[] {
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort()
 }
