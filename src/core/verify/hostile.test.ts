@@ -154,6 +154,19 @@ describe('verifier on broken and hostile shards', () => {
     expect(snapshot(dir)).toEqual(before)
   })
 
+  it('a PNG or an empty file stored as .jpg is named for what it is, not as a damaged JPEG', async () => {
+    const dir = join(root, 'misnamed')
+    mkdirSync(dir)
+    const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer()
+    writeFileSync(join(dir, 'x.tar'), await packTar([...samples(2), { name: 'p.cls', data: '1' }, { name: 'p.jpg', data: png }, { name: 'z.cls', data: '1' }, { name: 'z.jpg', data: '' }]))
+    const report = await verifyDataset({ base: dir, splits: [{ name: 'train', pattern: 'x.tar' }], classes: 10, imageShape: [16, 16, 3], threads: 0 })
+    const found = report.findings.find((f) => f.code === 'corrupt-image')!.offenders.map((o) => [o.key, o.found])
+    expect(found).toEqual([
+      ['p', 'holds PNG bytes under .jpg, not a JPEG: PIL reads it by content, a JPEG decoder does not; re-encode it as JPEG'],
+      ['z', 'empty (0 bytes)']
+    ])
+  })
+
   it('a pattern naming a shard that does not exist beside one that does gives a shard-missing finding naming it', async () => {
     const dir = join(root, 'shard-missing')
     mkdirSync(dir)

@@ -109,6 +109,12 @@ export function inspectImage(bytes: Uint8Array, field: string, limits: InspectLi
       if (header && header.width * header.height > MAX_WASM_JPEG_PIXELS && header.width * header.height <= limits.maxPixels) {
         return inspectWithSharp(bytes, format, limits, tallyFor).catch((err: unknown) => failure(format, err, limits))
       }
+      if (!header && bytes.length > 0) {
+        const held = formatOfBytes(bytes)
+        // webdataset's PIL decoder reads images by content; JPEG decoders (DALI, torchvision.io.decode_jpeg) do not.
+        if (held) return { format, error: `holds ${held} bytes under .${field}, not a JPEG: PIL reads it by content, a JPEG decoder does not; re-encode it as JPEG`, errorKind: 'corrupt' }
+      }
+      if (bytes.length === 0) return { format, error: 'empty (0 bytes)', errorKind: 'corrupt' }
       const image = decodeJpegSync(bytes, { maxPixels: limits.maxPixels, header })
       const channels = image.components === 1 ? 1 : 3
       countPixels(tallyFor('uint8', channels), image.rgba, 4)
@@ -120,6 +126,15 @@ export function inspectImage(bytes: Uint8Array, field: string, limits: InspectLi
   } catch (err) {
     return failure(format, err, limits)
   }
+}
+
+/** PNG, WebP or GIF by their signature: what a misnamed image really is. */
+function formatOfBytes(bytes: Uint8Array): string | null {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to))
+  if (bytes[0] === 0x89 && ascii(1, 4) === 'PNG') return 'PNG'
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'WebP'
+  if (ascii(0, 4) === 'GIF8') return 'GIF'
+  return null
 }
 
 function failure(format: ImageFormat, err: unknown, limits: InspectLimits): ImageInspection {
