@@ -44,6 +44,13 @@ describe('shardscope inventory', () => {
     expect(code).toBe(0)
   }, 60_000)
 
+  it("names the shard of a sample's problem in the text report", async () => {
+    const path = join(root, 'twice.tar')
+    writeFileSync(path, await packTar([{ name: 'k0.jpg', data: 'a' }, { name: 'k0.jpg', data: 'b' }, { name: 'k0.cls', data: '1' }]))
+    expect(await main(['inventory', path])).toBe(1)
+    expect(output.stdout).toContain(`  duplicate-field: ${path}: sample "k0" has field "jpg" twice`)
+  })
+
   it('prints a table of the folder shards with totals, exit 0 when clean', async () => {
     expect(await main(['inventory', join(root, 'data')])).toBe(0)
     expect(output.stdout).toMatch(/train\s+train-000000\.tar\s+.*\s6\s+cls,jpg\s+2\s+t0\s+t5\s+0/)

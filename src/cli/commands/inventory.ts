@@ -42,7 +42,8 @@ export function formatInventory(inventory: Inventory): string {
   const problems = inventory.shards.flatMap((s) => s.problems)
   if (problems.length) {
     out += `\nproblems:\n`
-    for (const p of problems.slice(0, 50)) out += `  ${p.kind}: ${p.message}\n`
+    // Shard-level messages start with the shard's URL; member-level ones (a sample, a member) are given it.
+    for (const p of problems.slice(0, 50)) out += `  ${p.kind}: ${p.message.startsWith(p.url) ? p.message : `${p.url}: ${p.message}`}\n`
     if (problems.length > 50) out += `  … and ${problems.length - 50} more (use --json for all)\n`
   }
   out += '\n'
