@@ -158,6 +158,21 @@ describe('inventoryShards', () => {
     }
   })
 
+  it('a tar compressed with xz or bzip2 is named as such, with what to do', async () => {
+    const odd = mkdtempSync(join(tmpdir(), 'inventory-xz-'))
+    try {
+      writeFileSync(join(odd, 'a.tar'), Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), randomBytes(2000)]))
+      writeFileSync(join(odd, 'b.tar'), Buffer.concat([Buffer.from('BZh91AY&SY'), randomBytes(2000)]))
+      const inv = await inventoryShards('{a,b}.tar', { baseDir: odd })
+      expect(inv.shards.map((s) => s.problems.map((p) => p.message.slice(p.url.length)))).toEqual([
+        [': not a tar archive but xz-compressed data (ShardScope reads tar and gzip-compressed tar; decompress it, or recompress it with gzip)'],
+        [': not a tar archive but bzip2-compressed data (ShardScope reads tar and gzip-compressed tar; decompress it, or recompress it with gzip)']
+      ])
+    } finally {
+      rmSync(odd, { recursive: true, force: true })
+    }
+  })
+
   it('pattern covering 1 of 2 shards is reported with the missing shard name', async () => {
     const inventory = await inventoryShards('file:val/val-{000000..000000}.tar::train/train-{000000..000001}.tar', { baseDir: root })
     expect(inventory.mode).toBe('pattern')

@@ -26,6 +26,14 @@ export function isTarHeader(block: Buffer | null): boolean {
   return sum !== 8 * 32 && stored === sum
 }
 
+/** xz, bzip2 or zstd by their magic bytes: tar shards compressed in a way this reader does not undo. */
+function otherCompression(first: Buffer): string | null {
+  if (first.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz-compressed'
+  if (first.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2-compressed'
+  if (first.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'zstd-compressed'
+  return null
+}
+
 /** Classify a failure to read a shard's bytes as a problem the user can act on. */
 /** `membersSeen`: members read whole; `cutMember`: the one being read when the bytes ran out, if known. */
 export function describeReadFailure(url: string, error: unknown, start: ShardStart, membersSeen: number, cutMember?: string): ReadProblem {
@@ -38,7 +46,13 @@ export function describeReadFailure(url: string, error: unknown, start: ShardSta
     return { url, kind: 'gzip-error', message: `${url}: gzip data is corrupt after ${membersSeen} members (${message})` }
   }
   if (membersSeen === 0 && !isTarHeader(start.firstBlock)) {
-    const what = start.firstBlock && /^\s*<(!doctype|html)/i.test(start.firstBlock.toString('latin1')) ? ' (it looks like an HTML page, e.g. an error page saved as .tar)' : ''
+    const first = start.firstBlock
+    const compressed = first && !start.compressed ? otherCompression(first) : null
+    const what = compressed
+      ? ` but ${compressed} data (ShardScope reads tar and gzip-compressed tar; decompress it, or recompress it with gzip)`
+      : first && /^\s*<(!doctype|html)/i.test(first.toString('latin1'))
+        ? ' (it looks like an HTML page, e.g. an error page saved as .tar)'
+        : ''
     return { url, kind: 'not-a-tar', message: `${url}: not a tar archive${what}` }
   }
   if (/unexpected end of data/i.test(message)) {
