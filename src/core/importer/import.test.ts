@@ -276,13 +276,14 @@ describe('importImageFolder on class folders', () => {
     writeFileSync(join(src, 'cat', 'sticker.png'), await sharp(rgba, { raw: { width: 32, height: 32, channels: 4 } }).png().toBuffer())
     writeFileSync(join(src, 'dog', 'old.bmp'), Buffer.from('BM not really read'))
     writeFileSync(join(src, 'dog', 'empty.jpg'), Buffer.alloc(0))
+    writeFileSync(join(src, 'cat', 'chat noir 黒猫.jpg'), await make(199, 40, 40).jpeg().toBuffer())
     const out = join(root, 'as-found-wds')
     const r = await importImageFolder(src, out, { seed: 3, valFraction: 0.1 })
     const keys = Object.values({ ...readShards(join(out, 'train')), ...readShards(join(out, 'val')) })
       .flat()
       .map((x) => x.key)
       .sort()
-    expect(keys).toEqual(['cat_c0', 'cat_c1', 'cat_c2', 'cat_c3', 'cat_holiday_2024_deep', 'cat_sticker', 'dog_d0', 'dog_d1', 'dog_d2', 'dog_link', 'dog_more_linked', 'dog_png-named', 'dog_print', 'dog_scan'])
+    expect(keys).toEqual(['cat_c0', 'cat_c1', 'cat_c2', 'cat_c3', 'cat_chat_noir_黒猫', 'cat_holiday_2024_deep', 'cat_sticker', 'dog_d0', 'dog_d1', 'dog_d2', 'dog_link', 'dog_more_linked', 'dog_png-named', 'dog_print', 'dog_scan'])
     expect([...r.badImages].sort((a, b) => a.file.localeCompare(b.file))).toEqual([
       { file: 'dog/empty.jpg', reason: 'empty file (0 bytes)' },
       { file: 'dog/old.bmp', reason: '.bmp images cannot be read here; convert them to PNG or JPEG to import them' }

@@ -119,9 +119,13 @@ function fieldOf(path: string): string {
   return ext === 'jpeg' ? 'jpg' : ext === 'tif' ? 'tiff' : ext
 }
 
-/** A key from a file name: its name without extension, with what webdataset would split on made safe. */
+/**
+ * A key from a file name: its name without extension, with what webdataset would split on
+ * (dots, slashes) and other punctuation made `_`; letters and digits of any script are kept,
+ * so `猫/x0.jpg` stays traceable as `猫_x0`.
+ */
 function keyFrom(...parts: string[]): string {
-  return parts.map((p) => p.replace(/[^A-Za-z0-9_-]+/g, '_')).join('_')
+  return parts.map((p) => p.normalize('NFC').replace(/[^\p{L}\p{N}_-]+/gu, '_')).join('_')
 }
 
 /**
