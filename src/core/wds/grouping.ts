@@ -75,7 +75,9 @@ export class SampleGrouper<T> {
     if (isMetadataMember(name)) return null
     const split = splitMemberName(name)
     if (!split || split.field === '') {
-      this.report({ kind: 'no-field', member: name, message: `member "${name}" has no field extension (no "." in its file name): skipped, as webdataset does` })
+      const base = name.slice(name.lastIndexOf('/') + 1)
+      const why = base.startsWith('.') ? 'its file name starts with "." (a hidden file), so it has no key' : base.endsWith('.') ? 'its file name ends in "."' : 'no "." in its file name'
+      this.report({ kind: 'no-field', member: name, message: `member "${name}" is not named key.field (${why}): skipped` })
       return null
     }
     return split

@@ -79,15 +79,18 @@ describe('readSamples', () => {
       { name: 'a.jpg', data: '1' },
       { name: 'link.jpg', type: 'symlink', linkname: '/etc/passwd' },
       { name: 'README', data: 'hello' },
+      { name: '._a.jpg.hidden', data: 'x' },
       { name: 'b.jpg', data: '2' },
       { name: '../evil.cls', data: '0' },
       { name: 'a.cls', data: '5' }
     ])
     const { samples, problems } = await readAll(fileAt('problems.tar', tar))
     expect(samples.map((s) => s.key)).toEqual(['a', 'b', '../evil', 'a'])
+    expect(problems.find((p) => p.member === '._a.jpg.hidden')?.message).toBe('member "._a.jpg.hidden" is not named key.field (its file name starts with "." (a hidden file), so it has no key): skipped')
     expect(problems.map((p) => [p.kind, p.member])).toEqual([
       ['not-regular-file', 'link.jpg'],
       ['no-field', 'README'],
+      ['no-field', '._a.jpg.hidden'],
       ['dangerous-name', '../evil.cls'],
       ['non-adjacent-key', 'a.cls']
     ])
