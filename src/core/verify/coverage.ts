@@ -122,8 +122,9 @@ export function patternForFiles(dir: string, names: string[]): string {
       continue
     }
     // One brace group per extension: a pattern cannot vary it within a range.
-    const id = `${family.prefix}\0${family.suffix}\0${family.width}\0${SHARD_FILE.exec(name)![0]}`
-    const entry = families.get(id) ?? { family, numbers: [], extension: SHARD_FILE.exec(name)![0] }
+    const extension = SHARD_FILE.exec(name)![0]
+    const id = `${family.prefix}\0${family.suffix}\0${family.width}\0${extension}`
+    const entry = families.get(id) ?? { family, numbers: [], extension }
     entry.numbers.push(numberIn(name, family)!)
     families.set(id, entry)
   }
