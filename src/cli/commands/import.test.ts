@@ -66,6 +66,11 @@ describe('shardscope import', () => {
     }
   })
 
+  it('--val-fraction 0 is refused up front: a dataset needs a val split', async () => {
+    expect(await main(['import', src, join(root, 'no-val'), '--val-fraction', '0'])).toBe(2)
+    expect(output.stderr).toMatch(/--val-fraction must be above 0 and below 1 \(a dataset needs a val split\), got "0"/)
+  })
+
   it('--resize takes WIDTHxHEIGHT or one side', () => {
     expect(parseSize('64x48')).toEqual({ width: 64, height: 48 })
     expect(parseSize('32')).toEqual({ width: 32, height: 32 })

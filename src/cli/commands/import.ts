@@ -49,7 +49,8 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
     .option('--seed <n>', 'shuffle seed', wholeNumber('--seed', 0), 0)
     .option('--val-fraction <f>', 'share held out for val when SRC has no val folder', (v: string) => {
       const f = Number(v)
-      if (!(f >= 0 && f < 1)) throw new CliError(`--val-fraction must be from 0 up to (not including) 1, got "${v}"`)
+      // dataset.json names a val split, so some images must be held out for it.
+      if (!(f > 0 && f < 1)) throw new CliError(`--val-fraction must be above 0 and below 1 (a dataset needs a val split), got "${v}"`)
       return f
     }, 0.1)
     .option('--resize <WxH>', 'scale images of another size to cover WxH and centre-crop them (re-encoded); default: keep every image as it is', parseSize)
