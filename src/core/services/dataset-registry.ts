@@ -17,8 +17,7 @@ import { expandPattern, PatternError } from '../wds/patterns'
 import { indexShard, readDecompressedSpans, readShardRange, ShardSourceError, statShard, type ShardStat } from '../wds'
 import { parseInteger } from '../wds/fields'
 import { forEachOrdered } from '../ordered'
-import { patternForFiles } from '../verify/coverage'
-import { shardFilesOfFolder } from '../wds/shard-files'
+import { splitPatternsOfFolder } from '../wds/shard-files'
 import type { ServiceContext } from './context'
 import { UserFacingError } from './dispatch'
 import { compactShard, encodeDatasetCache, expandShard, readDatasetCache, spanAt, type CachedShard } from './dataset-cache'
@@ -647,15 +646,9 @@ function absolutePattern(base: string, pattern: string): string {
   return isAbsolute(expanded) ? expanded : join(base, expanded)
 }
 
-/** Splits of a folder without dataset.json, found as the inventory and the verifier find them: a pattern per folder a split's shards lie in. */
+/** Splits of a folder without dataset.json, found as the inventory and the verifier find them. */
 function findSplits(folder: string): SplitSource[] {
-  const bySplit = new Map<string, Map<string, string[]>>()
-  for (const { split, dir, name } of shardFilesOfFolder(folder)) {
-    const dirs = bySplit.get(split) ?? new Map<string, string[]>()
-    dirs.set(dir, [...(dirs.get(dir) ?? []), name])
-    bySplit.set(split, dirs)
-  }
-  return [...bySplit.entries()].map(([name, dirs]) => ({ name, patterns: [...dirs.entries()].map(([dir, names]) => patternForFiles(dir ? join(folder, dir) : folder + sep, names)), remotePatterns: [] }))
+  return splitPatternsOfFolder(folder, folder + sep).map(({ name, patterns }) => ({ name, patterns, remotePatterns: [] }))
 }
 
 /** Shards indexed (or their cached indexes read), or remote shards stat'ed, at the same time. */

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expandPattern } from '../wds/patterns'
 import { serveFolder } from '../wds/testing/http-server'
 import { packTar, type TestMember } from '../wds/testing/tar'
-import { patternForFiles } from './coverage'
+import { patternForFiles } from '../wds/shard-files'
 import { planVerification, verifyDataset, VerifyInputError } from './verify-dataset'
 
 const root = mkdtempSync(join(tmpdir(), 'shardscope-verify-checks-'))

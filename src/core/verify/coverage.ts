@@ -6,7 +6,7 @@
  */
 import { readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { numberInFamily as numberIn, SHARD_FILE, shardFamily as familyOf, type ShardFamily as Family } from '../wds/shard-files'
+import { numberInFamily as numberIn, patternForFiles, shardFamily as familyOf } from '../wds/shard-files'
 import type { ShardLocation } from '../wds/types'
 
 export interface ShardFile {
@@ -106,36 +106,3 @@ export function checkCoverage(locations: ShardLocation[], namedElsewhere: Readon
   }
   return { readable, folders }
 }
-
-/**
- * A compact pattern naming exactly these files of one folder (`dir` as the user would write it,
- * ending in `/` or empty): each numbered family as one brace group, `{000000..000009}` when
- * the numbers run without gaps, `{000000,000002}` otherwise; other names as they are; joined by `::`.
- */
-export function patternForFiles(dir: string, names: string[]): string {
-  const parts: string[] = []
-  const families = new Map<string, { family: Family; numbers: number[]; extension: string }>()
-  for (const name of [...names].sort()) {
-    const family = familyOf(name)
-    if (!family) {
-      parts.push(dir + name)
-      continue
-    }
-    // One brace group per extension: a pattern cannot vary it within a range.
-    const extension = SHARD_FILE.exec(name)![0]
-    const id = `${family.prefix}\0${family.suffix}\0${family.width}\0${extension}`
-    const entry = families.get(id) ?? { family, numbers: [], extension }
-    entry.numbers.push(numberIn(name, family)!)
-    families.set(id, entry)
-  }
-  for (const { family, numbers, extension } of families.values()) {
-    const pad = (n: number) => String(n).padStart(family.width, '0')
-    const sorted = numbers.sort((a, b) => a - b)
-    const first = sorted[0]!
-    const last = sorted[sorted.length - 1]!
-    const middle = sorted.length === 1 ? pad(first) : last - first + 1 === sorted.length ? `{${pad(first)}..${pad(last)}}` : `{${sorted.map(pad).join(',')}}`
-    parts.push(`${dir}${family.prefix}${middle}${family.suffix}${extension}`)
-  }
-  return parts.sort().join('::')
-}
-

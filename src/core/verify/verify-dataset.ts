@@ -10,8 +10,8 @@ import { DatasetManifestSchema, MANIFEST_FILE, parseManifest, type DatasetManife
 import { REPORT_VERSION, VerifyRequest, type SplitRequest, type VerificationReport, type VerifyRequestInput } from '../../shared/contract/verify'
 import { expandPattern, PatternError } from '../wds/patterns'
 import type { ShardLocation } from '../wds/types'
-import { shardFilesOfFolder } from '../wds/shard-files'
-import { checkCoverage, patternForFiles, type Coverage } from './coverage'
+import { splitPatternsOfFolder } from '../wds/shard-files'
+import { checkCoverage, type Coverage } from './coverage'
 import { compareCopies, sha256File, type CopyShard, type CopySide } from './copy-compare'
 import { ShardPool } from './shard-check-pool'
 import type { ShardCheck } from './shard-check'
@@ -115,13 +115,7 @@ export function planVerification(input: VerifyRequestInput | VerifyRequest): { r
 
 /** Splits of a folder without dataset.json, found as the inventory finds them, each as a compact pattern. */
 function discoverSplits(folder: string): SplitRequest[] {
-  const bySplit = new Map<string, Map<string, string[]>>()
-  for (const { split, dir, name } of shardFilesOfFolder(folder)) {
-    const dirs = bySplit.get(split) ?? new Map<string, string[]>()
-    dirs.set(dir, [...(dirs.get(dir) ?? []), name])
-    bySplit.set(split, dirs)
-  }
-  return [...bySplit.entries()].map(([name, dirs]) => ({ name, pattern: [...dirs.entries()].map(([dir, names]) => patternForFiles(dir, names)).join('::') }) as SplitRequest)
+  return splitPatternsOfFolder(folder).map(({ name, patterns }) => ({ name, pattern: patterns.join('::') }) as SplitRequest)
 }
 
 function fileBytes(loc: ShardLocation): number {

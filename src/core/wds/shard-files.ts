@@ -1,6 +1,7 @@
 /**
- * Which files of a folder are shards, and the split a shard's file name implies: the rule
- * the inventory and the verifier share when given a folder instead of patterns.
+ * Which files of a folder are shards, the split a shard's file name implies, the numbered
+ * series they form, and a compact pattern naming some of them: the rules the inventory, the
+ * verifier and the app share when given a folder instead of patterns.
  */
 import { readdirSync, type Dirent } from 'node:fs'
 import { join } from 'node:path'
@@ -89,4 +90,51 @@ function subfoldersOf(entries: Dirent[]): string[] {
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort()
+}
+
+/**
+ * A compact pattern naming exactly these files of one folder (`dir` as the user would write it,
+ * ending in `/` or empty): each numbered family as one brace group, `{000000..000009}` when
+ * the numbers run without gaps, `{000000,000002}` otherwise; other names as they are; joined by `::`.
+ */
+export function patternForFiles(dir: string, names: string[]): string {
+  const parts: string[] = []
+  const families = new Map<string, { family: ShardFamily; numbers: number[]; extension: string }>()
+  for (const name of [...names].sort()) {
+    const family = shardFamily(name)
+    if (!family) {
+      parts.push(dir + name)
+      continue
+    }
+    // One brace group per extension: a pattern cannot vary it within a range.
+    const extension = SHARD_FILE.exec(name)![0]
+    const id = `${family.prefix}\0${family.suffix}\0${family.width}\0${extension}`
+    const entry = families.get(id) ?? { family, numbers: [], extension }
+    entry.numbers.push(numberInFamily(name, family)!)
+    families.set(id, entry)
+  }
+  for (const { family, numbers, extension } of families.values()) {
+    const pad = (n: number) => String(n).padStart(family.width, '0')
+    const sorted = numbers.sort((a, b) => a - b)
+    const first = sorted[0]!
+    const last = sorted[sorted.length - 1]!
+    const middle = sorted.length === 1 ? pad(first) : last - first + 1 === sorted.length ? `{${pad(first)}..${pad(last)}}` : `{${sorted.map(pad).join(',')}}`
+    parts.push(`${dir}${family.prefix}${middle}${family.suffix}${extension}`)
+  }
+  return parts.sort().join('::')
+}
+
+/**
+ * The splits of a folder given instead of patterns (shardFilesOfFolder), each with a compact
+ * pattern per folder its shards lie in: `train/part1/{000000..000003}.tar`, each folder
+ * written as `prefix` + its path under `folder` (so prefix `''` gives patterns relative to it).
+ */
+export function splitPatternsOfFolder(folder: string, prefix = ''): Array<{ name: string; patterns: string[] }> {
+  const bySplit = new Map<string, Map<string, string[]>>()
+  for (const { split, dir, name } of shardFilesOfFolder(folder)) {
+    const dirs = bySplit.get(split) ?? new Map<string, string[]>()
+    dirs.set(dir, [...(dirs.get(dir) ?? []), name])
+    bySplit.set(split, dirs)
+  }
+  return [...bySplit.entries()].map(([name, dirs]) => ({ name, patterns: [...dirs.entries()].map(([dir, names]) => patternForFiles(prefix + dir, names)) }))
 }
