@@ -15,4 +15,4 @@ export {
   type SplitInventory,
   type CoverageGap
 } from './inventory'
-export { MAX_CLASS_ID } from './plain-shard'
+export { MAX_CLASS_ID, MAX_LABEL_BYTES } from './plain-shard'

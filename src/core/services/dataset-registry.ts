@@ -18,6 +18,7 @@ import { indexShard, readDecompressedSpans, readShardRange, ShardSourceError, st
 import { parseInteger } from '../wds/fields'
 import { forEachOrdered } from '../ordered'
 import { splitPatternsOfFolder } from '../wds/shard-files'
+import { MAX_LABEL_BYTES } from '../inventory'
 import type { ServiceContext } from './context'
 import { UserFacingError } from './dispatch'
 import { compactShard, encodeDatasetCache, expandShard, readDatasetCache, spanAt, type CachedShard } from './dataset-cache'
@@ -477,7 +478,7 @@ export class DatasetRegistry {
         const f = fieldOf(s.members)
         if (!f) continue
         const [offset, size] = s.members[f]!
-        if (size > 64 || offset + size > index.bytes) continue
+        if (size > MAX_LABEL_BYTES || offset + size > index.bytes) continue
         if (offset < windowStart || offset + size > windowStart + window.length) {
           try {
             window = await readShardRange(location, offset, Math.min(labelWindowBytes, index.bytes - offset))
@@ -493,7 +494,7 @@ export class DatasetRegistry {
       // A gzip shard has no random access: every label in one pass over the stream (one download, not one per sample).
       const wanted = index.samples.flatMap((s, i) => {
         const f = fieldOf(s.members)
-        return f && s.members[f]![1] <= 64 ? [{ i, span: s.members[f]! }] : []
+        return f && s.members[f]![1] <= MAX_LABEL_BYTES ? [{ i, span: s.members[f]! }] : []
       })
       const bytes = await readDecompressedSpans(location, wanted.map((w) => w.span)).catch(() => null)
       if (bytes) wanted.forEach((w, k) => (labels[w.i] = parseLabel(bytes[k]!)))

@@ -7,6 +7,7 @@
  */
 import type { HealthCheck, TrainConfig } from '../../shared/contract/train'
 import { checkCoverage } from '../verify/coverage'
+import { parseInteger } from '../wds/integers'
 import { readSamples } from '../wds/read'
 import type { ShardLocation } from '../wds/types'
 import { readCheckpoint } from './checkpoint'
@@ -136,8 +137,8 @@ async function labelRange(shards: ShardLocation[], labelField: string, classes: 
   outer: for (const shard of shards) {
     for await (const sample of readSamples(shard)) {
       const bytes = sample.fields[labelField]
-      const label = bytes ? Number(Buffer.from(bytes).toString('utf8').trim()) : NaN
-      if (!Number.isInteger(label)) continue
+      const label = bytes ? parseInteger(bytes) : null
+      if (label === null) continue
       read++
       min = Math.min(min, label)
       max = Math.max(max, label)

@@ -13,8 +13,13 @@ export const METRICS_FILE = 'metrics.jsonl'
 export const SUMMARY_FILE = 'summary.json'
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeTextAtomic(path, JSON.stringify(value, null, 2) + '\n')
+}
+
+/** A reader sees the old text or the new, never half: a temporary file beside it, then rename. */
+async function writeTextAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n')
+  await writeFile(tmp, text)
   await rename(tmp, path)
 }
 
@@ -95,9 +100,7 @@ export async function prepareResume(dir: string, version: number): Promise<{ kep
   const { points } = await readMetrics(dir)
   const cut = points.findLastIndex((p) => p.kind === 'checkpoint' && p.version === version)
   const kept = cut >= 0 ? points.slice(0, cut + 1) : points
-  const tmp = join(dir, `${METRICS_FILE}.${process.pid}.tmp`)
-  await writeFile(tmp, kept.map((p) => JSON.stringify(p) + '\n').join(''))
-  await rename(tmp, join(dir, METRICS_FILE))
+  await writeTextAtomic(join(dir, METRICS_FILE), kept.map((p) => JSON.stringify(p) + '\n').join(''))
   const leftovers = async (folder: string) => (await readdir(folder).catch(() => [] as string[])).filter((n) => /\.\d+\.tmp$/.test(n)).map((n) => join(folder, n))
   for (const path of [...(await leftovers(dir)), ...(await leftovers(join(dir, 'checkpoints')))]) await rm(path, { force: true })
   return { kept, previous: await readSummary(dir) }

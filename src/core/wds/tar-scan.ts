@@ -296,7 +296,7 @@ export async function scanTar(chunks: AsyncIterable<Buffer>, options: TarScanOpt
     }
   }
 
-  /** The name in a header cut short, when it can be told: from a long-name or PAX header before it, or its whole name field (a ustar prefix, rare, is not looked for). */
+  /** The name in a header cut short, when it can be told: from a long-name or PAX header before it, or its whole name field (not when a ustar prefix would add to it). */
   const partialHeaderName = (): string | undefined => {
     const known = longName ?? pax.path ?? globalPax.path
     if (known !== undefined) return known
