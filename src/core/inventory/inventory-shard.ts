@@ -13,7 +13,7 @@ import { basename } from 'node:path'
 import { createBlockSummer, type BlockSummer } from '../wds/block-sum'
 import { SampleGrouper } from '../wds/grouping'
 import { parseInteger } from '../wds/integers'
-import { judgeScanEnd } from '../wds/read-problems'
+import { judgeScanEnd, severalGzipStreams } from '../wds/read-problems'
 import { scanShard } from '../wds/scan-shard'
 import type { TarScanOptions } from '../wds/tar-scan'
 import type { ReadProblem, ShardLocation } from '../wds/types'
@@ -78,5 +78,6 @@ export async function inventoryShard(location: ShardLocation, split: string): Pr
   const end = judgeScanEnd(location.url, scanned, failure, start)
   grouper.finishAtEnd(end)
   if (end.problem) result.problems.push(end.problem)
+  if (scan.severalGzipStreams) result.problems.push(severalGzipStreams(location.url))
   return result
 }

@@ -226,6 +226,22 @@ describe('inventoryShards', () => {
     expect(seen - 2 * shard!.samples).toBeLessThanOrEqual(1)
   })
 
+  it('a gzip shard made of several gzip streams is counted whole and named, as is one made by `cat` of two .tar.gz files', async () => {
+    const d = join(root, 'several-gz')
+    mkdirSync(d)
+    const tar = await packTar(samples('m', 0, 6, 3))
+    writeFileSync(join(d, 'm-000000.tar.gz'), Buffer.concat([gzipSync(tar.subarray(0, 2560)), gzipSync(tar.subarray(2560))]))
+    writeFileSync(join(d, 'm-000001.tar.gz'), Buffer.concat([gzipSync(await packTar(samples('n', 0, 2, 3))), gzipSync(await packTar(samples('n', 2, 2, 3)))]))
+    writeFileSync(join(d, 'm-000002.tar.gz'), gzipSync(tar))
+    const { shards } = await inventoryShards(d)
+    expect(shards.map((s) => [s.name, s.samples, s.problems.map((p) => p.kind)])).toEqual([
+      ['m-000000.tar.gz', 6, ['several-gzip-streams']],
+      // The first tar's end marker ends the scan, as it ends Python's tarfile: 2 samples, the rest named by the problem.
+      ['m-000001.tar.gz', 2, ['several-gzip-streams']],
+      ['m-000002.tar.gz', 6, []]
+    ])
+  })
+
   it('inventories shards over HTTP', async () => {
     const server = await serveFolder(root)
     try {

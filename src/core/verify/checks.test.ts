@@ -89,6 +89,16 @@ describe('verifier checks across shards and splits', () => {
     expect(report.findings[0]!.fix).toBe('Use `x-000001.tar.gz::x-{000000,000002}.tar`.')
   })
 
+  it('a .tar.gz of several gzip streams is a readability error naming the shard, with the fix', async () => {
+    const d = dir('several-gzip-streams')
+    const tar = await shard('g', [0, 1, 2, 0, 1, 2])
+    writeFileSync(join(d, 'x-000000.tar.gz'), Buffer.concat([gzipSync(tar.subarray(0, 3072)), gzipSync(tar.subarray(3072))]))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-000000.tar.gz' }], classes: 3, threads: 0 })
+    expect(report.findings.map((f) => [f.code, f.severity])).toEqual([['several-gzip-streams', 'error']])
+    expect(report.findings[0]!.title).toMatch(/^Training shard `.*x-000000\.tar\.gz` is several gzip streams joined: webdataset reads only the first\.$/)
+    expect(report.splits[0]!.samples).toBe(6)
+  })
+
   it('a cut inside the image of a sample leaves the samples before it counted and verified, as the inventory counts them', async () => {
     const d = dir('cut-in-image')
     // Each sample's image first, then its label (as `tar cf` of sorted names with .cls after .jpg would not, but writers do).

@@ -55,6 +55,12 @@ const READ_PROBLEMS: Record<ReadProblem['kind'], { code: string; severity: Sever
   truncated: { code: 'truncated-shard', severity: 'error', title: 'is truncated: the samples after the cut cannot be read', fix: 'Copy or write the shard again from its source; check the disk or the transfer that produced it.' },
   'not-a-tar': { code: 'not-a-tar', severity: 'error', title: 'is not a tar file', fix: 'Download the shard again (an error page or a partial download was saved in its place).' },
   'gzip-error': { code: 'gzip-error', severity: 'error', title: 'has a broken gzip stream', fix: 'Download or compress the shard again.' },
+  'several-gzip-streams': {
+    code: 'several-gzip-streams',
+    severity: 'error',
+    title: 'is several gzip streams joined: webdataset reads only the first',
+    fix: 'Recompress it as one stream, e.g. `gzip -dc SHARD.tar.gz > SHARD.tar && gzip -n SHARD.tar`, and replace the shard with it.'
+  },
   'bad-header': { code: 'bad-tar-header', severity: 'error', title: 'has a damaged tar header (bad checksum or fields)', fix: 'Write the shard again from its source.' },
   'empty-shard': { code: 'empty-shard', severity: 'error', title: 'holds no samples', fix: 'Remove the empty shard from the pattern or write it again.' },
   unreadable: { code: 'unreadable-shard', severity: 'error', title: 'cannot be read', fix: 'Check that the file exists and is readable, or that the URL answers.' },

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto'
 import type { OffendingSample } from '../../shared/contract/verify'
 import { SampleGrouper, type GroupedSample } from '../wds/grouping'
-import { DEFAULT_MAX_MEMBER_BYTES, judgeScanEnd } from '../wds/read-problems'
+import { DEFAULT_MAX_MEMBER_BYTES, judgeScanEnd, severalGzipStreams } from '../wds/read-problems'
 import { scanShard } from '../wds/scan-shard'
 import type { ReadProblem, ShardLocation, TarMember } from '../wds/types'
 import { inspectImage, loadImageDecoders, newPixelTally, tallySums, type ImageInspection, type InspectLimits, type PixelSums, type PixelTally } from './inspect-image'
@@ -136,6 +136,7 @@ export async function checkShard(location: ShardLocation, options: ShardCheckOpt
     // The half sample at a truncation point belongs to the truncation finding, not to structure or image findings.
     if (problem.kind === 'truncated') checker.forgetLastSample()
   }
+  if (scan.severalGzipStreams) checker.problems.push(severalGzipStreams(location.url))
   return checker.result()
 }
 

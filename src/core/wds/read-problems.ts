@@ -76,6 +76,18 @@ export function describeReadFailure(url: string, error: unknown, start: ShardSta
   return { url, kind: 'unreadable', message: `${url}: ${message}` }
 }
 
+/** A gzip shard that is several gzip streams one after another (see gzipTrailerMatches in read.ts). */
+export function severalGzipStreams(url: string): ReadProblem {
+  return {
+    url,
+    kind: 'several-gzip-streams',
+    message:
+      `${url}: the file is several gzip streams one after another (as bgzip writes, or \`cat\` of .tar.gz files); ` +
+      'webdataset reads shards with Python\'s tarfile in stream mode, which stops at the end of the first stream: ' +
+      'the samples after that point are not read, and a stream that ends inside a member fails with "unexpected end of data"'
+  }
+}
+
 /** Every member is whole but the end-of-archive marker is missing: cut at a member boundary. */
 export function missingEndMarker(url: string, membersSeen: number): ReadProblem {
   return { url, kind: 'truncated', message: `${url}: the tar has no end-of-archive marker after ${membersSeen} members (truncated at a member boundary?); all members read are whole` }

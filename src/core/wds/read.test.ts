@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { splitMemberName } from './grouping'
 import { expandPattern } from './patterns'
-import { readSamples } from './read'
+import { gzipTrailerMatches, readSamples } from './read'
 import { openShard, ShardSourceError, statShard } from './sources'
 import { packTar } from './testing/tar'
 import { serveFolder, type TestHttpServer } from './testing/http-server'
@@ -130,6 +130,47 @@ with tarfile.open(${JSON.stringify(out)}, 'w', format=tarfile.PAX_FORMAT) as t:
       expect(problems).toEqual([])
       expect(text(samples[0]!.fields.txt)).toBe('zipped')
     }
+  })
+
+  it('reads a gzip shard made of several gzip streams whole, and reports it: Python tarfile in stream mode, as webdataset reads, stops after the first', async () => {
+    const members = []
+    for (let i = 0; i < 4; i++) members.push({ name: `s${i}.txt`, data: 'x'.repeat(1000) }, { name: `s${i}.cls`, data: String(i) })
+    const tar = await packTar(members)
+    // As bgzip writes: the tar cut into blocks, each its own gzip stream (here in the middle of sample s1).
+    const blocks = fileAt('bgzip.tar.gz', Buffer.concat([gzipSync(tar.subarray(0, 4096)), gzipSync(tar.subarray(4096))]))
+    const { samples, problems } = await readAll(blocks)
+    expect(samples.map((s) => s.key)).toEqual(['s0', 's1', 's2', 's3'])
+    expect(problems.map((p) => p.kind)).toEqual(['several-gzip-streams'])
+    expect(problems[0]!.message).toMatch(/bgzip\.tar\.gz: the file is several gzip streams one after another .*stops at the end of the first stream/)
+    // The reference reader, as webdataset's tar_file_iterator opens a shard: the first stream
+    // ends at a member boundary, and it stops there without a word, after 3 of the 8 members.
+    const python = "import sys, tarfile\nn = 0\ntry:\n    for m in tarfile.open(sys.argv[1], mode='r|*'): n += 1\n    print(n)\nexcept tarfile.ReadError as e: print(n, e)"
+    const pythonReads = (path: string): string => execFileSync('/usr/bin/python3', ['-c', python, path]).toString().trim()
+    expect(pythonReads(blocks.path!)).toBe('3')
+    // Cut inside the data of a member (s1.txt), it fails there.
+    const inMember = fileAt('bgzip-in-member.tar.gz', Buffer.concat([gzipSync(tar.subarray(0, 3500)), gzipSync(tar.subarray(3500))]))
+    expect(pythonReads(inMember.path!)).toBe('3 unexpected end of data')
+    expect((await readAll(inMember)).problems.map((p) => p.kind)).toEqual(['several-gzip-streams'])
+    // Two whole .tar.gz files joined by `cat`: the first tar's end marker ends every reader there.
+    const joined = Buffer.concat([gzipSync(await packTar(members.slice(0, 4))), gzipSync(await packTar(members.slice(4)))])
+    const cat = await readAll(fileAt('cat.tar.gz', joined))
+    expect(cat.problems.map((p) => p.kind)).toContain('several-gzip-streams')
+    // One stream, also with zero bytes after it (padding, which gzip readers accept): no problem.
+    for (const padding of [0, 3, 700]) expect((await readAll(fileAt(`padded-${padding}.tar.gz`, Buffer.concat([gzipSync(tar), Buffer.alloc(padding)])))).problems).toEqual([])
+  })
+
+  it('gzipTrailerMatches reads the trailer length, passing over zero padding, also when the length ends in zero bytes', () => {
+    const trailer = (isize: number, padding = 0): Buffer => {
+      const b = Buffer.alloc(16 + padding, 0xaa)
+      b.writeUInt32LE(isize, 12)
+      b.fill(0, 16)
+      return b
+    }
+    expect(gzipTrailerMatches(trailer(0x123), 0x123)).toBe(true)
+    expect(gzipTrailerMatches(trailer(0x123, 10), 0x123)).toBe(true)
+    expect(gzipTrailerMatches(trailer(2 ** 32 - 1), 2 ** 33 - 1)).toBe(true)
+    expect(gzipTrailerMatches(trailer(0x123), 0x124)).toBe(false)
+    expect(gzipTrailerMatches(trailer(0x123, 10), 0x10)).toBe(false)
   })
 
   it('yields the samples before the cut of a truncated shard, then a truncated problem', async () => {

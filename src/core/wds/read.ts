@@ -10,7 +10,7 @@ import { createGunzip } from 'node:zlib'
 import { extract as tarExtract, type Header } from 'tar-stream'
 import { SampleGrouper, type GroupedSample } from './grouping'
 import { openShard } from './sources'
-import { DEFAULT_MAX_MEMBER_BYTES, describeReadFailure, emptyShard, missingEndMarker, type ShardStart } from './read-problems'
+import { DEFAULT_MAX_MEMBER_BYTES, describeReadFailure, emptyShard, missingEndMarker, severalGzipStreams, type ShardStart } from './read-problems'
 import type { ReadProblem, Sample, ShardLocation, TarMember } from './types'
 
 export interface ReadSamplesOptions {
@@ -28,14 +28,28 @@ export interface ShardBytes {
   chunks: AsyncGenerator<Buffer>
   /** Filled once the first bytes have been read. */
   start: ShardStart
-  /** After the last chunk: whether the tar ends with the two zero blocks of its end-of-archive marker. */
-  end: { zeroBlocks: boolean }
+  /**
+   * After the last chunk: whether the tar ends with the two zero blocks of its end-of-archive
+   * marker, and whether a gzip shard is several gzip streams one after another (see
+   * `severalGzipStreams`; known once its bytes have been read to their end).
+   */
+  end: { zeroBlocks: boolean; severalGzipStreams: boolean }
+}
+
+export interface ShardBytesOptions {
+  /**
+   * A reader that stops at the tar's end marker still decompresses a gzip shard to its end,
+   * so that `end.severalGzipStreams` is known (the bytes after the marker are the record
+   * padding, unless several streams were joined). Not for readers that stop midway on
+   * purpose (one sample of a .tar.gz).
+   */
+  gzipToTheEnd?: boolean
 }
 
 /** Decompress when the first two bytes are gzip's magic, whatever the file is called. */
-export function shardBytes(source: AsyncIterable<Buffer>): ShardBytes {
+export function shardBytes(source: AsyncIterable<Buffer>, options: ShardBytesOptions = {}): ShardBytes {
   const start: ShardBytes['start'] = { compressed: false, firstBlock: null }
-  const end: ShardBytes['end'] = { zeroBlocks: false }
+  const end: ShardBytes['end'] = { zeroBlocks: false, severalGzipStreams: false }
   async function* raw(): AsyncGenerator<Buffer> {
     const iterator = source[Symbol.asyncIterator]()
     let head = Buffer.alloc(0)
@@ -45,11 +59,18 @@ export function shardBytes(source: AsyncIterable<Buffer>): ShardBytes {
       head = Buffer.concat([head, next.value])
     }
     start.compressed = head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1
+    // The last compressed chunks, for the gzip trailer (the file's chunks are not reused).
+    const lastChunks: Buffer[] = []
     async function* all(): AsyncGenerator<Buffer> {
+      if (start.compressed) lastChunks.push(head)
       if (head.length) yield head
       for (;;) {
         const next = await iterator.next()
         if (next.done) return
+        if (start.compressed) {
+          lastChunks.push(next.value)
+          if (lastChunks.length > 2) lastChunks.shift()
+        }
         yield next.value
       }
     }
@@ -61,23 +82,61 @@ export function shardBytes(source: AsyncIterable<Buffer>): ShardBytes {
     // reaches the loop below, through the gunzip stream it destroys.
     const plain = start.compressed ? (streamPipeline(Readable.from(all()), createGunzip({ chunkSize: 1 << 16 }), () => undefined) as AsyncIterable<Buffer>) : all()
     let tail = Buffer.alloc(0)
+    let total = 0
+    const chunks = plain[Symbol.asyncIterator]()
+    let atEnd = false
+    let failed = false
     try {
-      for await (const chunk of plain) {
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+        const chunk = next.value
         if (first.length < 512) {
           first = Buffer.concat([first, chunk.subarray(0, 512 - first.length)])
           start.firstBlock = first
         }
         tail = chunk.length >= 1024 ? Buffer.from(chunk.subarray(chunk.length - 1024)) : Buffer.concat([tail, chunk]).subarray(-1024)
+        total += chunk.length
         yield chunk
       }
+      atEnd = true
       end.zeroBlocks = tail.length === 1024 && tail.every((b) => b === 0)
+    } catch (error) {
+      failed = true
+      throw error
     } finally {
+      // The reader stopped early (at the end marker): a gzip shard is read on to its end here
+      // when asked; damage after the marker is not the reader's, and leaves nothing to judge.
+      if (start.compressed && !atEnd && !failed && options.gzipToTheEnd) {
+        try {
+          for (let next = await chunks.next(); !next.done; next = await chunks.next()) total += next.value.length
+          atEnd = true
+        } catch {
+          // atEnd stays false
+        }
+      }
+      if (!atEnd) await chunks.return?.()
+      if (start.compressed && atEnd) end.severalGzipStreams = !gzipTrailerMatches(Buffer.concat(lastChunks), total)
       // A reader that stops at the end marker leaves the record padding unread: close the
       // source now (a file stream's handle would otherwise wait for garbage collection).
       await iterator.return?.()
     }
   }
   return { chunks: raw(), start, end }
+}
+
+/**
+ * Whether a gzip file's trailer holds the length of all the data it decompressed to (modulo
+ * 2^32), as it does for one gzip stream; zero bytes after the trailer (padding, which gzip
+ * readers accept) are passed over. False when the trailer holds another length: the file is
+ * several gzip streams one after another (`cat a.tar.gz b.tar.gz`, bgzip), and the trailer
+ * is the last stream's. When a run of zeros reaches past `tail`, it cannot be told: true.
+ */
+export function gzipTrailerMatches(tail: Buffer, decompressedBytes: number): boolean {
+  const want = decompressedBytes % 2 ** 32
+  for (let end = tail.length; end >= 8; end--) {
+    if (tail.readUInt32LE(end - 4) === want) return true
+    if (tail[end - 1] !== 0) return false
+  }
+  return tail.every((b) => b === 0)
 }
 
 function memberType(type: Header['type']): TarMember['type'] {
@@ -172,6 +231,7 @@ async function* readOpenedShard(location: ShardLocation, source: Readable, optio
     } else if (!bytes.end.zeroBlocks && !options.signal?.aborted) {
       onProblem(missingEndMarker(location.url, membersSeen))
     }
+    if (bytes.end.severalGzipStreams) onProblem(severalGzipStreams(location.url))
   }
   if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted')
 }

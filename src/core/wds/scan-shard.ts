@@ -21,6 +21,8 @@ export interface ShardScan {
   start: ShardStart
   /** Why the shard could not be opened, naming it. */
   unreadable?: string
+  /** A gzip shard made of several gzip streams (read on to its end to tell). */
+  severalGzipStreams: boolean
 }
 
 export interface ScanShardOptions {
@@ -39,7 +41,7 @@ export interface ScanShardOptions {
 }
 
 export async function scanShard(location: ShardLocation, scanOptions: TarScanOptions, o: ScanShardOptions): Promise<ShardScan> {
-  const out: ShardScan = { bytes: 0, scanned: undefined, failure: null, start: { compressed: false, firstBlock: null } }
+  const out: ShardScan = { bytes: 0, scanned: undefined, failure: null, start: { compressed: false, firstBlock: null }, severalGzipStreams: false }
   if (location.kind === 'file') {
     let fd: number
     try {
@@ -72,9 +74,10 @@ export async function scanShard(location: ShardLocation, scanOptions: TarScanOpt
   const [{ openShard, statShard, ShardSourceError }, { shardBytes }] = await Promise.all([import('./sources'), import('./read')])
   try {
     if (location.kind !== 'file' && o.remoteBytes) out.bytes = (await statShard(location)).bytes
-    const bytes = shardBytes((await openShard(location, { signal: o.signal })) as AsyncIterable<Buffer>)
+    const bytes = shardBytes((await openShard(location, { signal: o.signal })) as AsyncIterable<Buffer>, { gzipToTheEnd: true })
     out.start = bytes.start
     out.scanned = await scanTar(o.afterChunk ? paced(bytes.chunks, o.afterChunk) : bytes.chunks, scanOptions)
+    out.severalGzipStreams = bytes.end.severalGzipStreams
   } catch (error) {
     if (o.signal?.aborted) throw error
     if (error instanceof ShardSourceError) out.unreadable = error.message

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -65,6 +65,7 @@ describe('indexShard + readSampleAt', () => {
   it('many spans of a gzip shard in one pass, in the order asked, equal the same fields read one by one; a span past the end fails naming the shard', async () => {
     for (const location of [expandPattern(join(dir, 'www', 'shard.tar.gz'))[0]!, expandPattern(`${server.baseUrl}/shard.tar.gz`)[0]!]) {
       const index = await indexShard(location)
+      expect(index.problems).toEqual([])
       const picks = [31, 2, 17, 2, 39, 0] // out of order, one twice
       const spans = picks.map((i) => index.samples[i]!.members.jpg!)
       const before = server.requests.length
@@ -72,6 +73,16 @@ describe('indexShard + readSampleAt', () => {
       if (location.url.startsWith('http')) expect(server.requests.length - before).toBe(1)
       for (const [k, i] of picks.entries()) expect(Buffer.from(got[k]!).equals(Buffer.from((await readSampleAt(location, index, i)).fields.jpg!))).toBe(true)
       await expect(readDecompressedSpans(location, [[1e9, 4]])).rejects.toThrow(`${location.url}: expected 4 bytes at offset`)
+    }
+  })
+
+  it('a gzip shard of several gzip streams is indexed whole, with the problem, over HTTP too', async () => {
+    const tar = readFileSync(join(dir, 'www', 'shard.tar'))
+    writeFileSync(join(dir, 'www', 'streams.tar.gz'), Buffer.concat([gzipSync(tar.subarray(0, 10240)), gzipSync(tar.subarray(10240))]))
+    for (const location of [expandPattern(join(dir, 'www', 'streams.tar.gz'))[0]!, expandPattern(`${server.baseUrl}/streams.tar.gz`)[0]!]) {
+      const index = await indexShard(location)
+      expect(index.samples.length).toBe((await indexShard(expandPattern(join(dir, 'www', 'shard.tar'))[0]!)).samples.length)
+      expect(index.problems.map((p) => p.kind)).toEqual(['several-gzip-streams'])
     }
   })
 

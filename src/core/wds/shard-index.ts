@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SampleGrouper } from './grouping'
 import { shardBytes } from './read'
-import { judgeScanEnd } from './read-problems'
+import { judgeScanEnd, severalGzipStreams } from './read-problems'
 import { openShard, readShardRange, statShard, type ShardStat } from './sources'
 import { scanTar } from './tar-scan'
 import type { IndexedSample, ReadProblem, Sample, ShardIndex, ShardLocation } from './types'
@@ -52,7 +52,7 @@ export async function indexShard(location: ShardLocation, options: IndexShardOpt
     (p) => problems.push(p)
   )
   const stream = await openShard(location, { signal: options.signal })
-  const source = shardBytes(stream as AsyncIterable<Buffer>)
+  const source = shardBytes(stream as AsyncIterable<Buffer>, { gzipToTheEnd: true })
   let failure: unknown = null
   let scanned
   try {
@@ -67,6 +67,7 @@ export async function indexShard(location: ShardLocation, options: IndexShardOpt
   }
   const end = judgeScanEnd(location.url, scanned, failure, source.start)
   if (end.problem) problems.push(end.problem)
+  if (source.end.severalGzipStreams) problems.push(severalGzipStreams(location.url))
   // As readSamples does, a sample the bytes ran out in is not indexed.
   grouper.finishAtEnd(end)
   const index: ShardIndex = { version: 1, url: location.url, validator, bytes, compressed: source.start.compressed, samples, problems }

@@ -48,6 +48,7 @@ export interface ReadProblem {
     | 'truncated'
     | 'not-a-tar'
     | 'gzip-error'
+    | 'several-gzip-streams'
     | 'bad-header'
     | 'empty-shard'
     | 'unreadable'
