@@ -140,6 +140,40 @@ describe('verifier checks across shards and splits', () => {
     expect(report.findings[0]!.offenders.map((o) => o.url)).toEqual([join(d, 'remote', 'x-000001.tar')])
   })
 
+  it('a copy over http is compared byte for byte as a local one is: other bytes are named, an identical copy passes', async () => {
+    const d = await twoShardsAndACopyOfTheFirst('copy-http-bytes')
+    writeFileSync(join(d, 'remote', 'x-000001.tar'), await shard('b', [0, 1, 2], (i) => jpgs[i + 20]!))
+    const server = await serveFolder(join(d, 'remote'))
+    try {
+      const splits = [{ name: 'train', pattern: 'x-{000000..000001}.tar', remotePattern: `${server.baseUrl}/x-{000000..000001}.tar` }]
+      const report = await verifyDataset({ base: d, splits, classes: 3, threads: 0 })
+      expect(report.findings.map((f) => f.code)).toEqual(['copy-differs'])
+      expect(report.findings[0]!.offenders.map((o) => o.url)).toEqual([`${server.baseUrl}/x-000001.tar`])
+      expect(report.findings[0]!.title).toMatch(/^1 shard of the training copy/)
+      // The same bytes over http: nothing to report.
+      writeFileSync(join(d, 'remote', 'x-000001.tar'), await shard('b', [0, 1, 2]))
+      const same = await verifyDataset({ base: d, splits, classes: 3, threads: 0 })
+      expect(same.findings).toEqual([])
+      expect(same.checks.find((c) => c.check === 'copy-vs-copy')!.status).toBe('passed')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('a copy in another layout is stale even when one of its shards cannot be read; a copy whose readable shards match is only unreadable', async () => {
+    const d = dir('copy-stale-partly-unreadable')
+    mkdirSync(join(d, 'remote'))
+    writeFileSync(join(d, 'x-000000.tar'), await shard('a', [0, 1, 2, 0, 1, 2]))
+    // The old layout: three shards of two samples, and a fourth the pattern names that is gone.
+    for (let n = 0; n < 3; n++) writeFileSync(join(d, 'remote', `x-00000${n}.tar`), await shard(`a${n}-`, [0, 1]))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-000000.tar', remotePattern: 'remote/x-{000000..000003}.tar' }], classes: 3, threads: 0 })
+    expect(report.findings.map((f) => f.code)).toEqual(['stale-copy', 'copy-unreadable'])
+    expect(report.findings[0]!.title).toBe(
+      'Training copy `remote/x-{000000..000003}.tar` is stale, by the 3 shards of it that could be read: 2 shards with no local shard of the same name, 1 shard with other sample counts than the local shard of the same name, 6 keys the local copy does not have.'
+    )
+    expect(report.findings[1]!.title).toMatch(/^Training copy `remote\/x-\{000000\.\.000003\}\.tar`: 1 of its 4 shards could not be read \(/)
+  })
+
   it('a copy that cannot be read is named unreadable with the reason, not stale', async () => {
     const d = await twoShardsAndACopyOfTheFirst('copy-missing')
     const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000..000001}.tar', remotePattern: 'remote/x-{000000..000001}.tar' }], classes: 3, threads: 0 })

@@ -12,7 +12,7 @@ export interface CopyShard {
   url: string
   bytes: number
   samples: number
-  /** SHA-256 of the shard file; absent for shards not read as files. */
+  /** SHA-256 of the shard's bytes as stored; absent when they could not all be read. */
   sha256?: string
   mtimeMs?: number
   readable: boolean
@@ -24,6 +24,8 @@ export interface CopySide {
   pattern: string
   shards: CopyShard[]
   keys: Set<string>
+  /** Of `shards`, those the pattern skips in its folder (the local side is the whole folder's split). */
+  outsidePattern?: number
 }
 
 export interface CopyComparison {
@@ -66,15 +68,20 @@ export function fmt(n: number): string {
   return n.toLocaleString('en-US')
 }
 
+/** The name copies of a shard share: its file name, in a folder or a bucket. */
+export function shardName(url: string): string {
+  return basename(url)
+}
+
 export function compareCopies(local: CopySide, remote: CopySide): CopyComparison {
   const localCounts = local.shards.map((s) => s.samples)
   const remoteCounts = remote.shards.map((s) => s.samples)
   const layoutDiffers = localCounts.length !== remoteCounts.length || localCounts.some((n, i) => n !== remoteCounts[i])
-  const remoteByName = new Map(remote.shards.map((s) => [basename(s.url), s]))
+  const remoteByName = new Map(remote.shards.map((s) => [shardName(s.url), s]))
   const contentDiffers: CopyComparison['contentDiffers'] = []
   for (const l of local.shards) {
-    const r = remoteByName.get(basename(l.url))
-    if (r && l.sha256 && r.sha256 && l.sha256 !== r.sha256) contentDiffers.push({ name: basename(l.url), local: l, remote: r })
+    const r = remoteByName.get(shardName(l.url))
+    if (r && l.sha256 && r.sha256 && l.sha256 !== r.sha256) contentDiffers.push({ name: shardName(l.url), local: l, remote: r })
   }
   const exampleOnlyLocal: string[] = []
   const exampleOnlyRemote: string[] = []

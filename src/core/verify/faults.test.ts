@@ -142,5 +142,8 @@ describe('verifier on the demo dataset', () => {
     const report = await verifyDataset({ datasetDir: dir, threads: 0, batchSize: 16 })
     expect(report.findings.map((f) => f.code).sort()).toEqual(['not-normalised', 'pattern-misses-shards', 'stale-copy'])
     expect(report.findings.every((f) => f.severity === 'error')).toBe(true)
+    // The local side of the comparison is the folder's split, the shard the pattern skips included, and says so.
+    const stale = report.findings.find((f) => f.code === 'stale-copy')!
+    expect(stale.evidence[0]).toMatch(/^this copy `val\/val-000000\.tar` with the 1 shard of its folder it skips: 2 shards × \d+ samples/)
   })
 })

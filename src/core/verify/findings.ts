@@ -7,7 +7,7 @@
  */
 import type { CheckName, CheckStatus, Finding, OffendingSample, Severity } from '../../shared/contract/verify'
 import { plural } from '../../shared/words'
-import { describeLayout, fmt, type CopyComparison } from './copy-compare'
+import { describeLayout, fmt, shardName, type CopyComparison } from './copy-compare'
 import type { Coverage } from './coverage'
 import { compareClassMappings, type ClassMapping } from './class-mapping'
 import type { SplitChecks } from './split-checks'
@@ -495,25 +495,63 @@ function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Findin
   const remoteTotal = cmp.remote.shards.reduce((a, x) => a + x.samples, 0)
   const localTotal = cmp.local.shards.reduce((a, x) => a + x.samples, 0)
   const keysDiffer = cmp.onlyLocalKeys > 0 || cmp.onlyRemoteKeys > 0
+  // The local side is the split as its folder holds it, shards the pattern skips included (a pattern missing a shard is another finding).
+  const skipped = cmp.local.outsidePattern ?? 0
+  const thisCopy = `this copy \`${cmp.local.pattern}\`${skipped > 0 ? ` with the ${plural(skipped, 'shard')} of its folder it skips` : ''}: ${describeLayout(cmp.local.shards)}`
   const evidence = [
-    `this copy \`${cmp.local.pattern}\`: ${describeLayout(cmp.local.shards)}`,
+    thisCopy,
     `other copy \`${cmp.remote.pattern}\`: ${describeLayout(cmp.remote.shards)}`,
     ...(keysDiffer ? [`${plural(cmp.onlyLocalKeys, 'key')} only in the local copy${cmp.exampleOnlyLocal.length ? ` (e.g. ${cmp.exampleOnlyLocal.slice(0, 3).join(', ')})` : ''}; ${plural(cmp.onlyRemoteKeys, 'key')} only in the other${cmp.exampleOnlyRemote.length ? ` (e.g. ${cmp.exampleOnlyRemote.slice(0, 3).join(', ')})` : ''}`] : []),
     ...(cmp.remoteOlder ? ['the other copy’s shards are older than every local shard'] : [])
   ]
-  // A copy that cannot be read cannot be compared: say why, not that it is stale.
+  // A copy that cannot be read cannot be compared: say why, not that it is stale, unless
+  // the shards that could be read already prove it (another shard count, other per-shard
+  // counts, keys the local copy lacks).
   const unreadable = cmp.remote.shards.filter((r) => !r.readable)
   if (unreadable.length > 0) {
     const first = unreadable[0]!
+    const readable = cmp.remote.shards.filter((r) => r.readable)
+    const localByName = new Map(cmp.local.shards.map((l) => [shardName(l.url), l]))
+    const unmatched = readable.filter((r) => !localByName.has(shardName(r.url)))
+    const otherCounts = readable.filter((r) => { const l = localByName.get(shardName(r.url)); return l !== undefined && l.samples !== r.samples })
+    const provenStale = unmatched.length > 0 || otherCounts.length > 0 || cmp.onlyRemoteKeys > 0
+    const stale: Finding[] = provenStale
+      ? [
+          finding(
+            {
+              check: 'copy-vs-copy',
+              code: 'stale-copy',
+              severity: 'error',
+              split: s.name,
+              title: `${label} copy \`${cmp.remote.pattern}\` is stale, by the ${plural(readable.length, 'shard')} of it that could be read: ${[
+                unmatched.length > 0 ? `${plural(unmatched.length, 'shard')} with no local shard of the same name` : '',
+                otherCounts.length > 0 ? `${plural(otherCounts.length, 'shard')} with other sample counts than the local shard of the same name` : '',
+                cmp.onlyRemoteKeys > 0 ? `${plural(cmp.onlyRemoteKeys, 'key')} the local copy does not have` : ''
+              ]
+                .filter(Boolean)
+                .join(', ')}.`,
+              evidence: [
+                thisCopy,
+                `other copy \`${cmp.remote.pattern}\`, the shards that could be read: ${describeLayout(readable)}`,
+                ...(cmp.onlyRemoteKeys > 0 ? [`${plural(cmp.onlyRemoteKeys, 'key')} only in the other copy (e.g. ${cmp.exampleOnlyRemote.slice(0, 3).join(', ')})`] : [])
+              ],
+              fix: `Upload the local shards again and delete the old ones (e.g. \`gsutil -m rsync -d\` or \`aws s3 sync --delete\`), then point the pattern at the new layout.`,
+              impactSamples: Math.max(remoteTotal, localTotal)
+            },
+            cap
+          )
+        ]
+      : []
     return [
+      ...stale,
       finding(
         {
           check: 'copy-vs-copy',
           code: 'copy-unreadable',
           severity: 'error',
           split: s.name,
-          title: `${label} copy \`${cmp.remote.pattern}\`: ${unreadable.length === cmp.remote.shards.length ? (unreadable.length === 1 ? 'its shard could not be read' : `none of its ${unreadable.length} shards could be read`) : `${unreadable.length} of its ${plural(cmp.remote.shards.length, 'shard')} could not be read`}, so it was not compared with the local copy (${first.error ?? 'unreadable'}).`,
-          evidence: [`this copy \`${cmp.local.pattern}\`: ${describeLayout(cmp.local.shards)}`, ...unreadable.slice(0, 5).map((r) => `${r.url}: ${r.error ?? 'unreadable'}`)],
+          title: `${label} copy \`${cmp.remote.pattern}\`: ${unreadable.length === cmp.remote.shards.length ? (unreadable.length === 1 ? 'its shard could not be read' : `none of its ${unreadable.length} shards could be read`) : `${unreadable.length} of its ${plural(cmp.remote.shards.length, 'shard')} could not be read`}${provenStale ? '' : ', so it was not compared with the local copy'} (${first.error ?? 'unreadable'}).`,
+          evidence: [thisCopy, ...unreadable.slice(0, 5).map((r) => `${r.url}: ${r.error ?? 'unreadable'}`)],
           fix: 'Check the pattern, the network and the bucket’s access (gs:// is read through its public HTTPS URL), then verify again.',
           impactSamples: localTotal,
           offenders: unreadable.map((r) => ({ url: r.url, expected: 'a readable shard', found: r.error ?? 'unreadable' })),

@@ -35,6 +35,8 @@ export interface ShardCheckOptions extends InspectLimits {
   maxMemberBytes?: number
   /** Count samples and keys only: no label, image or structure checks (shards a pattern skips, other copies). */
   countOnly?: boolean
+  /** Also the SHA-256 of the shard's bytes as stored (another copy's shards, local or over http, compared with the local files). */
+  sha256?: boolean
 }
 
 /** Sums of the images of one kind: 8-bit pixels as stored, or float32 (npy, meant to be normalised already). */
@@ -57,6 +59,8 @@ export interface ShardCheck {
   /** Distinct field sets (sorted, comma-joined). */
   fieldSets: string[]
   fieldCounts: Record<string, number>
+  /** With the `sha256` option, when the whole shard could be read. */
+  sha256?: string
   imageField?: string
   labelHistogram: Array<[number, number]>
   diversity: { batches: number; sum: number; min: number; max: number }
@@ -119,8 +123,9 @@ export async function checkShard(location: ShardLocation, options: ShardCheckOpt
     if (signal?.aborted) throw signal.reason ?? new Error('aborted')
   }
 
-  const scan = await scanShard(location, scanOptions, { buffer: readBuffer(), signal, afterChunk: drain })
+  const scan = await scanShard(location, scanOptions, { buffer: readBuffer(), signal, afterChunk: drain, sha256: options.sha256 })
   checker.bytes = scan.bytes
+  checker.sha256 = scan.sha256
   if (scan.unreadable !== undefined) {
     checker.problems.push({ url: location.url, kind: 'unreadable', message: scan.unreadable })
     return checker.result()
@@ -173,6 +178,7 @@ function readBuffer(): Buffer {
 /** The per-sample checks of one shard, as an accumulator. */
 class ShardChecker {
   bytes = 0
+  sha256: string | undefined
   samples = 0
   readonly problems: ReadProblem[] = []
   private readonly offenders: OffenderBook
@@ -332,6 +338,7 @@ class ShardChecker {
       hashes: this.hashes,
       fieldSets: [...this.fieldSetIds.keys()],
       fieldCounts: this.fieldCounts,
+      sha256: this.sha256,
       imageField: this.imageField,
       labelHistogram: [...this.labelHistogram],
       diversity: { batches: d.batches, sum: d.sum, min: d.min, max: d.max },

@@ -292,12 +292,18 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
 }
 
 /** Counts a shard's samples and keys only (no decoding), on the pool's threads. */
-async function countShard(pool: ShardPool, loc: ShardLocation, keys: Set<string> | null, signal?: AbortSignal): Promise<{ samples: number; readable: boolean; error?: string }> {
+async function countShard(
+  pool: ShardPool,
+  loc: ShardLocation,
+  keys: Set<string> | null,
+  signal?: AbortSignal,
+  sha256 = false
+): Promise<{ samples: number; readable: boolean; error?: string; sha256?: string }> {
   try {
-    const r = await pool.check(loc, { labelField: 'cls', batchSize: 1, maxOffenders: 1, maxPixels: 1, countOnly: true }, undefined, signal)
+    const r = await pool.check(loc, { labelField: 'cls', batchSize: 1, maxOffenders: 1, maxPixels: 1, countOnly: true, sha256 }, undefined, signal)
     if (keys) for (const k of r.keys) keys.add(k)
     const unreadable = r.problems.find((p) => p.kind === 'unreadable')
-    return unreadable ? { samples: r.samples, readable: false, error: unreadable.message } : { samples: r.samples, readable: true }
+    return unreadable ? { samples: r.samples, readable: false, error: unreadable.message } : { samples: r.samples, readable: true, sha256: r.sha256 }
   } catch (err) {
     return { samples: 0, readable: false, error: err instanceof Error ? err.message : String(err) }
   }
@@ -322,13 +328,14 @@ async function compareWithCopy(
   }
   for (const u of uncoveredShards) localShards.push({ ...u, sha256: await sha256File(u.url).catch(() => undefined) })
   localShards.sort((a, b) => a.url.localeCompare(b.url))
-  const local: CopySide = { pattern: split.pattern, shards: localShards, keys: new Set([...checks.keysSeen.keys(), ...uncoveredKeys]) }
+  const local: CopySide = { pattern: split.pattern, shards: localShards, keys: new Set([...checks.keysSeen.keys(), ...uncoveredKeys]), outsidePattern: uncoveredShards.length }
   const remote: CopySide = { pattern: split.remotePattern!, shards: [], keys: new Set() }
   for (const loc of split.remoteLocations ?? []) {
     if (signal?.aborted) return undefined
     const file = loc.kind === 'file' && loc.path ? statSync(loc.path, { throwIfNoEntry: false }) : undefined
-    const r = await countShard(pool, loc, remote.keys, signal)
-    remote.shards.push({ url: loc.url, bytes: file?.size ?? 0, samples: r.samples, mtimeMs: file?.mtimeMs, readable: r.readable, error: r.error, sha256: file ? await sha256File(loc.path!).catch(() => undefined) : undefined })
+    // Hashed as it is counted, so a copy over http is compared byte for byte as a local one is, in one download.
+    const r = await countShard(pool, loc, remote.keys, signal, true)
+    remote.shards.push({ url: loc.url, bytes: file?.size ?? 0, samples: r.samples, mtimeMs: file?.mtimeMs, readable: r.readable, error: r.error, sha256: r.sha256 })
   }
   return compareCopies(local, remote)
 }

@@ -38,12 +38,12 @@ export interface ShardBytes {
 
 export interface ShardBytesOptions {
   /**
-   * A reader that stops at the tar's end marker still decompresses a gzip shard to its end,
-   * so that `end.severalGzipStreams` is known (the bytes after the marker are the record
-   * padding, unless several streams were joined). Not for readers that stop midway on
-   * purpose (one sample of a .tar.gz).
+   * A reader that stops at the tar's end marker still reads the shard to its end: a gzip
+   * shard's `end.severalGzipStreams` is known then, and a hash of the source's bytes is
+   * whole (the bytes after the marker are the record padding, unless several gzip streams
+   * were joined). Not for readers that stop midway on purpose (one sample of a .tar.gz).
    */
-  gzipToTheEnd?: boolean
+  toTheEnd?: boolean
 }
 
 /** Decompress when the first two bytes are gzip's magic, whatever the file is called. */
@@ -103,9 +103,9 @@ export function shardBytes(source: AsyncIterable<Buffer>, options: ShardBytesOpt
       failed = true
       throw error
     } finally {
-      // The reader stopped early (at the end marker): a gzip shard is read on to its end here
+      // The reader stopped early (at the end marker): the shard is read on to its end here
       // when asked; damage after the marker is not the reader's, and leaves nothing to judge.
-      if (start.compressed && !atEnd && !failed && options.gzipToTheEnd) {
+      if (!atEnd && !failed && options.toTheEnd) {
         try {
           for (let next = await chunks.next(); !next.done; next = await chunks.next()) total += next.value.length
           atEnd = true

@@ -8,6 +8,7 @@
  * failure of the job); a scan that fails midway comes back as `failure`, for judgeScanEnd.
  * It does not group members into samples or judge the end: the callers do.
  */
+import { createHash, type Hash } from 'node:crypto'
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import type { ShardStart } from './read-problems'
 import { scanTar, type TarScanOptions, type TarScanResult } from './tar-scan'
@@ -23,6 +24,8 @@ export interface ShardScan {
   unreadable?: string
   /** A gzip shard made of several gzip streams (read on to its end to tell). */
   severalGzipStreams: boolean
+  /** With `sha256`: the SHA-256 of the shard's bytes as stored, when all of them could be read. */
+  sha256?: string
 }
 
 export interface ScanShardOptions {
@@ -38,6 +41,8 @@ export interface ScanShardOptions {
    * `buffer`; true when it took the shard. It may reuse `buffer`.
    */
   plainFile?: (fd: number, firstLength: number) => Promise<boolean>
+  /** Also hash the shard's bytes as stored (compressed or not), to compare copies of it. */
+  sha256?: boolean
 }
 
 export async function scanShard(location: ShardLocation, scanOptions: TarScanOptions, o: ScanShardOptions): Promise<ShardScan> {
@@ -62,6 +67,7 @@ export async function scanShard(location: ShardLocation, scanOptions: TarScanOpt
           length = readSync(fd, buffer, 0, buffer.length, 0)
         }
         out.scanned = await scanTar(fileChunks(fd, buffer, length, o.afterChunk), scanOptions)
+        if (o.sha256) out.sha256 = hashFile(fd, buffer)
       }
     } catch (error) {
       if (o.signal?.aborted) throw error
@@ -74,10 +80,13 @@ export async function scanShard(location: ShardLocation, scanOptions: TarScanOpt
   const [{ openShard, statShard, ShardSourceError }, { shardBytes }] = await Promise.all([import('./sources'), import('./read')])
   try {
     if (location.kind !== 'file' && o.remoteBytes) out.bytes = (await statShard(location)).bytes
-    const bytes = shardBytes((await openShard(location, { signal: o.signal })) as AsyncIterable<Buffer>, { gzipToTheEnd: true })
+    const opened = (await openShard(location, { signal: o.signal })) as AsyncIterable<Buffer>
+    const hash = o.sha256 ? { sha256: createHash('sha256'), whole: false } : null
+    const bytes = shardBytes(hash ? hashed(opened, hash) : opened, { toTheEnd: true })
     out.start = bytes.start
     out.scanned = await scanTar(o.afterChunk ? paced(bytes.chunks, o.afterChunk) : bytes.chunks, scanOptions)
     out.severalGzipStreams = bytes.end.severalGzipStreams
+    if (hash?.whole) out.sha256 = hash.sha256.digest('hex')
   } catch (error) {
     if (o.signal?.aborted) throw error
     if (error instanceof ShardSourceError) out.unreadable = error.message
@@ -101,6 +110,22 @@ async function* fileChunks(fd: number, buffer: Buffer, firstLength: number, afte
     length = readSync(fd, buffer, 0, buffer.length, position)
     position += length
   }
+}
+
+/** SHA-256 of a whole open file, read again into the scan's buffer (its pages are in the cache by now). */
+function hashFile(fd: number, buffer: Buffer): string {
+  const hash = createHash('sha256')
+  for (let position = 0, n; (n = readSync(fd, buffer, 0, buffer.length, position)) > 0; position += n) hash.update(buffer.subarray(0, n))
+  return hash.digest('hex')
+}
+
+/** The source's chunks, hashed as they pass; `whole` once the last has passed. */
+async function* hashed(source: AsyncIterable<Buffer>, into: { sha256: Hash; whole: boolean }): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    into.sha256.update(chunk)
+    yield chunk
+  }
+  into.whole = true
 }
 
 async function* paced(chunks: AsyncIterable<Buffer>, afterChunk: () => Promise<void>): AsyncGenerator<Buffer> {

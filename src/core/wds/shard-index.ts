@@ -52,7 +52,7 @@ export async function indexShard(location: ShardLocation, options: IndexShardOpt
     (p) => problems.push(p)
   )
   const stream = await openShard(location, { signal: options.signal })
-  const source = shardBytes(stream as AsyncIterable<Buffer>, { gzipToTheEnd: true })
+  const source = shardBytes(stream as AsyncIterable<Buffer>, { toTheEnd: true })
   let failure: unknown = null
   let scanned
   try {
