@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Inventory } from '../../core/inventory'
+import { generateDemo } from '../../core/demo'
+import { serveFolder } from '../../core/wds/testing/http-server'
 import { packTar, type TestMember } from '../../core/wds/testing/tar'
 import { main } from '../index'
 import { captureCliOutput } from '../testing'
@@ -83,6 +85,42 @@ describe('shardscope inventory', () => {
     expect([inventory.threads, inventory.totals.samples]).toEqual([2, 11])
     expect(await main(['inventory', join(root, 'data'), '--threads', '1.5'])).toBe(2)
     expect(output.stderr).toMatch(/--threads must be a whole number/)
+  })
+
+  it("a dataset folder is read as its dataset.json says: the post-mortem's val pattern covering 1 of 2 shards is shown, and the stale copy beside it is not counted as data", async () => {
+    const demo = join(root, 'post-mortem')
+    await generateDemo(demo, { train: 40, val: 20, classes: 4, size: 16, shardMaxcount: 10, seed: 3, faults: ['pattern-misses-shard', 'stale-copy'] })
+    expect(await main(['inventory', demo])).toBe(1)
+    expect(output.stdout).toMatch(/! pattern covers 1 of 2 shards in val: val-000001\.tar is not covered/)
+    expect(output.stdout).toMatch(/^val: 1 shard, 10 samples \(dataset.json expects 20\), /m)
+    expect(output.stdout).toMatch(/not listed: the val copy `remote\/val\/val-\{000000\.\.\d+\}\.tar` that dataset.json names/)
+    expect(output.stdout).toMatch(/total: 5 shards, 50 samples, .*; 0 problems, 1 uncovered shard file/)
+    expect(output.stdout).not.toMatch(/^remote\s/m)
+    output.stdout = ''
+    expect(await main(['inventory', demo, '--json'])).toBe(1)
+    const inventory = JSON.parse(output.stdout) as Inventory
+    expect([inventory.mode, inventory.splits.map((s) => [s.name, s.samples, s.expectedSamples])]).toEqual([
+      'dataset',
+      [
+        ['train', 40, 40],
+        ['val', 10, 20]
+      ]
+    ])
+    // A dataset.json without a pattern for a split is named, exit 2.
+    writeFileSync(join(demo, 'dataset.json'), JSON.stringify({ splits: { train: {} } }))
+    expect(await main(['inventory', demo])).toBe(2)
+    expect(output.stderr).toContain(`${join(demo, 'dataset.json')}: field splits.train.pattern: expected a shard pattern`)
+  })
+
+  it('over http it says that what a pattern leaves out is not checked, instead of "0 uncovered"', async () => {
+    const server = await serveFolder(join(root, 'data'))
+    try {
+      expect(await main(['inventory', `${server.baseUrl}/val/val-000000.tar`])).toBe(0)
+      expect(output.stdout).toContain(`? ${server.baseUrl}/val/val-000000.tar: which shards it leaves out is not checked (a web server or bucket cannot be listed)`)
+      expect(output.stdout).toMatch(/0 uncovered shard files \(http\(s\) patterns not checked\)/)
+    } finally {
+      await server.close()
+    }
   })
 
   it('exits 2 with one line for pipe: patterns and folders without shards', async () => {

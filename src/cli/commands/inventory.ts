@@ -39,6 +39,10 @@ export function formatInventory(inventory: Inventory): string {
   }
   let out = table(rows)
   for (const gap of inventory.coverage) out += `\n! ${gap.message}\n`
+  for (const pattern of inventory.coverageNotChecked) out += `\n? ${pattern}: which shards it leaves out is not checked (a web server or bucket cannot be listed)\n`
+  for (const copy of inventory.copiesNotListed) {
+    out += `\nnot listed: the ${copy.split} copy \`${copy.pattern}\` that dataset.json names (\`shardscope verify\` compares it with the local shards; give its pattern to list it)\n`
+  }
   const problems = inventory.shards.flatMap((s) => s.problems)
   if (problems.length) {
     out += `\nproblems:\n`
@@ -48,10 +52,12 @@ export function formatInventory(inventory: Inventory): string {
   }
   out += '\n'
   for (const split of inventory.splits) {
-    out += `${split.name}: ${plural(split.shards, 'shard')}, ${plural(split.samples, 'sample')}, ${formatBytes(split.bytes)}, ${plural(split.classHistogram.filter((n) => n > 0).length, 'class', 'classes')}\n`
+    const expected = split.expectedSamples !== undefined && split.expectedSamples !== split.samples ? ` (dataset.json expects ${split.expectedSamples.toLocaleString('en-US')})` : ''
+    out += `${split.name}: ${plural(split.shards, 'shard')}, ${plural(split.samples, 'sample')}${expected}, ${formatBytes(split.bytes)}, ${plural(split.classHistogram.filter((n) => n > 0).length, 'class', 'classes')}\n`
   }
   const t = inventory.totals
-  out += `total: ${plural(t.shards, 'shard')}, ${plural(t.samples, 'sample')}, ${formatBytes(t.bytes)}; ${plural(t.problems, 'problem')}, ${plural(t.uncovered, 'uncovered shard file')}\n`
+  const uncovered = inventory.coverageNotChecked.length > 0 ? `${plural(t.uncovered, 'uncovered shard file')} (http(s) patterns not checked)` : plural(t.uncovered, 'uncovered shard file')
+  out += `total: ${plural(t.shards, 'shard')}, ${plural(t.samples, 'sample')}, ${formatBytes(t.bytes)}; ${plural(t.problems, 'problem')}, ${uncovered}\n`
   return out
 }
 
@@ -59,7 +65,7 @@ export const registerInventory: RegisterCommand = (program: Command, setExitCode
   program
     .command('inventory')
     .description('List the shards a pattern or folder names: size, samples, fields, classes, keys, problems, and shard files the pattern misses.')
-    .argument('<pattern-or-folder>', 'a folder of shards (with train/, val/ subfolders) or a pattern such as file:train/train-{000000..000002}.tar')
+    .argument('<pattern-or-folder>', 'a dataset folder (its dataset.json says the splits), a folder of shards (with train/, val/ subfolders) or a pattern such as file:train/train-{000000..000002}.tar')
     .option('--base <dir>', 'folder that relative paths in the pattern resolve against', process.cwd())
     .option('--json', 'print JSON')
     .option('--threads <n>', 'threads reading shards (default: one per GiB of shards, up to the number of cores, at most 4)')

@@ -5,10 +5,10 @@
  * post-mortem's "pattern covers 1 of 2 shards"). One shard's inventory is
  * ./inventory-shard.ts; large datasets are spread over threads by ./shard-threads.ts.
  */
-import { readdir, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
-import { expandPattern } from '../wds/patterns'
+import { expandPattern, PatternError } from '../wds/patterns'
 import { numberInFamily, SHARD_FILE, shardFamily, shardFilesOfFolder, splitFromName } from '../wds/shard-files'
 import type { ShardLocation } from '../wds/types'
 import type { ShardInventory } from './inventory-shard'
@@ -43,6 +43,8 @@ export interface CoverageGap {
 
 export interface SplitInventory {
   name: string
+  /** What the dataset.json says the split holds (dataset folders only). */
+  expectedSamples?: number
   shards: number
   samples: number
   bytes: number
@@ -52,10 +54,19 @@ export interface SplitInventory {
 export interface Inventory {
   /** What the user asked for, as given. */
   source: string
-  mode: 'folder' | 'pattern'
+  /**
+   * folder: every shard file in it and its split folders; dataset: a folder with a
+   * dataset.json, read as its split patterns say (so its coverage is checked, and copies
+   * kept beside it are not counted as data); pattern: what the pattern names.
+   */
+  mode: 'folder' | 'dataset' | 'pattern'
   shards: ShardInventory[]
   splits: SplitInventory[]
   coverage: CoverageGap[]
+  /** Patterns over http(s): a web server or bucket cannot be listed, so what they leave out is not known. */
+  coverageNotChecked: string[]
+  /** A dataset's other copies (`remote` patterns in its dataset.json): not inventoried here; `verify` compares them. */
+  copiesNotListed: Array<{ split: string; pattern: string }>
   totals: { shards: number; samples: number; bytes: number; problems: number; uncovered: number }
   /** Threads that read the shards, the calling one included. */
   threads: number
@@ -93,6 +104,43 @@ async function shardFilesIn(folder: string): Promise<string[]> {
 /** A folder argument: its shard-like files and those one level down (train/, val/), grouped by split. */
 function locateFolder(folder: string): PlannedShard[] {
   return shardFilesOfFolder(folder).map(({ path, split }) => ({ location: { url: path, kind: 'file', path, pattern: folder }, split }))
+}
+
+/** A split as a dataset.json names it: its pattern, and the pattern of another copy if it has one. */
+interface ManifestSplit {
+  split: string
+  pattern: string
+  remote?: string
+  expectedSamples?: number
+}
+
+/**
+ * The splits of the folder's dataset.json, if it has one; a file that cannot be read or has
+ * no pattern for a split is an error naming it. Only these fields are read, without the
+ * manifest's zod schema (src/shared/manifest.ts): loading zod costs a cold `inventory`
+ * 40–300 ms on this 2-core machine, against a budget of ~0.1 s; `verify` checks the rest.
+ */
+async function manifestSplits(folder: string): Promise<ManifestSplit[] | undefined> {
+  // MANIFEST_FILE of src/shared/manifest.ts, which would load zod.
+  const path = join(folder, 'dataset.json')
+  let json: unknown
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new PatternError(error instanceof SyntaxError ? `${path} is not valid JSON: ${error.message}` : `cannot read ${path}: ${(error as Error).message}`, folder)
+  }
+  const splits = (json as { splits?: unknown } | null)?.splits
+  if (typeof splits !== 'object' || splits === null || Object.keys(splits).length === 0) throw new PatternError(`${path}: field splits: expected an object naming at least one split`, folder)
+  return Object.entries(splits as Record<string, { pattern?: unknown; remote?: { pattern?: unknown }; expectedSamples?: unknown } | null>).map(([split, s]) => {
+    if (typeof s?.pattern !== 'string' || s.pattern === '') throw new PatternError(`${path}: field splits.${split}.pattern: expected a shard pattern`, folder)
+    return {
+      split,
+      pattern: s.pattern,
+      remote: typeof s.remote?.pattern === 'string' ? s.remote.pattern : undefined,
+      expectedSamples: typeof s.expectedSamples === 'number' ? s.expectedSamples : undefined
+    }
+  })
 }
 
 async function isFolder(path: string): Promise<boolean> {
@@ -148,10 +196,16 @@ export async function inventoryShards(patternOrFolder: string, options: Inventor
   const baseDir = resolve(options.baseDir ?? process.cwd())
   const asPath = resolve(baseDir, patternOrFolder.replace(/^file:(\/\/)?/, ''))
   const folderMode = !patternOrFolder.includes('::') && !/^[a-z]+:\/\//i.test(patternOrFolder) && (await isFolder(asPath))
-  const planned: PlannedShard[] = folderMode
-    ? locateFolder(asPath)
-    : expandPattern(patternOrFolder, { baseDir }).map((location) => ({ location, split: splitFromName(basename(location.path ?? location.url)) }))
-  const coverage = folderMode ? [] : await findCoverageGaps(planned.map((p) => p.location), baseDir)
+  const manifest = folderMode ? await manifestSplits(asPath) : undefined
+  const mode: Inventory['mode'] = manifest ? 'dataset' : folderMode ? 'folder' : 'pattern'
+  const planned: PlannedShard[] = manifest
+    ? manifest.flatMap(({ split, pattern }) => expandPattern(pattern, { baseDir: asPath }).map((location) => ({ location, split })))
+    : folderMode
+      ? locateFolder(asPath)
+      : expandPattern(patternOrFolder, { baseDir }).map((location) => ({ location, split: splitFromName(basename(location.path ?? location.url)) }))
+  const coverage = mode === 'folder' ? [] : await findCoverageGaps(planned.map((p) => p.location), mode === 'dataset' ? asPath : baseDir)
+  const coverageNotChecked = [...new Set(planned.filter((p) => p.location.kind === 'http').map((p) => p.location.pattern))]
+  const copiesNotListed = (manifest ?? []).flatMap(({ split, remote }) => (remote ? [{ split, pattern: remote }] : []))
   const sizes = await Promise.all(planned.map(async ({ location }) => (location.kind === 'file' ? await stat(location.path!).then((s) => s.size, () => 0) : 0)))
   const bytesTotal = sizes.reduce((a, b) => a + b, 0)
   const threads = options.threads ?? Math.max(1, Math.min(availableParallelism(), MAX_THREADS, Math.floor(bytesTotal / BYTES_PER_THREAD)))
@@ -168,7 +222,7 @@ export async function inventoryShards(patternOrFolder: string, options: Inventor
   })
   const splits = new Map<string, SplitInventory>()
   for (const shard of shards) {
-    const split = splits.get(shard.split) ?? { name: shard.split, shards: 0, samples: 0, bytes: 0, classHistogram: [] }
+    const split = splits.get(shard.split) ?? { name: shard.split, expectedSamples: manifest?.find((m) => m.split === shard.split)?.expectedSamples, shards: 0, samples: 0, bytes: 0, classHistogram: [] }
     split.shards++
     split.samples += shard.samples
     split.bytes += shard.bytes
@@ -180,10 +234,12 @@ export async function inventoryShards(patternOrFolder: string, options: Inventor
   }
   return {
     source: patternOrFolder,
-    mode: folderMode ? 'folder' : 'pattern',
+    mode,
     shards,
     splits: [...splits.values()],
     coverage,
+    coverageNotChecked,
+    copiesNotListed,
     totals: {
       shards: shards.length,
       samples: shards.reduce((a, s) => a + s.samples, 0),
