@@ -149,6 +149,28 @@ async function labelRange(shards: ShardLocation[], labelField: string, classes: 
   return { read, outOfRange, min, max }
 }
 
+/**
+ * The verifier's coverage check on the run's patterns, in a sentence per folder: shard
+ * files a pattern leaves out in its folder (the post-mortem's val pattern reading 1 of 2
+ * shards), or names that do not exist. Splits sharing a folder cover it together.
+ */
+export function coverageProblems(trainShards: ShardLocation[], valShards: ShardLocation[]): string[] {
+  const problems: string[] = []
+  const pathsOf = (shards: ShardLocation[]) => new Set(shards.flatMap((s) => (s.path ? [s.path] : [])))
+  for (const [split, shards, other] of [['validation', valShards, trainShards], ['training', trainShards, valShards]] as const) {
+    for (const folder of checkCoverage(shards, pathsOf(other)).folders) {
+      if (folder.uncovered.length === 0 && folder.missing.length === 0) continue
+      const total = folder.covered.length + folder.uncovered.length
+      const parts = [`the ${split} pattern covers ${folder.covered.length} of ${total} shards in ${folder.dir}`]
+      if (folder.uncovered.length > 0) parts.push(`not read: ${folder.uncovered.map((f) => f.path.split('/').pop()).join(', ')}`)
+      if (folder.missing.length > 0) parts.push(`named but missing: ${folder.missing.join(', ')}`)
+      if (folder.suggestedPattern) parts.push(`use ${folder.suggestedPattern}`)
+      problems.push(parts.join('; '))
+    }
+  }
+  return problems
+}
+
 /** Why validation may look bad: the verifier's train-vs-val and coverage checks, done cheaply here. */
 export async function diagnoseValidation(o: Pick<RunOutcome, 'config' | 'trainShards' | 'valShards'>): Promise<string[]> {
   const c = o.config
@@ -183,17 +205,7 @@ export async function diagnoseValidation(o: Pick<RunOutcome, 'config' | 'trainSh
   } catch (err) {
     causes.push(`validation labels could not be read: ${(err as Error).message}`)
   }
-  for (const [split, shards] of [['validation', o.valShards], ['training', o.trainShards]] as const) {
-    for (const folder of checkCoverage(shards).folders) {
-      if (folder.uncovered.length === 0 && folder.missing.length === 0) continue
-      const total = folder.covered.length + folder.uncovered.length
-      const parts = [`the ${split} pattern covers ${folder.covered.length} of ${total} shards in ${folder.dir}`]
-      if (folder.uncovered.length > 0) parts.push(`not read: ${folder.uncovered.map((f) => f.path.split('/').pop()).join(', ')}`)
-      if (folder.missing.length > 0) parts.push(`named but missing: ${folder.missing.join(', ')}`)
-      if (folder.suggestedPattern) parts.push(`use ${folder.suggestedPattern}`)
-      causes.push(parts.join('; '))
-    }
-  }
+  causes.push(...coverageProblems(o.trainShards, o.valShards))
   if (causes.length === 0) causes.push('no data problem found by the train-vs-val pixel and coverage checks: run `shardscope verify` for the full report, or suspect stale updates (try --mode sync or a lower learning rate)')
   return causes
 }

@@ -67,6 +67,17 @@ describe('simulated distributed training', () => {
     expect(ckpt.optimizer.buffers[0]!.length).toBe(ckpt.weights.length)
   }, 300_000)
 
+  it('a pattern that leaves out a shard of its folder is a warning from the start, though the run itself is healthy', async () => {
+    const c = await config(healthyDir, { train: 'train/train-{000000..000002}.tar', workers: 1, epochs: 1, maxBatchesPerEpoch: 1 })
+    const summary = await runTraining({ host: nodeProcessHost, config: c, runsDir: join(root, 'runs') })
+    expect(summary.status).toBe('finished')
+    expect(summary.warnings).toEqual([
+      `the training pattern covers 3 of 4 shards in ${join(healthyDir, 'train')}; not read: train-000003.tar; use train/train-{000000..000003}.tar`
+    ])
+    const { points } = await readMetrics(summary.dir)
+    expect(points[0]).toMatchObject({ kind: 'warning', message: summary.warnings[0] })
+  }, 300_000)
+
   it('sync with one worker equals plain sequential SGD for the same seed', async () => {
     const c = await config(healthyDir, { workers: 1, mode: 'sync', epochs: 1, maxBatchesPerEpoch: 3, momentum: 0.9 })
     const summary = await runTraining({ host: nodeProcessHost, config: c, runsDir: join(root, 'runs') })

@@ -12,7 +12,7 @@ import type { ChildHandle, ProcessHost } from '../process/host'
 import { expandPattern } from '../wds/patterns'
 import { latestCheckpoint, readCheckpoint } from './checkpoint'
 import { splitShardsByWorker } from './data-loader'
-import { checkHealth } from './health'
+import { checkHealth, coverageProblems } from './health'
 import type { FromServer, FromWorker, ResumeState, RunSetup, ToServer, ToWorker } from './protocol'
 import { CONFIG_FILE, createRunDir, METRICS_FILE, prepareResume, readRunConfig, SUMMARY_FILE, writeJsonAtomic } from './runs'
 import { SIMULATED_CRASH_EXIT_CODE } from './simulation'
@@ -104,6 +104,8 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   }
   const warn = (message: string) => record([{ kind: 'warning', t: Date.now(), message }])
 
+  // Said before the first step, not only if validation goes wrong: a run on half its data can look healthy.
+  for (const problem of coverageProblems(setup.trainShards, setup.valShards)) warn(problem)
   for (let w = 0; w < config.workers; w++) {
     if (splitShardsByWorker(setup.trainShards, w, config.workers).length === 0) {
       warn(`worker ${w} gets no shards: ${setup.trainShards.length} training shards for ${config.workers} workers (split_by_worker gives shard i to worker i mod N); it does nothing`)
