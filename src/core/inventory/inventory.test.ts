@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
+import { basename, join, relative } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expandPattern } from '../wds/patterns'
@@ -106,7 +106,7 @@ describe('inventoryShards', () => {
     expect(posted[3]![1].problems.map((p) => p.kind)).toEqual(['unreadable'])
   })
 
-  it("coverage is counted within the series a pattern names: other shard files in the folder are not its to cover, and each part of a `::` pattern has its own", async () => {
+  it("coverage is counted within the series a pattern names: other shard files in the folder are not its to cover, and each series of a `::` pattern has its own line", async () => {
     const flat = mkdtempSync(join(tmpdir(), 'inventory-flat-'))
     try {
       for (const name of ['train-000000.tar', 'train-000001.tar', 'val-000000.tar', 'a-000.tar', 'a-001.tar', 'a-002.tar', 'b-000.tar', 'b-001.tar']) {
@@ -119,6 +119,10 @@ describe('inventoryShards', () => {
         'pattern covers 1 of 2 shards in .: b-001.tar is not covered'
       ])
       expect(both.totals.uncovered).toBe(2)
+      // Parts naming shards of one series cover it together: one line, with their count.
+      const parts = await inventoryShards(`${join(flat, 'a-000.tar')}::${join(flat, 'a-001.tar')}`)
+      expect(parts.coverage.map((g) => [g.message, g.patterns.length])).toEqual([[`patterns cover 2 of 3 shards in ${relative(process.cwd(), flat)}: a-002.tar is not covered`, 2]])
+      expect(parts.totals.uncovered).toBe(1)
     } finally {
       rmSync(flat, { recursive: true, force: true })
     }
@@ -180,6 +184,7 @@ describe('inventoryShards', () => {
     expect(inventory.coverage).toEqual([
       {
         pattern: 'file:val/val-{000000..000000}.tar',
+        patterns: ['file:val/val-{000000..000000}.tar'],
         folder: join(root, 'val'),
         covered: 1,
         total: 2,

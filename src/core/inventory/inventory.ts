@@ -9,7 +9,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { expandPattern, PatternError } from '../wds/patterns'
-import { numberInFamily, SHARD_FILE, shardFamily, shardFilesOfFolder, splitFromName } from '../wds/shard-files'
+import { numberInFamily, SHARD_FILE, shardFamily, shardFilesOfFolder, splitFromName, type ShardFamily } from '../wds/shard-files'
 import type { ShardLocation } from '../wds/types'
 import type { ShardInventory } from './inventory-shard'
 import type { PlannedShard } from './shard-queue'
@@ -29,7 +29,9 @@ const BYTES_PER_THREAD = 1024 * 1024 * 1024
 const MAX_THREADS = 4
 
 export interface CoverageGap {
+  /** The patterns naming shards of the folder, joined by `::`. */
   pattern: string
+  patterns: string[]
   folder: string
   /** Shard-like files in the folder that the pattern names. */
   covered: number
@@ -151,37 +153,42 @@ async function isFolder(path: string): Promise<boolean> {
   }
 }
 
-/** Which shard-like files beside each pattern's local shards the pattern leaves out. */
+/**
+ * Which shard-like files beside the local shards the patterns leave out: one line per
+ * series of shard files in a folder (`val-000000.tar` → val-<n>, compressed or not; other
+ * shard files beside them are not theirs to cover). The patterns naming shards of one
+ * series (`a-0.tar::a-1.tar`, or splits numbered in one series) cover it together.
+ */
 export async function findCoverageGaps(locations: ShardLocation[], baseDir: string): Promise<CoverageGap[]> {
-  const byPatternFolder = new Map<string, { pattern: string; folder: string; named: Set<string> }>()
+  const bySeries = new Map<string, { folder: string; family: ShardFamily | null; patterns: Set<string>; named: Set<string> }>()
   for (const location of locations) {
     if (location.kind !== 'file' || !location.path) continue
     const folder = dirname(location.path)
-    const id = `${location.pattern}\0${folder}`
-    const entry = byPatternFolder.get(id) ?? { pattern: location.pattern, folder, named: new Set<string>() }
-    entry.named.add(basename(location.path))
-    byPatternFolder.set(id, entry)
+    const name = basename(location.path)
+    const family = shardFamily(name)
+    const id = `${folder}\0${family ? `${family.prefix}\0${family.suffix}` : `\0\0${name}`}`
+    const entry = bySeries.get(id) ?? { folder, family, patterns: new Set<string>(), named: new Set<string>() }
+    entry.patterns.add(location.pattern)
+    entry.named.add(name)
+    bySeries.set(id, entry)
   }
-  // A file named by another pattern (e.g. `a::b`) is covered too.
+  // A file named in another series' line (an odd name a pattern lists) is covered too.
   const allNamed = new Set(locations.filter((l) => l.path).map((l) => l.path!))
   const gaps: CoverageGap[] = []
-  for (const { pattern, folder, named } of byPatternFolder.values()) {
-    // The series the pattern names (`val-000000.tar` → val-<n>), compressed or not; other shard files beside them are not its to cover.
-    const families = [...named].flatMap((name) => shardFamily(name) ?? [])
-    const files = (await shardFilesIn(folder)).filter((f) => named.has(f) || families.some((family) => numberInFamily(f, family) !== null))
-    if (files.length === 0) continue
+  for (const { folder, family, patterns, named } of bySeries.values()) {
+    const files = (await shardFilesIn(folder)).filter((f) => named.has(f) || (family !== null && numberInFamily(f, family) !== null))
     const uncovered = files.filter((f) => !named.has(f) && !allNamed.has(join(folder, f)))
     if (uncovered.length === 0) continue
-    const covered = files.filter((f) => named.has(f)).length
     const shown = relative(baseDir, folder) || '.'
     const list = uncovered.length <= 3 ? uncovered.join(', ') : `${uncovered.slice(0, 3).join(', ')} and ${uncovered.length - 3} more`
     gaps.push({
-      pattern,
+      pattern: [...patterns].join('::'),
+      patterns: [...patterns],
       folder,
-      covered,
+      covered: files.length - uncovered.length,
       total: files.length,
       uncovered,
-      message: `pattern covers ${covered} of ${files.length} shards in ${shown}: ${list} ${uncovered.length === 1 ? 'is' : 'are'} not covered`
+      message: `${patterns.size > 1 ? 'patterns cover' : 'pattern covers'} ${files.length - uncovered.length} of ${files.length} shards in ${shown}: ${list} ${uncovered.length === 1 ? 'is' : 'are'} not covered`
     })
   }
   return gaps

@@ -191,6 +191,17 @@ export class DatasetRegistry {
       }))
       splits = [...splits.filter((s) => !given.some((g) => g.name === s.name)), ...given]
     }
+    // A pattern ShardScope refuses (pipe:, an unknown scheme) is an error of the open, named, not a missing shard later.
+    for (const s of splits) {
+      for (const pattern of [...s.patterns, ...(s.remotePatterns ?? [])]) {
+        try {
+          expandPattern(pattern)
+        } catch (err) {
+          if (err instanceof PatternError) throw new UserFacingError(`${s.name}: ${err.message}`)
+          throw err
+        }
+      }
+    }
     const normalized = { folder, splits: splits.map((s) => ({ name: s.name, patterns: s.patterns, remotePatterns: s.remotePatterns ?? [] })) }
     const datasetId = createHash('sha256').update(JSON.stringify(normalized)).digest('hex').slice(0, 16)
     const existing = this.datasets.get(datasetId)
@@ -640,11 +651,23 @@ export function expandHome(path: string): string {
 }
 
 /** Relative patterns are relative to the dataset folder; URLs and absolute paths stay as they are. */
+/**
+ * A pattern with its relative paths made absolute against `base`, part by part (`a::b`).
+ * URLs, and schemes ShardScope refuses (`pipe:`), are left as they are, for expandPattern
+ * to read or refuse; a `pipe:cmd` made into a path would be read as a missing file.
+ */
 function absolutePattern(base: string, pattern: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(pattern)) return pattern
-  const path = pattern.startsWith('file:') ? pattern.slice('file:'.length) : pattern
-  const expanded = expandHome(path)
-  return isAbsolute(expanded) ? expanded : join(base, expanded)
+  return pattern
+    .split('::')
+    .map((part) => {
+      const trimmed = part.trim()
+      if (trimmed.startsWith('file://')) return trimmed.slice('file://'.length)
+      if (trimmed.startsWith('file:')) return absolutePattern(base, trimmed.slice('file:'.length))
+      if (/^[a-z][a-z0-9+.-]+:/i.test(trimmed)) return trimmed
+      const expanded = expandHome(trimmed)
+      return isAbsolute(expanded) ? expanded : join(base, expanded)
+    })
+    .join('::')
 }
 
 /** Splits of a folder without dataset.json, found as the inventory and the verifier find them. */

@@ -224,6 +224,20 @@ describe('datasets service', () => {
     expect(inv.warnings[0]!.message).toMatch(/covers 1 of 2 shards/)
   })
 
+  it('patterns joined by :: over one series cover it together (one warning, their count); a pipe: pattern is refused at the open, as the CLI refuses it', async () => {
+    const folder = join(root, 'joined')
+    await mkdir(folder, { recursive: true })
+    for (const [i, s] of demo.shards.train.slice(0, 3).entries()) await copyFile(s.path, join(folder, `t-00000${i}.tar`))
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { splits: [{ name: 'train', patterns: [`${join(folder, 't-000000.tar')}::${join(folder, 't-000001.tar')}`] }] })
+    const inv = await call<{ warnings: Array<{ split: string; message: string; uncovered: string[] }>; splits: Array<{ shards: unknown[] }> }>('datasets.inventory', { datasetId })
+    expect(inv.splits[0]!.shards).toHaveLength(2)
+    expect(inv.warnings.map((w) => [w.split, w.uncovered])).toEqual([['train', ['t-000002.tar']]])
+    expect(inv.warnings[0]!.message).toMatch(/^train patterns cover 2 of 3 shards in .*joined: t-000002\.tar is not covered$/)
+    await expect(call('datasets.open', { splits: [{ name: 'train', patterns: [`pipe:cat ${join(folder, 't-000000.tar')}`] }] })).rejects.toThrow(
+      /^train: "pipe:cat .*": pipe: patterns run a shell command named in the data; ShardScope does not run them/
+    )
+  })
+
   it('a folder without dataset.json is split by shard names, and a missing shard shows as missing', async () => {
     const folder = join(root, 'plain')
     await mkdir(folder, { recursive: true })

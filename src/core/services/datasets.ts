@@ -272,7 +272,7 @@ async function coverageOf(d: OpenedDataset, splits: Array<{ name: string; locati
   for (const t of splits) for (const location of t.locations) splitOfPattern.set(location.pattern, t.name)
   const gaps = await findCoverageGaps(locations, d.summary.folder ?? process.cwd())
   return gaps.map((gap) => {
-    const split = splitOfPattern.get(gap.pattern) ?? ''
+    const split = [...new Set(gap.patterns.map((p) => splitOfPattern.get(p) ?? ''))].filter(Boolean).join(' + ')
     return { split, pattern: gap.pattern, message: `${split} ${gap.message}`.trim(), uncovered: gap.uncovered }
   })
 }
