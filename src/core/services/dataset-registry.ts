@@ -62,6 +62,8 @@ export interface SplitTable {
   labels: Int32Array
   /** Samples the reader flagged while indexing: global index → problem kinds. */
   problems: Map<number, Set<string>>
+  /** Per shard, the kinds of its problems that no listed sample carries (a truncated shard: the cut sample is not listed). */
+  shardProblems: Array<ReadonlySet<string> | undefined>
   keyToIndex: Map<string, number>
 }
 
@@ -411,6 +413,7 @@ export class DatasetRegistry {
       const inShard = new Uint32Array(total)
       const labels = new Int32Array(total).fill(-1)
       const problems = new Map<number, Set<string>>()
+      const shardProblemsOf: Array<Set<string> | undefined> = []
       // Shard by shard with the typed arrays' own fill and copy: a loop over every sample
       // took ≈ 20 ms of a freshly started host's first open (code not yet optimised).
       const positions = countingUp(shards.reduce((n, shard) => Math.max(n, shard.count), 0))
@@ -426,7 +429,10 @@ export class DatasetRegistry {
         for (let j = 0; j < keys.length; j++) keyToLocal.set(keys[j]!, shard.first + j)
         for (const p of shardProblems) {
           const g = p.key !== undefined ? keyToLocal.get(p.key) : undefined
-          if (g === undefined) continue
+          if (g === undefined) {
+            ;(shardProblemsOf[s] ??= new Set()).add(p.kind)
+            continue
+          }
           let set = problems.get(g)
           if (!set) problems.set(g, (set = new Set()))
           set.add(p.kind)
@@ -445,6 +451,7 @@ export class DatasetRegistry {
         inShard,
         labels,
         problems,
+        shardProblems: shardProblemsOf,
         // Built on the first jump by key or finding's samples, not on every open (110,000 map entries).
         get keyToIndex() {
           if (!keyToIndex) {
@@ -536,10 +543,13 @@ export class DatasetRegistry {
       if (filter.shard !== undefined && t.shards[t.shardOf[g]!]!.name !== filter.shard) return false
       if (filter.classId !== undefined && t.labels[g] !== filter.classId) return false
       if (filter.problem !== undefined) {
-        if (filter.problem === 'no-label') return t.labels[g] === -1
+        const unlabelled = t.labels[g] === -1
+        if (filter.problem === 'no-label') return unlabelled
+        // A shard-level problem (a truncated shard) marks the samples read from that shard.
         const kinds = t.problems.get(g)
-        if (!kinds) return false
-        if (filter.problem !== 'any' && !kinds.has(filter.problem)) return false
+        const ofShard = t.shardProblems[t.shardOf[g]!]
+        if (filter.problem === 'any') return unlabelled || kinds !== undefined || ofShard !== undefined
+        if (!kinds?.has(filter.problem) && !ofShard?.has(filter.problem)) return false
       }
       return true
     }

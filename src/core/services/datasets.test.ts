@@ -405,6 +405,23 @@ describe('datasets service', () => {
     expect(page.items.every((s) => s.label === null)).toBe(true)
   })
 
+  it('"truncated" shows the samples read from a truncated shard, and "any" takes every problem, missing labels included', async () => {
+    const folder = join(root, 'several-faults')
+    const faulty = await generateDemo(folder, { train: 32, val: 8, classes: 4, size: 12, shardMaxcount: 16, seed: 5, faults: ['missing-label', 'truncated-shard', 'duplicate-keys'] })
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder })
+    const keysOf = async (problem: string) => (await call<{ items: Array<{ key: string; split: string; index: number }> }>('datasets.samples', { datasetId, filter: { problem }, limit: 100 })).items
+    const truncated = faulty.faults.find((f) => f.name === 'truncated-shard')!
+    const cut = await keysOf('truncated')
+    expect(cut.length).toBeGreaterThan(0)
+    const inventory = await call<{ splits: Array<{ name: string; shards: Array<{ name: string; samples: number; problems: string[] }> }> }>('datasets.inventory', { datasetId })
+    const cutShards = inventory.splits.flatMap((s) => s.shards.filter((sh) => sh.problems.some((p) => /truncated/.test(p))))
+    expect(cutShards.map((sh) => sh.name)).toEqual([truncated.shards[0]!.split('/').pop()])
+    expect(cut).toHaveLength(cutShards[0]!.samples)
+    const any = new Set((await keysOf('any')).map((r) => `${r.split}/${r.index}`))
+    for (const problem of ['no-label', 'truncated', 'non-adjacent-key']) for (const r of await keysOf(problem)) expect(any.has(`${r.split}/${r.index}`)).toBe(true)
+    expect(any.size).toBeGreaterThan((await keysOf('no-label')).length)
+  })
+
   it('shards over http are listed with the same keys and labels as on disk, reading labels by range requests', async () => {
     const server = await serveFolder(demoDir)
     try {

@@ -131,8 +131,9 @@ export type SampleRef = z.infer<typeof SampleRef>
 /**
  * What the grid shows. Every given condition must hold. `keys` is an explicit list
  * (e.g. a finding's samples), shown in its own order. `problem`: samples the reader
- * flagged while indexing ('any' or a ReadProblem kind such as 'duplicate-field'),
- * or 'no-label' for samples without a readable class label.
+ * flagged while indexing, or read from a shard it flagged (a ReadProblem kind such as
+ * 'duplicate-field' or 'truncated'), 'no-label' for samples without a readable class
+ * label, or 'any' for all of these.
  */
 export const SampleFilter = z.object({
   split: z.string().optional(),

@@ -29,7 +29,7 @@ export function BrowserView(): React.JSX.Element {
 
 const problemChoices: Array<[string, string]> = [
   ['', 'any or none'],
-  ['any', 'any read problem'],
+  ['any', 'any problem'],
   ['no-label', 'no readable label'],
   ['non-adjacent-key', 'non-adjacent key'],
   ['duplicate-field', 'duplicate field'],
