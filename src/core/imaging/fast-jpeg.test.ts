@@ -89,4 +89,12 @@ describe('fast JPEG decoding', () => {
   it('says bytes that are not a JPEG at all are not a JPEG', async () => {
     await expectJpegError(decodeJpeg(new TextEncoder().encode('<html>Not Found</html>')), 'not-jpeg')
   })
+
+  it('says what is missing when the start-of-image marker is there and no frame header follows', async () => {
+    const garbage = new Uint8Array([0xff, 0xd8, 0xff, 0x12, 0x00, 0x04, 0xab, 0xcd, 0x42, 0x42, 0x42, 0x42])
+    await expect(decodeJpeg(garbage)).rejects.toThrow('no frame header after the start-of-image marker (byte 8 is 0x42 where a marker should start)')
+    await expectJpegError(decodeJpeg(garbage), 'corrupt')
+    await expect(decodeJpeg(new Uint8Array([0xff, 0xd8, 0xff]))).rejects.toThrow('no frame header after the start-of-image marker (the bytes end at 3)')
+    await expect(decodeJpeg(new TextEncoder().encode('<html>Not Found</html>'))).rejects.toThrow('not a JPEG (no start-of-image marker)')
+  })
 })

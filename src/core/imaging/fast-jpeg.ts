@@ -38,10 +38,18 @@ export class JpegError extends Error {
 
 /** Reads the frame header (SOFn) without decoding; null when the bytes hold no JPEG frame. */
 export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null
+  const found = findJpegHeader(bytes)
+  return typeof found === 'string' ? null : found
+}
+
+/** The frame header, or why there is none, in words: what a corrupt-image finding says. */
+function findJpegHeader(bytes: Uint8Array): JpegHeader | string {
+  if (bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return 'not a JPEG (no start-of-image marker)'
+  const noFrame = 'no frame header after the start-of-image marker'
+  const hex = (b: number) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`
   let i = 2
   while (i + 4 <= bytes.length) {
-    if (bytes[i] !== 0xff) return null
+    if (bytes[i] !== 0xff) return `${noFrame} (byte ${i} is ${hex(bytes[i]!)} where a marker should start)`
     const marker = bytes[i + 1]!
     if (marker === 0xff) {
       i += 1 // fill byte
@@ -52,19 +60,20 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
       continue
     }
     const length = (bytes[i + 2]! << 8) | bytes[i + 3]!
-    if (length < 2) return null
+    if (length < 2) return `${noFrame} (marker ${hex(marker)} at byte ${i} has a length of ${length})`
     // SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      if (i + 10 > bytes.length) return null
+      if (i + 10 > bytes.length) return `frame header at byte ${i} is cut short (the bytes end at ${bytes.length})`
       const height = (bytes[i + 5]! << 8) | bytes[i + 6]!
       const width = (bytes[i + 7]! << 8) | bytes[i + 8]!
       const components = bytes[i + 9]!
       return { width, height, components, complete: hasEoiAfter(bytes, i + 2 + length) }
     }
-    if (marker === 0xda || marker === 0xd9) return null // scan or end before any frame header
+    if (marker === 0xda) return `${noFrame} (the image data starts at byte ${i} before any frame header)`
+    if (marker === 0xd9) return `${noFrame} (an end-of-image marker at byte ${i} comes first)`
     i += 2 + length
   }
-  return null
+  return `${noFrame} (the bytes end at ${bytes.length})`
 }
 
 /**
@@ -138,8 +147,8 @@ export function loadJpegDecoder(): Promise<void> {
 }
 
 function checkHeader(bytes: Uint8Array, maxPixels: number, parsed?: JpegHeader | null): JpegHeader {
-  const header = parsed === undefined ? readJpegHeader(bytes) : parsed
-  if (!header) throw new JpegError('not a JPEG (no start-of-image and frame header)', 'not-jpeg')
+  const header = parsed ?? findJpegHeader(bytes)
+  if (typeof header === 'string') throw new JpegError(header, bytes[0] === 0xff && bytes[1] === 0xd8 ? 'corrupt' : 'not-jpeg')
   if (header.width === 0 || header.height === 0) throw new JpegError(`frame header claims ${header.width}×${header.height} pixels`, 'corrupt')
   if (header.width * header.height > maxPixels) {
     throw new JpegError(`claims ${header.width}×${header.height} pixels, over the limit of ${maxPixels.toLocaleString('en-US')}`, 'too-large')
