@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -212,6 +212,21 @@ describe('inventoryShards', () => {
     // The header scan names the member and sample the cut fell in, as the streaming reader does.
     expect(inventory.shards[0]!.problems[0]!.message).toMatch(/cut\.tar: the tar ends in the middle of member "b_0002\.jpg" \(sample b_0002\) after 4 complete members \(truncated shard\)$/)
     expect(inventory.totals.problems).toBe(3)
+  })
+
+  it('a shard path that is a folder is an unreadable shard of 0 bytes saying so, in pattern mode and in folder mode', async () => {
+    const d = join(root, 'folder-as-shard')
+    mkdirSync(join(d, 'train', 'train-000001.tar'), { recursive: true })
+    writeFileSync(join(d, 'train', 'train-000000.tar'), await packTar(samples('f', 0, 2, 2)))
+    const bytes = statSync(join(d, 'train', 'train-000000.tar')).size
+    for (const source of ['train/train-{000000..000001}.tar', '.']) {
+      const inventory = await inventoryShards(source, { baseDir: d })
+      expect(inventory.shards.map((s) => [s.name, s.bytes, s.problems.map((p) => [p.kind, p.message])])).toEqual([
+        ['train-000000.tar', bytes, []],
+        ['train-000001.tar', 0, [['unreadable', `${join(d, 'train', 'train-000001.tar')}: is a folder, not a shard file`]]]
+      ])
+      expect(inventory.totals.bytes).toBe(bytes)
+    }
   })
 
   it('a gzip shard cut midway: the samples before the cut count, and the problem says how many members were read', async () => {

@@ -45,6 +45,20 @@ function statFile(path: string): ShardFile | null {
 }
 
 /**
+ * A path the pattern names that exists: a file, or a folder named like a shard, which is
+ * read like one so that the check reports it ("is a folder, not a shard file") instead of
+ * calling it missing; it holds 0 bytes of shard.
+ */
+function statNamed(path: string): ShardFile | null {
+  try {
+    const s = statSync(path)
+    return s.isFile() || s.isDirectory() ? { path, bytes: s.isFile() ? s.size : 0, mtimeMs: s.mtimeMs } : null
+  } catch {
+    return null
+  }
+}
+
+/**
  * Compare a pattern's file locations with their folders. http locations are passed through
  * (no listing to compare with). `namedElsewhere`: paths another split's pattern names —
  * train and val often share a folder, split by shard number — which are not this pattern's
@@ -67,7 +81,7 @@ export function checkCoverage(locations: ShardLocation[], namedElsewhere: Readon
     const covered: ShardFile[] = []
     const missing: string[] = []
     for (const loc of locs) {
-      const file = statFile(loc.path!)
+      const file = statNamed(loc.path!)
       if (file) {
         covered.push(file)
         readable.push(loc)

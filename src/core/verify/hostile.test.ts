@@ -178,6 +178,19 @@ describe('verifier on broken and hostile shards', () => {
     expect(finding!.offenders.map((o) => o.url)).toEqual([join(dir, 'x-1.tar')])
   })
 
+  it('a shard path that is a folder is an unreadable shard saying so, in folder mode and in pattern mode, with 0 bytes', async () => {
+    const dir = join(root, 'folder-as-shard')
+    mkdirSync(join(dir, 'train', 'train-000001.tar'), { recursive: true })
+    writeFileSync(join(dir, 'train', 'train-000000.tar'), await packTar(samples(2)))
+    const asFolder = await verifyDataset({ datasetDir: dir, classes: 10, threads: 0 })
+    const asPattern = await verifyDataset({ base: dir, splits: [{ name: 'train', pattern: 'train/train-{000000..000001}.tar' }], classes: 10, threads: 0 })
+    for (const report of [asFolder, asPattern]) {
+      expect(report.findings.map((f) => f.code)).toEqual(['unreadable-shard'])
+      expect(report.findings[0]!.offenders.map((o) => [o.url, o.found])).toEqual([[join(dir, 'train', 'train-000001.tar'), 'is a folder, not a shard file']])
+      expect(report.splits[0]!.shards.map((sh) => [sh.samples, sh.bytes])).toEqual([[2, statSync(join(dir, 'train', 'train-000000.tar')).size], [0, 0]])
+    }
+  })
+
   it('a truncated shard: the report names the member and sample the cut fell in, the shard path once per line', async () => {
     const dir = join(root, 'cut-named')
     mkdirSync(dir)

@@ -121,7 +121,8 @@ function discoverSplits(folder: string): SplitRequest[] {
 function fileBytes(loc: ShardLocation): number {
   if (loc.kind !== 'file' || !loc.path) return 0
   try {
-    return statSync(loc.path).size
+    const info = statSync(loc.path)
+    return info.isFile() ? info.size : 0
   } catch {
     return 0
   }

@@ -5,6 +5,7 @@
  * apart from read.ts so that the header scanners load neither tar-stream nor zlib.
  */
 import { splitMemberName } from './grouping'
+import { bracesBalanced } from './patterns'
 import { membersBeforeFailure, type TarScanResult } from './tar-scan'
 import type { ReadProblem } from './types'
 
@@ -32,6 +33,27 @@ function otherCompression(first: Buffer): string | null {
   if (first.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2-compressed'
   if (first.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'zstd-compressed'
   return null
+}
+
+/** Why a local shard could not be opened, naming it: the words every reader of shard files shares. */
+export function cannotOpenShard(url: string, error: unknown): string {
+  const err = error as NodeJS.ErrnoException
+  if (err?.code === 'EISDIR') return shardIsAFolder(url)
+  const why = err?.code === 'ENOENT' ? missingShardWords(url) : err?.code === 'EACCES' ? 'permission denied' : String(err?.message ?? error)
+  return `${url}: cannot open (${why})`
+}
+
+/** A shard path that is a folder (`train-000001.tar/`): a problem of that shard, with 0 bytes of it read. */
+export function shardIsAFolder(url: string): string {
+  return `${url}: is a folder, not a shard file`
+}
+
+/**
+ * A shard file that does not exist, in words; when its name holds braces that do not pair up,
+ * the pattern it came from was read as this one literal name (patterns.ts), and that is the likelier mistake.
+ */
+export function missingShardWords(path: string): string {
+  return /[{}]/.test(path) && !bracesBalanced(path) ? 'no such file; its braces do not pair up, so the pattern was read as this one file name' : 'no such file'
 }
 
 /** Classify a failure to read a shard's bytes as a problem the user can act on. */

@@ -10,7 +10,7 @@
  */
 import { createHash, type Hash } from 'node:crypto'
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
-import type { ShardStart } from './read-problems'
+import { cannotOpenShard, shardIsAFolder, type ShardStart } from './read-problems'
 import { scanTar, type TarScanOptions, type TarScanResult } from './tar-scan'
 import type { ShardLocation } from './types'
 
@@ -52,12 +52,18 @@ export async function scanShard(location: ShardLocation, scanOptions: TarScanOpt
     try {
       fd = openSync(location.path ?? location.url, 'r')
     } catch (error) {
-      out.unreadable = `${location.url}: cannot open (${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message})`
+      out.unreadable = cannotOpenShard(location.url, error)
       return out
     }
     let gzipFile = false
     try {
-      out.bytes = fstatSync(fd).size
+      const info = fstatSync(fd)
+      // On Linux a folder opens for reading and fails only at the first read (EISDIR).
+      if (info.isDirectory()) {
+        out.unreadable = shardIsAFolder(location.url)
+        return out
+      }
+      out.bytes = info.size
       const { buffer } = o
       let length = readSync(fd, buffer, 0, buffer.length, 0)
       gzipFile = length >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b

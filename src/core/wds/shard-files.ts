@@ -57,13 +57,14 @@ export interface FolderShard {
  * The shard files of a folder given instead of patterns, as the inventory, the verifier and the
  * app read it: its own files, split by name, then those in its subfolders (and theirs, a few
  * levels down), split by the name of the subfolder under the folder (train/, val/); sorted.
- * Hidden folders are passed over; an unreadable one holds none.
+ * Hidden folders are passed over; an unreadable one holds none. A folder named like a shard
+ * (`train-000001.tar/`) is listed as one, so that its readers report it instead of leaving it out.
  */
 export function shardFilesOfFolder(folder: string): FolderShard[] {
   const entries = readdirSync(folder, { withFileTypes: true })
   const filesIn = (list: Dirent[]): string[] =>
     list
-      .filter((e) => e.isFile() && SHARD_FILE.test(e.name))
+      .filter((e) => (e.isFile() || e.isDirectory()) && SHARD_FILE.test(e.name))
       .map((e) => e.name)
       .sort()
   const found: FolderShard[] = filesIn(entries).map((name) => ({ split: splitFromName(name), dir: '', name, path: join(folder, name) }))
@@ -87,7 +88,7 @@ const MAX_SPLIT_DEPTH = 4
 
 function subfoldersOf(entries: Dirent[]): string[] {
   return entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !SHARD_FILE.test(e.name))
     .map((e) => e.name)
     .sort()
 }

@@ -8,7 +8,7 @@ import http from 'node:http'
 import https from 'node:https'
 import { Readable, Transform } from 'node:stream'
 import type { ShardLocation } from './types'
-import { bracesBalanced } from './patterns'
+import { cannotOpenShard, shardIsAFolder } from './read-problems'
 
 /** A shard that cannot be opened or read: names the URL and, for HTTP, the status. */
 export class ShardSourceError extends Error {
@@ -40,12 +40,14 @@ const MAX_REDIRECTS = 5
 /** Size and cache validator of a shard (stat for files, HEAD for http). */
 export async function statShard(location: ShardLocation): Promise<ShardStat> {
   if (location.kind === 'file') {
+    let info
     try {
-      const info = await stat(location.path ?? location.url)
-      return { bytes: info.size, validator: `${info.size}:${Math.floor(info.mtimeMs)}` }
+      info = await stat(location.path ?? location.url)
     } catch (error) {
       throw fileError(location.url, error)
     }
+    if (info.isDirectory()) throw new ShardSourceError(shardIsAFolder(location.url), location.url)
+    return { bytes: info.size, validator: `${info.size}:${Math.floor(info.mtimeMs)}` }
   }
   const response = await request(location.url, 'HEAD', {})
   response.resume()
@@ -64,12 +66,16 @@ export async function openShard(location: ShardLocation, options: OpenShardOptio
   if (length === 0) return Readable.from([])
   if (location.kind === 'file') {
     const path = location.path ?? location.url
-    // Open first so a missing file is an error here, not an 'error' event later.
+    // Open first so a missing file (or a folder) is an error here, not an 'error' event later.
     let handle
     try {
       handle = await open(path, 'r')
     } catch (error) {
       throw fileError(location.url, error)
+    }
+    if ((await handle.stat()).isDirectory()) {
+      await handle.close()
+      throw new ShardSourceError(shardIsAFolder(location.url), location.url)
     }
     return handle.createReadStream({
       start,
@@ -128,14 +134,7 @@ export async function readShardRange(location: ShardLocation, start: number, len
 }
 
 function fileError(url: string, error: unknown): ShardSourceError {
-  const code = (error as NodeJS.ErrnoException).code
-  const why =
-    code === 'ENOENT'
-      ? /[{}]/.test(url) && !bracesBalanced(url)
-        ? 'no such file; its braces do not pair up, so the pattern was read as this one file name'
-        : 'no such file'
-      : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : String((error as Error).message)
-  return new ShardSourceError(`${url}: cannot open (${why})`, url)
+  return new ShardSourceError(cannotOpenShard(url, error), url)
 }
 
 function sliceBytes(start: number, length: number | undefined): Transform {
