@@ -229,6 +229,14 @@ describe('inventoryShards', () => {
     }
   })
 
+  it('a pattern whose braces do not pair up is one shard of its split, missing, and the problem says why', async () => {
+    const inventory = await inventoryShards('file:val/val-{000000..000001.tar', { baseDir: root })
+    expect(inventory.shards.map((s) => [s.split, s.name])).toEqual([['val', 'val-{000000..000001.tar']])
+    expect(inventory.shards[0]!.problems[0]!.message).toBe(
+      `${join(root, 'val', 'val-{000000..000001.tar')}: cannot open (no such file; its braces do not pair up, so the pattern was read as this one file name)`
+    )
+  })
+
   it('a gzip shard cut midway: the samples before the cut count, and the problem says how many members were read', async () => {
     const cutDir = join(root, 'cut-gz')
     mkdirSync(cutDir)
@@ -304,6 +312,6 @@ describe('inventoryShards', () => {
   })
 
   it('names splits from shard file names', () => {
-    expect(['train-000001.tar', 'val.tar.gz', 'shard_0003.tgz', '000001.tar'].map(splitFromName)).toEqual(['train', 'val', 'shard', '000001'])
+    expect(['train-000001.tar', 'val.tar.gz', 'shard_0003.tgz', '000001.tar', 'val-{000000..000001.tar'].map(splitFromName)).toEqual(['train', 'val', 'shard', '000001', 'val'])
   })
 })

@@ -12,6 +12,7 @@ import type { Coverage } from './coverage'
 import { compareClassMappings, type ClassMapping } from './class-mapping'
 import type { SplitChecks } from './split-checks'
 import type { ReadProblem } from '../wds/types'
+import { missingShardWords } from '../wds/read-problems'
 
 export interface SplitOutcome {
   name: string
@@ -129,7 +130,7 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
               evidence: folder.missing.slice(0, 10).map((m) => `missing: ${m}`),
               fix: folder.suggestedPattern ? `Use \`${folder.suggestedPattern}\`, or restore the missing shards.` : 'Restore the missing shards or fix the pattern’s range.',
               impactSamples: Math.round(perShard * folder.missing.length),
-              offenders: folder.missing.map((m) => ({ url: m, expected: 'an existing shard', found: 'no such file' }))
+              offenders: folder.missing.map((m) => ({ url: m, expected: 'an existing shard', found: missingShardWords(m) }))
             },
             cap
           )

@@ -178,6 +178,18 @@ describe('verifier on broken and hostile shards', () => {
     expect(finding!.offenders.map((o) => o.url)).toEqual([join(dir, 'x-1.tar')])
   })
 
+  it('a pattern whose braces do not pair up is read as one file name, and the missing-shard finding and the input error say so', async () => {
+    const dir = join(root, 'unpaired-braces')
+    mkdirSync(join(dir, 'val'), { recursive: true })
+    writeFileSync(join(dir, 'x.tar'), await packTar(samples(1)))
+    const report = await verifyDataset({ base: dir, splits: [{ name: 'train', pattern: 'x.tar' }, { name: 'val', pattern: 'file:val/val-{000000..000001.tar' }], classes: 10, threads: 0 })
+    const finding = report.findings.find((f) => f.code === 'shard-missing')!
+    expect(finding.offenders.map((o) => [o.url, o.found])).toEqual([[join(dir, 'val', 'val-{000000..000001.tar'), 'no such file; its braces do not pair up, so the pattern was read as this one file name']])
+    await expect(verifyDataset({ base: dir, splits: [{ name: 'val', pattern: 'val/val-{000000..000001.tar' }], threads: 0 })).rejects.toThrow(
+      `no shard to verify: the val pattern \`val/val-{000000..000001.tar\` matches no existing file (looked in ${join(dir, 'val')}; its braces do not pair up, so it was read as one file name)`
+    )
+  })
+
   it('a shard path that is a folder is an unreadable shard saying so, in folder mode and in pattern mode, with 0 bytes', async () => {
     const dir = join(root, 'folder-as-shard')
     mkdirSync(join(dir, 'train', 'train-000001.tar'), { recursive: true })

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DatasetManifestSchema, MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import { REPORT_VERSION, VerifyRequest, type SplitRequest, type VerificationReport, type VerifyRequestInput } from '../../shared/contract/verify'
-import { expandPattern, PatternError } from '../wds/patterns'
+import { bracesBalanced, expandPattern, PatternError } from '../wds/patterns'
 import type { ShardLocation } from '../wds/types'
 import { splitPatternsOfFolder } from '../wds/shard-files'
 import { checkCoverage, type Coverage } from './coverage'
@@ -147,7 +147,12 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
   // Nothing to read at all: the run could not happen (exit 2), unlike a split missing some shards (a finding).
   if (coverages.every((c) => c.readable.length === 0)) {
     throw new VerifyInputError(
-      `no shard to verify: ${plan.splits.map((s, i) => `the ${s.name} pattern \`${s.pattern}\` matches no existing file${coverages[i]!.folders[0] ? ` (looked in ${coverages[i]!.folders[0]!.dir})` : ''}`).join('; ')}`
+      `no shard to verify: ${plan.splits
+        .map((s, i) => {
+          const notes = [coverages[i]!.folders[0] && `looked in ${coverages[i]!.folders[0]!.dir}`, !bracesBalanced(s.pattern) && 'its braces do not pair up, so it was read as one file name'].filter(Boolean)
+          return `the ${s.name} pattern \`${s.pattern}\` matches no existing file${notes.length ? ` (${notes.join('; ')})` : ''}`
+        })
+        .join('; ')}`
     )
   }
   const totalBytes = coverages.reduce((a, c) => a + c.readable.reduce((b, l) => b + fileBytes(l), 0), 0)

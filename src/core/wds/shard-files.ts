@@ -41,6 +41,10 @@ export function numberInFamily(name: string, family: ShardFamily): number | null
 /** Split name from a shard file name: `train-000001.tar` → train, `val.tar.gz` → val. */
 export function splitFromName(name: string): string {
   const stem = name.replace(SHARD_FILE, '')
+  // A brace in the name is a pattern read as one literal file name (its braces do not pair
+  // up: `val-{000000..000001.tar`): the split is what comes before the brace.
+  const beforeBrace = /[{}]/.test(stem) ? stem.replace(/[{}].*$/, '').replace(/[-_.]+$/, '') : ''
+  if (beforeBrace) return beforeBrace
   return stem.replace(/[-_.]?\d+$/, '') || stem
 }
 
