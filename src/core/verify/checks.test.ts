@@ -62,6 +62,18 @@ describe('verifier checks across shards and splits', () => {
     expect(report.findings[1]!.evidence).toEqual(['missing shard numbers: 1'])
   })
 
+  it('a shard the pattern names that does not exist is one finding, shard-missing, and not also a numbering gap', async () => {
+    const d = dir('named-gap')
+    writeFileSync(join(d, 'x-000.tar'), await shard('a', [0, 1, 2]))
+    writeFileSync(join(d, 'x-002.tar'), await shard('b', [0, 1, 2]))
+    writeFileSync(join(d, 'x-005.tar'), await shard('c', [0, 1, 2]))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000..002}.tar::x-005.tar' }], classes: 3, threads: 0 })
+    expect(report.findings.map((f) => f.code)).toEqual(['shard-missing', 'shard-numbering-gap'])
+    expect(report.findings[0]!.offenders.map((o) => o.url)).toEqual([join(d, 'x-001.tar')])
+    // 3 and 4 are numbers the pattern does not name: those stay a gap.
+    expect(report.findings[1]!.evidence).toEqual(['missing shard numbers: 3, 4'])
+  })
+
   it("train and val splitting one folder by shard number cover it together: no split is told it skips the other's shards", async () => {
     const d = dir('split-by-number')
     for (let n = 0; n < 5; n++) writeFileSync(join(d, `s-00000${n}.tar`), await shard(`k${n}-`, [0, 1, 2]))

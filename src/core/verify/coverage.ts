@@ -107,9 +107,11 @@ export function checkCoverage(locations: ShardLocation[], namedElsewhere: Readon
         .filter((f): f is ShardFile => f !== null)
         .sort((a, b) => a.path.localeCompare(b.path))
       const present = new Set(inFolder.map((e) => numberIn(e, family)!))
+      // A number the pattern names but the folder lacks is a missing shard (its own finding), not a gap as well.
+      const namedNumbers = new Set([...named].map((e) => numberIn(e, family)).filter((n) => n !== null))
       const numbers = [...present].sort((a, b) => a - b)
       if (numbers.length > 1) {
-        for (let n = numbers[0]!; n < numbers[numbers.length - 1]! && gaps.length < 1000; n++) if (!present.has(n)) gaps.push(n)
+        for (let n = numbers[0]!; n < numbers[numbers.length - 1]! && gaps.length < 1000; n++) if (!present.has(n) && !namedNumbers.has(n)) gaps.push(n)
       }
       if (uncovered.length > 0) {
         const userDir = locs[0]!.pattern.includes('/') ? locs[0]!.pattern.slice(0, locs[0]!.pattern.lastIndexOf('/') + 1) : ''
