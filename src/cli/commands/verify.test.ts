@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -37,6 +37,14 @@ describe('shardscope verify', () => {
     const report = JSON.parse(output.stdout)
     expect(report.findings).toEqual([])
     expect(report.samplesVerified).toBe(300)
+  }, 120_000)
+
+  it('--json naming an existing folder: one line naming that folder (not a temporary file), exit 2', async () => {
+    const folder = join(root, 'json-is-a-folder')
+    mkdirSync(folder)
+    expect(await main(['verify', join(root, 'clean'), '--json', folder, '--threads', '1'])).toBe(2)
+    expect(output.stderr).toBe(`shardscope: ${folder}: is a folder, not a file (EISDIR in rename)\n`)
+    expect(readdirSync(root).filter((f) => f.endsWith('.tmp'))).toEqual([])
   }, 120_000)
 
   it('a folder that does not exist cannot be verified: one line on output.stderr, exit 2', async () => {

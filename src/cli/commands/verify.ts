@@ -83,7 +83,8 @@ export const registerVerify: RegisterCommand = (program: Command, setExitCode) =
       }
       const { nodeProcessHost } = await import('../../core/process/node-host')
       const { startVerificationProcess, VerificationFailed } = await import('../../core/verify/run-child')
-      const { summarizeReport, writeFileAtomic } = await import('../../core/verify/report')
+      const { summarizeReport } = await import('../../core/verify/report')
+      const { writeFileAtomic } = await import('../../core/atomic-write')
       const bar = await progressBar(isInteractive(flags.json === '-'), 'verify [{bar}] {percentage}% | {samples} samples | {rate}/s | ETA {etaText} | {shard}')
       bar?.start(100, 0, { samples: 0, rate: 0, etaText: '?', shard: '' })
       const run = startVerificationProcess(nodeProcessHost, request, (p) =>

@@ -6,9 +6,10 @@
  * (temporary file in the same folder, then rename).
  */
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
+import { writeFileAtomic } from '../atomic-write'
 
 /** Files and folders make-demo and import write at the top of a dataset folder. */
 export const DATASET_OUTPUTS = [MANIFEST_FILE, 'faults.json', 'wnids.txt', 'words.txt', 'train', 'val', 'remote', '.shardscope-recipe.json']
@@ -117,12 +118,7 @@ export async function writeDatasetFolder<T>(dir: string, write: (staging: string
   return result
 }
 
-/** Write a file atomically: a reader sees the old content or the new, never half. */
-export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, content)
-  await rename(tmp, path)
-}
+export { writeFileAtomic }
 
 export async function writeManifest(dir: string, manifest: DatasetManifest): Promise<void> {
   await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n')

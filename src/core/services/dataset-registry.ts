@@ -8,7 +8,7 @@
  * both reach it through the datasets service and serveMedia.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import type { DatasetInventory, DatasetSource, DatasetSummary, SampleFilter, SampleRow, SplitSource } from '../../shared/contract/datasets'
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
@@ -17,6 +17,7 @@ import { expandPattern, PatternError } from '../wds/patterns'
 import { indexShard, readDecompressedSpans, readShardRange, ShardSourceError, statShard, type ShardStat } from '../wds'
 import { parseInteger } from '../wds/fields'
 import { forEachOrdered } from '../ordered'
+import { writeFileAtomic } from '../atomic-write'
 import { splitPatternsOfFolder } from '../wds/shard-files'
 import { MAX_LABEL_BYTES } from '../inventory'
 import type { ServiceContext } from './context'
@@ -318,7 +319,7 @@ export class DatasetRegistry {
       shards: now.map((split) => split.locations.map((location, j) => [location.url, split.stats[j]!.validator] as [string, string])),
       splits
     }
-    await writeAtomically(this.inventoryPath(d.summary.datasetId), JSON.stringify(saved))
+    await writeFileAtomic(this.inventoryPath(d.summary.datasetId), JSON.stringify(saved))
   }
 
   private inventoryPath(datasetId: string): string {
@@ -463,7 +464,7 @@ export class DatasetRegistry {
       })
     }
     if (changed || kept.size !== saved?.size) {
-      await writeAtomically(this.datasetCachePath(d.summary.datasetId), encodeDatasetCache(labelField ?? null, [...kept.values()]))
+      await writeFileAtomic(this.datasetCachePath(d.summary.datasetId), encodeDatasetCache(labelField ?? null, [...kept.values()]))
       // The JSON cache of earlier versions, replaced by this one.
       await rm(join(this.cacheDir, `dataset-${d.summary.datasetId}.json`), { force: true })
     }
@@ -517,7 +518,7 @@ export class DatasetRegistry {
       const bytes = await readDecompressedSpans(location, wanted.map((w) => w.span)).catch(() => null)
       if (bytes) wanted.forEach((w, k) => (labels[w.i] = parseLabel(bytes[k]!)))
     }
-    await writeAtomically(cacheFile, JSON.stringify({ validator: index.validator, labels: Array.from(labels) }))
+    await writeFileAtomic(cacheFile, JSON.stringify({ validator: index.validator, labels: Array.from(labels) }))
     return labels
   }
 
@@ -689,13 +690,6 @@ function findSplits(folder: string): SplitSource[] {
 const indexConcurrency = 6
 /** Local shard files stat'ed at the same time. */
 const localStatConcurrency = 256
-
-/** Write a file so a reader never sees half of it: temp file in the same folder, then rename. */
-export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
-  await writeFile(tmp, data)
-  await rename(tmp, path)
-}
 
 /** The folder a user named: itself, or the folder of the dataset.json they named; a clear error otherwise. */
 async function datasetFolder(path: string): Promise<string> {

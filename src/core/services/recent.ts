@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { RecentDataset } from '../../shared/contract/datasets'
-import { writeAtomically } from './dataset-registry'
+import { writeFileAtomic } from '../atomic-write'
 
 const maxRecent = 20
 const RecentFile = z.object({ items: z.array(RecentDataset) })
@@ -33,5 +33,5 @@ export async function rememberRecent(stateDir: string, entry: RecentDataset): Pr
   const sameSource = (a: RecentDataset): boolean => where(a) === where(entry)
   const items = [entry, ...(await readRecent(stateDir)).filter((a) => !sameSource(a))].slice(0, maxRecent)
   await mkdir(stateDir, { recursive: true })
-  await writeAtomically(recentFile(stateDir), JSON.stringify({ items }, null, 2) + '\n')
+  await writeFileAtomic(recentFile(stateDir), JSON.stringify({ items }, null, 2) + '\n')
 }

@@ -7,8 +7,9 @@
  * positions, optimizer kind/steps, the arrays' lengths), then the float32 arrays (LE)
  * in this order: weights, batch-norm statistics, optimizer buffers.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../atomic-write'
 import type { TrainConfig } from '../../shared/contract/train'
 import type { OptimizerState } from './optimizer'
 import type { ResumeState } from './protocol'
@@ -53,9 +54,7 @@ export async function writeCheckpoint(runDir: string, c: Checkpoint): Promise<st
   prefix.writeUInt32LE(json.length, MAGIC.length)
   const body = Buffer.concat([prefix, json, ...arrays.map((a) => floatBytes(a))])
   const path = join(dir, checkpointName(c.version))
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, body)
-  await rename(tmp, path)
+  await writeFileAtomic(path, body)
   return path
 }
 

@@ -3,8 +3,9 @@
  * point, appended), checkpoints/ and summary.json (rewritten atomically). Listing,
  * reading metrics, and comparing runs read only these files.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../atomic-write'
 import { MetricPoint, RunSummary, TrainConfig, type RunComparison } from '../../shared/contract/train'
 import { TrainConfigError } from './config'
 
@@ -13,15 +14,9 @@ export const METRICS_FILE = 'metrics.jsonl'
 export const SUMMARY_FILE = 'summary.json'
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeTextAtomic(path, JSON.stringify(value, null, 2) + '\n')
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n')
 }
 
-/** A reader sees the old text or the new, never half: a temporary file beside it, then rename. */
-async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, text)
-  await rename(tmp, path)
-}
 
 /** A new, unique run folder name: sortable by start time. */
 export async function createRunDir(runsDir: string, now = new Date()): Promise<{ id: string; dir: string }> {
@@ -93,14 +88,14 @@ export async function readMetrics(dir: string, from = 0): Promise<{ points: Metr
  * updates again; TensorBoard likewise purges the points a restarted run goes back over),
  * and so is a line half-written when the run was killed, which an append would otherwise
  * run into the next point. The file is rewritten atomically. Temporary files that a killed
- * run left behind (`summary.json.<pid>.tmp`, a checkpoint's `.tmp`) are removed. Returns the
+ * run left behind (`.summary.json.<pid>.<n>.tmp`, or `summary.json.<pid>.tmp` from older versions) are removed. Returns the
  * points kept and the summary the run had.
  */
 export async function prepareResume(dir: string, version: number): Promise<{ kept: MetricPoint[]; previous: RunSummary | null }> {
   const { points } = await readMetrics(dir)
   const cut = points.findLastIndex((p) => p.kind === 'checkpoint' && p.version === version)
   const kept = cut >= 0 ? points.slice(0, cut + 1) : points
-  await writeTextAtomic(join(dir, METRICS_FILE), kept.map((p) => JSON.stringify(p) + '\n').join(''))
+  await writeFileAtomic(join(dir, METRICS_FILE), kept.map((p) => JSON.stringify(p) + '\n').join(''))
   const leftovers = async (folder: string) => (await readdir(folder).catch(() => [] as string[])).filter((n) => /\.\d+\.tmp$/.test(n)).map((n) => join(folder, n))
   for (const path of [...(await leftovers(dir)), ...(await leftovers(join(dir, 'checkpoints')))]) await rm(path, { force: true })
   return { kept, previous: await readSummary(dir) }

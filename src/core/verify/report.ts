@@ -2,22 +2,10 @@
  * The report as files: versioned JSON plus a human summary, each written atomically
  * (temporary file in the same folder, then rename) so no reader sees half a report.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { VerificationReport } from '../../shared/contract/verify'
 import { plural } from '../../shared/words'
-
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`)
-  try {
-    await writeFile(tmp, text)
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, { force: true })
-    throw err
-  }
-}
+import { writeFileAtomic } from '../atomic-write'
 
 /** Writes `report.json` and `summary.txt` into `dir`; returns their paths. */
 export async function writeReport(report: VerificationReport, dir: string): Promise<{ reportPath: string; summaryPath: string }> {

@@ -6,8 +6,9 @@
  * URL+ETag/Last-Modified (http), and written atomically (temp file + rename).
  */
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../atomic-write'
 import { SampleGrouper } from './grouping'
 import { shardBytes } from './read'
 import { judgeScanEnd, severalGzipStreams } from './read-problems'
@@ -72,10 +73,7 @@ export async function indexShard(location: ShardLocation, options: IndexShardOpt
   grouper.finishAtEnd(end)
   const index: ShardIndex = { version: 1, url: location.url, validator, bytes, compressed: source.start.compressed, samples, problems }
   if (cached && options.cacheDir) {
-    await mkdir(options.cacheDir, { recursive: true })
-    const temp = `${cached}.${process.pid}.${Date.now()}.tmp`
-    await writeFile(temp, JSON.stringify(index))
-    await rename(temp, cached)
+    await writeFileAtomic(cached, JSON.stringify(index))
   }
   return index
 }

@@ -1,0 +1,34 @@
+/**
+ * Writing a file so that a reader sees the old content or the new, never half: the bytes go
+ * to a temporary file beside it, which is then renamed over it. Reports, indexes, caches,
+ * manifests, run summaries and checkpoints are all written this way, through this one function.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+
+/** Temporary files written by this process so far: two writes of one file never share one. */
+let writes = 0
+
+/**
+ * Writes `content` to `path` atomically, creating its folder if need be. A failure is thrown as
+ * the file system's error, naming `path`: the temporary file is ours, not something the user
+ * gave (`--json out/` where out/ is a folder fails in the rename, against the temporary name).
+ */
+export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+  const folder = dirname(path)
+  // Hidden, ending in .<number>.tmp: as the importer (its own files) and a resumed run (leftovers to remove) recognise them.
+  const tmp = join(folder, `.${basename(path)}.${process.pid}.${++writes}.tmp`)
+  try {
+    await mkdir(folder, { recursive: true })
+    await writeFile(tmp, content)
+    await rename(tmp, path)
+  } catch (error) {
+    await rm(tmp, { force: true })
+    const err = error as NodeJS.ErrnoException
+    if (err.path === tmp) {
+      err.path = path
+      err.message = err.message.replaceAll(tmp, path)
+    }
+    throw err
+  }
+}
