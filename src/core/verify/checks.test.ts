@@ -74,6 +74,13 @@ describe('verifier checks across shards and splits', () => {
     expect(report.findings[1]!.evidence).toEqual(['missing shard numbers: 3, 4'])
   })
 
+  it('one shard of a copy with other bytes differs (the verb agrees with the count)', async () => {
+    const d = await twoShardsAndACopyOfTheFirst('copy-one-differs')
+    writeFileSync(join(d, 'remote', 'x-000001.tar'), await shard('b', [0, 1, 2], (i) => jpgs[i + 20]!))
+    const report = await verifyDataset({ base: d, splits: [{ name: 'train', pattern: 'x-{000000..000001}.tar', remotePattern: 'remote/x-{000000..000001}.tar' }], classes: 3, threads: 0 })
+    expect(report.findings[0]!.title).toBe('1 shard of the training copy `remote/x-{000000..000001}.tar` differs from the local shards of the same name (same sample counts, other bytes).')
+  })
+
   it("train and val splitting one folder by shard number cover it together: no split is told it skips the other's shards", async () => {
     const d = dir('split-by-number')
     for (let n = 0; n < 5; n++) writeFileSync(join(d, `s-00000${n}.tar`), await shard(`k${n}-`, [0, 1, 2]))

@@ -52,7 +52,8 @@ function fmtNum(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)
 }
 
-const READ_PROBLEMS: Record<ReadProblem['kind'], { code: string; severity: Severity; title: string; fix: string } | null> = {
+/** Titles say what one shard is or has; fixMany, where the fix names the shard, is the fix for several. */
+const READ_PROBLEMS: Record<ReadProblem['kind'], { code: string; severity: Severity; title: string; fix: string; fixMany?: string } | null> = {
   truncated: { code: 'truncated-shard', severity: 'error', title: 'is truncated: the samples after the cut cannot be read', fix: 'Copy or write the shard again from its source; check the disk or the transfer that produced it.' },
   'not-a-tar': { code: 'not-a-tar', severity: 'error', title: 'is not a tar file', fix: 'Download the shard again (an error page or a partial download was saved in its place).' },
   'gzip-error': { code: 'gzip-error', severity: 'error', title: 'has a broken gzip stream', fix: 'Download or compress the shard again.' },
@@ -63,7 +64,7 @@ const READ_PROBLEMS: Record<ReadProblem['kind'], { code: string; severity: Sever
     fix: 'Recompress it as one stream, e.g. `gzip -dc SHARD.tar.gz > SHARD.tar && gzip -n SHARD.tar`, and replace the shard with it.'
   },
   'bad-header': { code: 'bad-tar-header', severity: 'error', title: 'has a damaged tar header (bad checksum or fields)', fix: 'Write the shard again from its source.' },
-  'empty-shard': { code: 'empty-shard', severity: 'error', title: 'holds no samples', fix: 'Remove the empty shard from the pattern or write it again.' },
+  'empty-shard': { code: 'empty-shard', severity: 'error', title: 'holds no samples', fix: 'Remove the empty shard from the pattern or write it again.', fixMany: 'Remove the empty shards from the pattern or write them again.' },
   unreadable: { code: 'unreadable-shard', severity: 'error', title: 'cannot be read', fix: 'Check that the file exists and is readable, or that the URL answers.' },
   'dangerous-name': { code: 'dangerous-member-name', severity: 'error', title: 'has members with dangerous names (absolute paths or `..`)', fix: 'Rewrite the shard with plain relative member names; never extract it with tools that follow such names.' },
   'not-regular-file': { code: 'non-regular-member', severity: 'warning', title: 'has members that are not regular files (links, folders, devices); they are skipped', fix: 'Write the shard with regular files only (webdataset ShardWriter or shardscope import).' },
@@ -72,6 +73,11 @@ const READ_PROBLEMS: Record<ReadProblem['kind'], { code: string; severity: Sever
   // Both yield a second sample with the same key; the split checks classify it (duplicate key vs split members).
   'duplicate-field': null,
   'non-adjacent-key': null
+}
+
+/** A READ_PROBLEMS title said of several shards: its leading verb (is, has, holds) in the plural. */
+function titleOfMany(title: string): string {
+  return title.replace(/^(is|has|holds) /, (_, verb: 'is' | 'has' | 'holds') => `${{ is: 'are', has: 'have', holds: 'hold' }[verb]} `)
 }
 
 export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findings: Finding[]; checks: CheckStatus[] } {
@@ -106,8 +112,8 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
               title: `${label} pattern \`${s.pattern}\` covers ${fmt(folder.covered.length)} of ${fmt(nFolder)} shards in the folder: ${fmt(skippedSamples)} of ${fmt(total)} samples are skipped.`,
               evidence: [
                 `folder ${folder.dir} holds ${plural(nFolder, 'shard')} of this family; the pattern names ${fmt(folder.covered.length + folder.missing.length)}`,
-                ...folder.uncovered.slice(0, 10).map((f) => `not covered: ${f.path} (${plural(s.uncoveredSamples.get(f.path) ?? 0, 'sample')}, ${fmt(f.bytes)} bytes)`),
-                ...(expected !== undefined ? [`expected samples: ${fmt(expected)}; the pattern reads ${fmt(c.samples)}`] : [])
+                // The count against the expected one is added below (counts), once.
+                ...folder.uncovered.slice(0, 10).map((f) => `not covered: ${f.path} (${plural(s.uncoveredSamples.get(f.path) ?? 0, 'sample')}, ${fmt(f.bytes)} bytes)`)
               ],
               fix: folder.suggestedPattern ? `Use \`${folder.suggestedPattern}\`.` : 'Extend the pattern to name every shard of the folder.',
               impactSamples: skippedSamples,
@@ -173,9 +179,9 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
             code: spec.code,
             severity: spec.severity,
             split: s.name,
-            title: `${one ? `${label} shard \`${shardUrls[0]}\`` : `${fmt(shardUrls.length)} ${label.toLowerCase()} shards`} ${spec.title}${kind === 'truncated' ? ` (${plural(samplesRead, 'sample')} read before it)` : ''}.`,
+            title: `${one ? `${label} shard \`${shardUrls[0]}\`` : `${fmt(shardUrls.length)} ${label.toLowerCase()} shards`} ${one ? spec.title : titleOfMany(spec.title)}${kind === 'truncated' ? ` (${plural(samplesRead, 'sample')} read before it)` : ''}.`,
             evidence: problems.slice(0, 5).map((p) => (p.message.startsWith(p.url) ? p.message : `${p.url}: ${p.message}`)),
-            fix: spec.fix,
+            fix: one ? spec.fix : (spec.fixMany ?? spec.fix),
             impactSamples: lost ? Math.max(1, Math.round(avgPerShard * shardUrls.length - samplesRead)) : problems.length,
             // A truncated shard's cut sample is named in the message but never listed (it is not whole): no key to show in the browser.
             offenders: problems.map((p) => ({
@@ -593,7 +599,7 @@ function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Findin
           code: 'copy-differs',
           severity: 'error',
           split: s.name,
-          title: `${plural(cmp.contentDiffers.length, 'shard')} of the ${label.toLowerCase()} copy \`${cmp.remote.pattern}\` differ from the local shards of the same name (same sample counts, other bytes).`,
+          title: `${plural(cmp.contentDiffers.length, 'shard')} of the ${label.toLowerCase()} copy \`${cmp.remote.pattern}\` ${cmp.contentDiffers.length === 1 ? 'differs' : 'differ'} from the local shards of the same name (same sample counts, other bytes).`,
           evidence: [...evidence, ...cmp.contentDiffers.slice(0, 5).map((d) => `${d.name}: sha256 ${d.local.sha256?.slice(0, 12)}… locally, ${d.remote.sha256?.slice(0, 12)}… in the copy`)],
           fix: 'Upload the differing shards again.',
           impactSamples: cmp.contentDiffers.reduce((a, d) => a + d.local.samples, 0),

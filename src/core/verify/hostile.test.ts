@@ -190,6 +190,27 @@ describe('verifier on broken and hostile shards', () => {
     )
   })
 
+  it('several empty shards are one finding whose title and fix speak of them in the plural', async () => {
+    const dir = join(root, 'empty-shards')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'x-0.tar'), await packTar(samples(2)))
+    writeFileSync(join(dir, 'x-1.tar'), await packTar([]))
+    writeFileSync(join(dir, 'x-2.tar'), await packTar([]))
+    const report = await verifyDataset({ base: dir, splits: [{ name: 'train', pattern: 'x-{0..2}.tar' }], classes: 10, threads: 0 })
+    const finding = report.findings.find((f) => f.code === 'empty-shard')!
+    expect(finding.title).toBe('2 training shards hold no samples.')
+    expect(finding.fix).toBe('Remove the empty shards from the pattern or write them again.')
+  })
+
+  it('the summary counts only valid class ids as classes, and the samples with an invalid label apart', async () => {
+    const dir = join(root, 'invalid-labels')
+    mkdirSync(dir)
+    const labels = ['-1', '0', '1', '2', '2', '12']
+    writeFileSync(join(dir, 'x.tar'), await packTar(labels.flatMap((label, i) => [{ name: `s${i}.cls`, data: label }, { name: `s${i}.jpg`, data: jpg16 }])))
+    const report = await verifyDataset({ base: dir, splits: [{ name: 'train', pattern: 'x.tar' }], classes: 10, threads: 0 })
+    expect(summarizeReport(report)).toContain('; labels 0…2 (3 classes); 2 samples with invalid labels (-1, 12)\n')
+  })
+
   it('a shard path that is a folder is an unreadable shard saying so, in folder mode and in pattern mode, with 0 bytes', async () => {
     const dir = join(root, 'folder-as-shard')
     mkdirSync(join(dir, 'train', 'train-000001.tar'), { recursive: true })

@@ -29,9 +29,7 @@ export function summarizeReport(report: VerificationReport): string {
       .sort((a, b) => b[1] - a[1])
       .map(([shape, count]) => `${shape.replaceAll('x', '×')}${Object.keys(s.imageShapes).length > 1 ? ` ×${n(count)}` : ''}`)
       .join(', ')
-    const labels = Object.keys(s.labelHistogram).map(Number)
-    const range = labels.length ? `labels ${Math.min(...labels)}…${Math.max(...labels)} (${plural(labels.length, 'class', 'classes')})` : 'no labels'
-    lines.push(`${s.name}: ${plural(s.samples, 'sample')}${s.expectedSamples !== undefined ? ` (expected ${n(s.expectedSamples)})` : ''} in ${plural(s.shards.length, 'shard')}; ${plural(s.imagesDecoded, 'image')} decoded${shapes ? ` (${shapes})` : ''}; ${range}`)
+    lines.push(`${s.name}: ${plural(s.samples, 'sample')}${s.expectedSamples !== undefined ? ` (expected ${n(s.expectedSamples)})` : ''} in ${plural(s.shards.length, 'shard')}; ${plural(s.imagesDecoded, 'image')} decoded${shapes ? ` (${shapes})` : ''}; ${describeLabels(s.labelHistogram, report.dataset.classes)}`)
     if (s.pixelsNormalised) lines.push(`  normalised pixels: mean ${s.pixelsNormalised.mean.map((v) => v.toFixed(2)).join(', ')}, min ${Math.min(...s.pixelsNormalised.min).toFixed(2)}, max ${Math.max(...s.pixelsNormalised.max).toFixed(2)}`)
   }
   lines.push('')
@@ -56,4 +54,19 @@ export function summarizeReport(report: VerificationReport): string {
   // Why a check did not run, as the app shows it: a skipped check is not a passed one.
   for (const c of report.checks) if (c.status === 'skipped' && c.note) lines.push(`  ${c.check} skipped: ${c.note}`)
   return lines.join('\n') + '\n'
+}
+
+/**
+ * A split's labels in a few words: the range of the valid class ids and how many there are,
+ * then the samples whose label is no class id (negative, or past the class count when it is
+ * known), which are not counted as classes.
+ */
+function describeLabels(histogram: Record<string, number>, classes: number | undefined): string {
+  const labels = Object.keys(histogram).map(Number)
+  const valid = labels.filter((l) => l >= 0 && (classes === undefined || l < classes))
+  const invalid = labels.filter((l) => !valid.includes(l)).sort((a, b) => a - b)
+  const range = valid.length ? `labels ${Math.min(...valid)}…${Math.max(...valid)} (${plural(valid.length, 'class', 'classes')})` : labels.length ? 'no valid labels' : 'no labels'
+  if (invalid.length === 0) return range
+  const samples = invalid.reduce((a, l) => a + histogram[String(l)]!, 0)
+  return `${range}; ${plural(samples, 'sample')} with ${samples === 1 ? 'an invalid label' : 'invalid labels'} (${invalid.slice(0, 5).join(', ')}${invalid.length > 5 ? ', …' : ''})`
 }
