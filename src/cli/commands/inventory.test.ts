@@ -79,6 +79,18 @@ describe('shardscope inventory', () => {
     }
   })
 
+  it('shows samples whose label is no class id as unlabelled, per shard and per split, when there are any', async () => {
+    // None unlabelled: nothing said.
+    expect(await main(['inventory', join(root, 'data')])).toBe(0)
+    expect(output.stdout).not.toContain('unlabelled')
+    const dir = join(root, 'unlabelled')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'val-000000.tar'), await packTar([...samples('v', 3), { name: 'x.jpg', data: 'x' }, { name: 'x.cls', data: 'abc' }]))
+    expect(await main(['inventory', 'val-000000.tar', '--base', dir])).toBe(0)
+    expect(output.stdout).toMatch(/val\s+val-000000\.tar\s+.*\s4\s+cls,jpg\s+2 \(\+1 unlabelled\)\s+v0\s+x\s+0/)
+    expect(output.stdout).toMatch(/^val: 1 shard, 4 samples, [\d.]+ KB, 2 classes, 1 unlabelled sample$/m)
+  })
+
   it('reads with the threads asked for, and refuses a thread count that is not a whole number', async () => {
     expect(await main(['inventory', join(root, 'data'), '--json', '--threads', '2'])).toBe(0)
     const inventory = JSON.parse(output.stdout) as Inventory

@@ -35,7 +35,9 @@ export function formatInventory(inventory: Inventory): string {
       .map(([f, n]) => (n === s.samples ? f : `${f}(${n})`))
       .join(',')
     const classes = s.classHistogram.filter((n) => n > 0).length
-    rows.push([s.split, s.name, formatBytes(s.bytes), String(s.samples), fields || '-', String(classes), s.firstKey ?? '-', s.lastKey ?? '-', String(s.problems.length)])
+    // Samples whose label is no class id ("abc", -1) are in no class: said beside the classes, as the JSON has them.
+    const classCell = s.unlabelled > 0 ? `${classes} (+${s.unlabelled} unlabelled)` : String(classes)
+    rows.push([s.split, s.name, formatBytes(s.bytes), String(s.samples), fields || '-', classCell, s.firstKey ?? '-', s.lastKey ?? '-', String(s.problems.length)])
   }
   let out = table(rows)
   for (const gap of inventory.coverage) out += `\n! ${gap.message}\n`
@@ -53,7 +55,8 @@ export function formatInventory(inventory: Inventory): string {
   out += '\n'
   for (const split of inventory.splits) {
     const expected = split.expectedSamples !== undefined && split.expectedSamples !== split.samples ? ` (dataset.json expects ${split.expectedSamples.toLocaleString('en-US')})` : ''
-    out += `${split.name}: ${plural(split.shards, 'shard')}, ${plural(split.samples, 'sample')}${expected}, ${formatBytes(split.bytes)}, ${plural(split.classHistogram.filter((n) => n > 0).length, 'class', 'classes')}\n`
+    const unlabelled = inventory.shards.reduce((a, s) => a + (s.split === split.name ? s.unlabelled : 0), 0)
+    out += `${split.name}: ${plural(split.shards, 'shard')}, ${plural(split.samples, 'sample')}${expected}, ${formatBytes(split.bytes)}, ${plural(split.classHistogram.filter((n) => n > 0).length, 'class', 'classes')}${unlabelled > 0 ? `, ${plural(unlabelled, 'unlabelled sample')}` : ''}\n`
   }
   const t = inventory.totals
   const uncovered = inventory.coverageNotChecked.length > 0 ? `${plural(t.uncovered, 'uncovered shard file')} (http(s) patterns not checked)` : plural(t.uncovered, 'uncovered shard file')
