@@ -65,7 +65,10 @@ export interface SplitTable {
   problems: Map<number, Set<string>>
   /** Per shard, the kinds of its problems that no listed sample carries (a truncated shard: the cut sample is not listed). */
   shardProblems: Array<ReadonlySet<string> | undefined>
+  /** A key's first sample. */
   keyToIndex: Map<string, number>
+  /** Every sample of a key that more than one sample has (a duplicated key), in order. */
+  keyCopies: Map<string, number[]>
 }
 
 export interface OpenedDataset {
@@ -442,6 +445,7 @@ export class DatasetRegistry {
       const declared = d.manifest?.splits[split.name as keyof DatasetManifest['splits']]
       const imageField = declared?.imageField ?? d.manifest?.imageField
       let keyToIndex: Map<string, number> | null = null
+      let keyCopies: Map<string, number[]> | null = null
       tables.push({
         name: split.name,
         patterns: split.patterns,
@@ -456,10 +460,28 @@ export class DatasetRegistry {
         // Built on the first jump by key or finding's samples, not on every open (110,000 map entries).
         get keyToIndex() {
           if (!keyToIndex) {
-            keyToIndex = new Map()
-            for (const shard of shards) shard.keys.forEach((key, j) => keyToIndex!.has(key) || keyToIndex!.set(key, shard.first + j))
+            const first = new Map<string, number>()
+            const copies = new Map<string, number[]>()
+            for (const shard of shards) {
+              shard.keys.forEach((key, j) => {
+                const g = shard.first + j
+                const earlier = first.get(key)
+                if (earlier === undefined) first.set(key, g)
+                else {
+                  const list = copies.get(key)
+                  if (list) list.push(g)
+                  else copies.set(key, [earlier, g])
+                }
+              })
+            }
+            keyToIndex = first
+            keyCopies = copies
           }
           return keyToIndex
+        },
+        get keyCopies() {
+          if (!keyCopies) void this.keyToIndex
+          return keyCopies!
         }
       })
     }
@@ -561,20 +583,19 @@ export class DatasetRegistry {
       for (const ref of filter.keys) {
         for (const [s, t] of tables.entries()) {
           if (ref.split !== undefined && t.name !== ref.split) continue
-          let g = t.keyToIndex.get(ref.key)
+          const g = t.keyToIndex.get(ref.key)
           if (g === undefined) continue
-          if (ref.url !== undefined && t.shards[t.shardOf[g]!]!.location.url !== ref.url) {
-            // The same key may exist in several shards of a split; find the one in the named shard.
-            const shard = t.shards.find((sh) => sh.location.url === ref.url)
-            const local = shard?.index?.samples.findIndex((x) => x.key === ref.key) ?? -1
-            if (!shard || local < 0) continue
-            g = shard.first + local
+          // A duplicated key shows every copy side by side (its finding names one); otherwise
+          // the one sample, found in the named shard when the key is in several splits' shards.
+          const copies = t.keyCopies.get(ref.key)
+          if (!copies && ref.url !== undefined && t.shards[t.shardOf[g]!]!.location.url !== ref.url) continue
+          for (const each of copies ?? [g]) {
+            const id = `${s}:${each}`
+            if (seen.has(id) || !accepts(t, each)) continue
+            seen.add(id)
+            splitOf.push(s)
+            indexOf.push(each)
           }
-          const id = `${s}:${g}`
-          if (seen.has(id) || !accepts(t, g)) continue
-          seen.add(id)
-          splitOf.push(s)
-          indexOf.push(g)
         }
       }
       const listing = pickedSamples(Uint8Array.from(splitOf), Uint32Array.from(indexOf))

@@ -11,6 +11,7 @@ import type { EventName, EventPayload } from '../../shared/contract'
 import { generateDemo, type DemoResult } from '../demo'
 import { expandPattern } from '../wds/patterns'
 import { readSamples } from '../wds'
+import { verifyDataset } from '../verify/verify-dataset'
 import { nodeProcessHost } from '../process'
 import { createServices, type Services } from './index'
 import type { ServiceContext } from './context'
@@ -420,6 +421,24 @@ describe('datasets service', () => {
     const any = new Set((await keysOf('any')).map((r) => `${r.split}/${r.index}`))
     for (const problem of ['no-label', 'truncated', 'non-adjacent-key']) for (const r of await keysOf(problem)) expect(any.has(`${r.split}/${r.index}`)).toBe(true)
     expect(any.size).toBeGreaterThan((await keysOf('no-label')).length)
+  })
+
+  it("a finding's class filter lists all its samples (1-based val labels: every sample of label 4, not the 20 offenders listed); duplicate keys show every copy", async () => {
+    const folder = join(root, 'label-offset')
+    await generateDemo(folder, { train: 48, val: 96, classes: 4, size: 12, shardMaxcount: 48, seed: 6, faults: ['label-offset', 'duplicate-keys'] })
+    const report = await verifyDataset({ datasetDir: folder, threads: 0, batchSize: 16 })
+    const offset = report.findings.find((f) => f.code === 'label-offset')!
+    expect(offset.offenders.length).toBeLessThan(offset.offenderCount)
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder })
+    const page = await call<{ total: number; items: Array<{ label: number | null }> }>('datasets.samples', { datasetId, filter: { split: offset.browse!.split, classId: offset.browse!.classId }, limit: 200 })
+    expect(page.total).toBe(offset.offenderCount)
+    expect(page.items.every((row) => row.label === 4)).toBe(true)
+    // A duplicated key's finding lists one copy; the browser shows both, side by side.
+    const dup = report.findings.find((f) => f.code === 'duplicate-keys')!
+    const refs = dup.offenders.map((o) => ({ key: o.key!, url: o.url }))
+    const copies = await call<{ items: Array<{ key: string; index: number }> }>('datasets.samples', { datasetId, filter: { keys: refs }, limit: 200 })
+    expect(copies.items.length).toBe(2 * new Set(refs.map((r) => r.key)).size)
+    for (const ref of refs) expect(copies.items.filter((row) => row.key === ref.key)).toHaveLength(2)
   })
 
   it('shards over http are listed with the same keys and labels as on disk, reading labels by range requests', async () => {

@@ -99,6 +99,9 @@ describe('verifier on the demo dataset', () => {
     const report = await verifyDataset({ datasetDir: dir, threads: 0, batchSize: 16 })
     expect(problems(report).map((f) => f.code)).toEqual(['label-offset'])
     expect(report.findings[0]!.title).toMatch(/^Validation labels look 1-based: they run 1 … 4 where 0 … 3 is expected/)
+    // All the samples carrying label 4, not only the offenders listed (the app's browser lists them by class: services/datasets.test.ts).
+    const f = report.findings[0]!
+    expect(f.browse).toEqual({ split: 'val', classId: 4, samples: f.offenderCount })
   })
 
   it.each([

@@ -306,7 +306,8 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
               fix: `Subtract 1 from every ${label.toLowerCase()} label (rewrite the .${c.options.labelField} fields, or map labels in the loader).`,
               impactSamples: c.samples,
               offenders: outOfRange.items,
-              offenderCount: outOfRange.count
+              offenderCount: outOfRange.count,
+              browse: { split: s.name, classId: classes, samples: outOfRange.count }
             },
             cap
           )
@@ -314,6 +315,9 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
       }
     }
     if (outOfRange && !labelOffset) {
+      // One label value out of range (all samples carry 10 of 10 classes): the browser can list them all by class.
+      const outside = labels.filter((l) => l < 0 || (classes !== undefined && l >= classes))
+      const onlyLabel = outside.length === 1 ? outside[0] : undefined
       add(
         finding(
           {
@@ -326,7 +330,8 @@ export function diagnose(splits: SplitOutcome[], ctx: DiagnosisContext): { findi
             fix: 'Fix those labels, or set the number of classes to match the data.',
             impactSamples: outOfRange.count,
             offenders: outOfRange.items,
-            offenderCount: outOfRange.count
+            offenderCount: outOfRange.count,
+            ...(onlyLabel !== undefined && onlyLabel >= 0 ? { browse: { split: s.name, classId: onlyLabel, samples: outOfRange.count } } : {})
           },
           cap
         )
@@ -678,7 +683,8 @@ function trainVsVal(splits: SplitOutcome[], already: Finding[], cap: number): Fi
             title: `${label} has ${plural(n, 'sample')} of ${plural(unseen.length, 'class', 'classes')} that never appear in training.`,
             evidence: [`classes only in ${other.name}: ${unseen.slice(0, 20).join(', ')}`],
             fix: 'Check that both splits use the same class-id → label mapping (wnids.txt order).',
-            impactSamples: n
+            impactSamples: n,
+            ...(unseen.length === 1 && unseen[0]! >= 0 ? { browse: { split: other.name, classId: unseen[0]!, samples: n } } : {})
           },
           cap
         )

@@ -55,7 +55,13 @@ export const Finding = z.object({
   /** A capped list of offenders … */
   offenders: z.array(OffendingSample),
   /** … and how many there are in all. */
-  offenderCount: z.number().int().nonnegative()
+  offenderCount: z.number().int().nonnegative(),
+  /**
+   * All of the finding's samples as a browser filter, where they are one class of one split
+   * (labels out of range, classes not in training): more than the offenders listed, or
+   * samples the check counts without naming them.
+   */
+  browse: z.object({ split: z.string(), classId: z.number().int().min(0), samples: z.number().int().nonnegative() }).optional()
 })
 export type Finding = z.infer<typeof Finding>
 

@@ -163,7 +163,17 @@ function Findings({ findings }: { findings: Finding[] }): React.JSX.Element {
                         show('browse')
                       }}
                     >
-                      show {filter.keys ? (filter.keys.length < f.offenderCount ? `${filter.keys.length} listed of ${plural(f.offenderCount, 'sample')}` : filter.keys.length === 1 ? 'the sample' : `${formatCount(filter.keys.length)} samples`) : 'the shard'} in the browser
+                      show{' '}
+                      {filter.keys
+                        ? filter.keys.length < f.offenderCount
+                          ? `${filter.keys.length} listed of ${plural(f.offenderCount, 'sample')}`
+                          : filter.keys.length === 1
+                            ? 'the sample'
+                            : `${formatCount(filter.keys.length)} samples`
+                        : f.browse
+                          ? `all ${plural(f.browse.samples, 'sample')} of class ${f.browse.classId}`
+                          : 'the shard'}{' '}
+                      in the browser
                     </button>
                   </>
                 )}

@@ -37,6 +37,10 @@ describe('filterForFinding', () => {
       ]
     })
   })
+  it('a finding that is one class of one split shows all its samples by class, not the capped offenders it lists', () => {
+    const f: Finding = { ...finding([{ url: '/d/val/val-000000.tar', key: 'v1' }], 'val'), offenderCount: 32, browse: { split: 'val', classId: 10, samples: 32 } }
+    expect(filterForFinding(f, splitOf)).toEqual({ split: 'val', classId: 10 })
+  })
   it("uses the finding's split when the shard is not in the inventory", () => {
     expect(filterForFinding(finding([{ url: 'https://bucket/val-000003.tar', key: 'x' }], 'val'), splitOf)).toEqual({ keys: [{ key: 'x', url: 'https://bucket/val-000003.tar', split: 'val' }] })
   })

@@ -19,6 +19,8 @@ export function shardName(url: string): string {
  * sample or shard the browser can show (a missing shard, one the pattern does not cover).
  */
 export function filterForFinding(finding: Finding, splitOfShard: (url: string) => string | null | undefined): SampleFilter | null {
+  // All of its samples, where the finding says they are one class of one split (more than the offenders it lists).
+  if (finding.browse) return { split: finding.browse.split, classId: finding.browse.classId }
   const keys: SampleRef[] = []
   const seen = new Set<string>()
   for (const o of finding.offenders) {
