@@ -148,6 +148,11 @@ test('verifying a faulty dataset names the planted causes, and a finding opens t
   const planted = JSON.parse(await readFile(join(env.faulty, 'faults.json'), 'utf8')) as { faults: Array<{ name: string; keys: string[] }> }
   const corruptKeys = planted.faults.find((f) => f.name === 'corrupt-image')!.keys
   const imageFinding = findings.filter({ has: page.locator('[data-testid="show-finding-samples"]') }).and(page.locator('[data-check="images"]')).first()
+  // Its offending items, as the CLI prints them, one line each with the sample's key.
+  const offenders = imageFinding.getByTestId('finding-offenders')
+  await offenders.locator('summary').click()
+  await expect(offenders.locator('li')).toHaveCount(corruptKeys.length)
+  for (const key of corruptKeys) await expect(offenders.locator('li', { hasText: `key ${key}` })).toHaveCount(1)
   await imageFinding.getByTestId('show-finding-samples').click()
   await expect(page.getByTestId('grid-total')).toHaveText(String(corruptKeys.length))
   const keys = await page.locator('.sample-cell[data-key]').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')))

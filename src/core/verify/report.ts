@@ -3,7 +3,7 @@
  * (temporary file in the same folder, then rename) so no reader sees half a report.
  */
 import { join } from 'node:path'
-import type { VerificationReport } from '../../shared/contract/verify'
+import { describeOffender, type VerificationReport } from '../../shared/contract/verify'
 import { plural } from '../../shared/words'
 import { writeFileAtomic } from '../atomic-write'
 
@@ -42,10 +42,7 @@ export function summarizeReport(report: VerificationReport): string {
     // Evidence that an offender line below says again (a shard's read problem) is printed once, there.
     const repeated = new Set(f.offenders.slice(0, 5).map((o) => (o.found ? `${o.url}: ${o.found}` : '')))
     for (const e of f.evidence) if (!repeated.has(e)) lines.push(`   - ${e}`)
-    for (const o of f.offenders.slice(0, 5)) {
-      const where = [o.url, o.key && `key ${o.key}`, o.field && `.${o.field}`].filter(Boolean).join(' ')
-      lines.push(`   · ${where}${o.expected ? `: expected ${o.expected}${o.found ? `, found ${o.found}` : ''}` : o.found ? `: ${o.found}` : ''}`)
-    }
+    for (const o of f.offenders.slice(0, 5)) lines.push(`   · ${describeOffender(o)}`)
     if (f.offenderCount > Math.min(5, f.offenders.length)) lines.push(`   · … ${n(f.offenderCount)} in all`)
     lines.push(`   Fix: ${f.fix}`)
   })

@@ -37,6 +37,12 @@ export const OffendingSample = z.object({
 })
 export type OffendingSample = z.infer<typeof OffendingSample>
 
+/** One offender in a line, as the CLI report and the app list them: `shard key k .jpg: expected …, found …`. */
+export function describeOffender(o: OffendingSample): string {
+  const where = [o.url, o.key && `key ${o.key}`, o.field && `.${o.field}`].filter(Boolean).join(' ')
+  return `${where}${o.expected ? `: expected ${o.expected}${o.found ? `, found ${o.found}` : ''}` : o.found ? `: ${o.found}` : ''}`
+}
+
 export const Finding = z.object({
   check: CheckName,
   /** Stable machine name of what was found, e.g. `pattern-misses-shards`, `stale-copy`. */

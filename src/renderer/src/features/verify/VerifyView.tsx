@@ -1,5 +1,5 @@
 import { useEffect, useMemo } from 'react'
-import type { Finding } from '@shared/contract/verify'
+import { describeOffender, type Finding } from '@shared/contract/verify'
 import { useNavigation } from '../../app/navigation'
 import { formatCount, formatDuration, plural } from '../../app/errors'
 import { useDatasets } from '../datasets/store'
@@ -148,6 +148,18 @@ function Findings({ findings }: { findings: Finding[] }): React.JSX.Element {
                     <li key={j}>{e}</li>
                   ))}
                 </ul>
+              )}
+              {f.offenders.length > 0 && (
+                <details className="offenders small" data-testid="finding-offenders">
+                  <summary>
+                    {f.offenders.length < f.offenderCount ? `the first ${f.offenders.length} of ${formatCount(f.offenderCount)} offending items` : `the ${plural(f.offenders.length, 'offending item')}`}
+                  </summary>
+                  <ul>
+                    {f.offenders.map((o, j) => (
+                      <li key={j}>{describeOffender(o)}</li>
+                    ))}
+                  </ul>
+                </details>
               )}
               {f.fix && <div className="fix small">Fix: {f.fix}</div>}
               <div className="small muted">
