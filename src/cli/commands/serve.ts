@@ -80,6 +80,8 @@ function openBrowser(url: string): void {
   try {
     const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true })
     child.on('error', () => process.stderr.write(`shardscope: no browser to open here; open the URL above yourself.\n`))
+    // xdg-open is there but found no browser (a headless box): it says so only in its exit code.
+    child.on('exit', (code) => code !== 0 && process.stderr.write(`shardscope: ${cmd} could not open a browser (exit code ${code}); open the URL above yourself.\n`))
     child.unref()
   } catch {
     process.stderr.write(`shardscope: no browser to open here; open the URL above yourself.\n`)

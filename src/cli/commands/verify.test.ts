@@ -31,6 +31,16 @@ describe('shardscope verify', () => {
     expect(report.findings.map((f: { code: string }) => f.code).sort()).toEqual(['not-normalised', 'pattern-misses-shards', 'stale-copy'])
   }, 120_000)
 
+  it('Ctrl-C ends the verifier and the command with 130, as train and import do', async () => {
+    const before = process.listenerCount('SIGINT')
+    const running = main(['verify', join(root, 'clean'), '--threads', '1'])
+    // Once the command listens for Ctrl-C, the verifier's process is on its way.
+    while (process.listenerCount('SIGINT') === before) await new Promise((r) => setTimeout(r, 10))
+    process.emit('SIGINT')
+    expect(await running).toBe(130)
+    expect(output.stderr).toMatch(/verification cancelled/)
+  }, 120_000)
+
   it('a clean dataset exits 0 with no findings; patterns on the command line work without dataset.json', async () => {
     const dir = join(root, 'clean')
     expect(await main(['verify', '--base', dir, '--train', 'train/train-{000000..000003}.tar', '--val', 'val/val-{000000..000001}.tar', '--json', '-', '--threads', '1'])).toBe(0)

@@ -101,7 +101,8 @@ export const registerVerify: RegisterCommand = (program: Command, setExitCode) =
       try {
         report = await run.result
       } catch (err) {
-        if (err instanceof VerificationFailed) throw new CliError(err.message, ExitCode.Usage)
+        // Ctrl-C ends the verifier's processes and the command with 130, as `train` and `import` do.
+        if (err instanceof VerificationFailed) throw new CliError(err.message, err.reason === 'cancelled' ? ExitCode.Interrupted : ExitCode.Usage)
         throw err
       } finally {
         process.off('SIGINT', onSigint)

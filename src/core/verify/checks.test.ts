@@ -220,6 +220,24 @@ describe('verifier checks across shards and splits', () => {
     }
   })
 
+  it('a shard whose connection drops midway was read in part: a finding about it, not "no shard could be read"', async () => {
+    const tar = await shard('h', [0, 1, 2, 0, 1, 2, 0, 1])
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(tar.length) })
+      // Half the bytes, then the connection is cut.
+      res.write(tar.subarray(0, tar.length >> 1), () => res.destroy())
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/h.tar`
+      const report = await verifyDataset({ splits: [{ name: 'train', pattern: url }], classes: 3, threads: 0 })
+      expect(report.samplesVerified).toBeGreaterThan(0)
+      expect(report.findings.map((f) => f.code)).toContain('unreadable-shard')
+    } finally {
+      server.close()
+    }
+  })
+
   it('when not one shard can be opened (every URL answers 404) the run stops with an input error naming them, not a report of passed checks', async () => {
     const server = createServer((_req, res) => res.writeHead(404).end('no such object'))
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))

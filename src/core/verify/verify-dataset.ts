@@ -274,7 +274,8 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
   // Not one shard could be opened (every URL 404, the bucket offline): nothing was verified, so the
   // run could not happen (exit 2) rather than "found problems" beside checks that passed over 0 samples.
   const shards = outcomes.flatMap((o) => [...o.checks.shards.entries()])
-  const unopened = shards.map(([, shard]) => shard.problems.find((p) => p.kind === 'unreadable')).filter((p) => p !== undefined)
+  // A shard cut short midway (a connection dropped) gave samples: it was read, if not whole.
+  const unopened = shards.flatMap(([, shard]) => (shard.samples > 0 ? [] : (shard.problems.find((p) => p.kind === 'unreadable') ?? [])))
   if (!cancelled && shards.length > 0 && unopened.length === shards.length) {
     throw new VerifyInputError(`no shard could be read: ${unopened.slice(0, 3).map((p) => p.message).join('; ')}${unopened.length > 3 ? `; and ${unopened.length - 3} more` : ''}`)
   }
