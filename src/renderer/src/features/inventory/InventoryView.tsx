@@ -42,7 +42,8 @@ export function InventoryView(): React.JSX.Element {
               {inventory.warnings.map((w, i) => (
                 <li key={i} className="banner warn" data-testid="coverage-warning">
                   <strong>{w.split}:</strong> {w.message}
-                  {w.uncovered.length > 3 && <span className="muted"> ({w.uncovered.join(', ')})</span>}
+                  {/* The message names the first three; the rest here. */}
+                  {w.uncovered.length > 3 && <span className="muted"> ({w.uncovered.slice(3).join(', ')})</span>}
                 </li>
               ))}
             </ul>
@@ -172,11 +173,16 @@ function ClassHistogram({ complete }: { complete: boolean }): React.JSX.Element 
   const showSamples = useBrowser((s) => s.showSamples)
   const show = useNavigation((s) => s.show)
   const data = inventory?.splits.find((s) => s.name === split)
-  const summary = useMemo(() => summarizeHistogram(data?.classHistogram ?? [], classNames), [data, classNames])
+  // The class count dataset.json declares (the contract carries the manifest untyped).
+  const classCount = useDatasets((s) => {
+    const declared = (s.current?.manifest as { classes?: unknown } | null | undefined)?.classes
+    return typeof declared === 'number' ? declared : undefined
+  })
+  const summary = useMemo(() => summarizeHistogram(data?.classHistogram ?? [], classNames, classCount), [data, classNames, classCount])
   if (!inventory || !data) return null
   const width = 420
   const height = 160
-  const barWidth = summary.classes > 0 ? width / summary.classes : 0
+  const barWidth = summary.bars.length > 0 ? width / summary.bars.length : 0
   return (
     <section className="card histogram-card">
       <div className="row">
@@ -201,7 +207,7 @@ function ClassHistogram({ complete }: { complete: boolean }): React.JSX.Element 
                   y={height - h}
                   width={Math.max(1, barWidth - (barWidth > 3 ? 1 : 0))}
                   height={h}
-                  className={b.count === 0 ? 'bar empty' : 'bar'}
+                  className={b.outside ? 'bar outside' : b.count === 0 ? 'bar empty' : 'bar'}
                   onClick={() => {
                     showSamples({ split: data.name, classId: b.classId }, `Class ${b.classId} ${b.name}`)
                     show('browse')
@@ -216,7 +222,15 @@ function ClassHistogram({ complete }: { complete: boolean }): React.JSX.Element 
           </svg>
           <p className="muted small">
             {plural(summary.classes, 'class', 'classes')} · {summary.min === summary.max ? formatCount(summary.min) : `${formatCount(summary.min)}–${formatCount(summary.max)}`} samples per class
-            {summary.empty > 0 && <strong className="warn-text"> · {summary.empty} classes have no sample</strong>}. Click a bar to browse that class.
+            {summary.empty > 0 && <strong className="warn-text"> · {plural(summary.empty, 'class has', 'classes have')} no sample</strong>}
+            {summary.outOfRange.samples > 0 && (
+              <strong className="warn-text" data-testid="labels-out-of-range">
+                {' '}
+                · {plural(summary.outOfRange.samples, 'sample carries', 'samples carry')} {summary.outOfRange.labels.length === 1 ? 'label' : 'labels'} {summary.outOfRange.labels.join(', ')}, outside 0…
+                {(classCount ?? 1) - 1}
+              </strong>
+            )}
+            . Click a bar to browse that class.
           </p>
         </>
       )}

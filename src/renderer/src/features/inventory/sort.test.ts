@@ -65,6 +65,12 @@ describe('summarizeHistogram', () => {
     expect(h.bars.map((b) => `${b.classId}:${b.name}:${b.count}`)).toEqual(['0:cat:3', '1:dog:0', '2:eel:5'])
     expect([h.max, h.min, h.empty, h.classes]).toEqual([5, 0, 1, 3])
   })
+  it('with the class count, labels at or above it are out of range: counted apart, not as more classes (1-based labels)', () => {
+    const h = summarizeHistogram([0, 8, 9, 32], ['a', 'b', 'c'], 3)
+    expect([h.classes, h.empty, h.min, h.max]).toEqual([3, 1, 0, 32])
+    expect(h.outOfRange).toEqual({ samples: 32, labels: [3] })
+    expect(h.bars.map((b) => b.outside)).toEqual([false, false, false, true])
+  })
 })
 
 describe('missingShardLines', () => {

@@ -44,12 +44,26 @@ export function nextSort(current: ShardSort, column: ShardColumn): ShardSort {
 }
 
 /** Class histogram bars with class names, the range of counts, and how many classes have no sample. */
-export function summarizeHistogram(histogram: readonly number[], classNames: readonly string[]) {
-  const bars = histogram.map((count, classId) => ({ classId, count, name: classNames[classId] ?? String(classId) }))
-  const empty = bars.filter((b) => b.count === 0).length
+/**
+ * The class histogram's bars and counts. With the dataset's class count (dataset.json), labels
+ * at or above it are out of range (1-based labels put every sample of the last class there):
+ * their bars are marked, and they are counted apart rather than as more classes.
+ */
+export function summarizeHistogram(histogram: readonly number[], classNames: readonly string[], classCount?: number) {
+  const bars = histogram.map((count, classId) => ({ classId, count, name: classNames[classId] ?? String(classId), outside: classCount !== undefined && classId >= classCount }))
+  const inRange = bars.filter((b) => !b.outside)
+  const outside = bars.filter((b) => b.outside && b.count > 0)
+  const empty = inRange.filter((b) => b.count === 0).length
   const max = bars.reduce((m, b) => Math.max(m, b.count), 0)
-  const min = bars.length ? bars.reduce((m, b) => Math.min(m, b.count), Infinity) : 0
-  return { bars, max, min, empty, classes: bars.length }
+  const min = inRange.length ? inRange.reduce((m, b) => Math.min(m, b.count), Infinity) : 0
+  return {
+    bars,
+    max,
+    min,
+    empty,
+    classes: inRange.length,
+    outOfRange: { samples: outside.reduce((n, b) => n + b.count, 0), labels: outside.map((b) => b.classId) }
+  }
 }
 
 /** Per split, the shards its patterns name that do not exist or cannot be read, in one line each. */
