@@ -90,20 +90,29 @@ describe('parseJumpTarget', () => {
 })
 
 describe('noSampleMessage', () => {
+  const names = (...splits: string[]) => splits.map((name) => ({ name }))
+  it('with the split sizes known: says the range, and names another split only where the index exists', () => {
+    const sizes = [
+      { name: 'train', samples: 3000 },
+      { name: 'val', samples: 600 }
+    ]
+    expect(noSampleMessage('19500', { split: 'train', index: 19500 }, {}, false, sizes)).toBe('No sample 19500 in train (it has 3,000: 0 … 2,999).')
+    expect(noSampleMessage('3100', { split: 'train', index: 3100 }, {}, false, [{ name: 'train', samples: 3000 }, { name: 'val', samples: 6000 }])).toMatch(/e\.g\. val:3100\.$/)
+  })
   it('a bare index with all splits shown says indexes count within a split and how to name another', () => {
-    expect(noSampleMessage('650', { split: 'train', index: 650 }, {}, false, ['train', 'val'])).toBe("No sample 650 in train: indexes count within each split; type another split's name first, e.g. val:650.")
+    expect(noSampleMessage('650', { split: 'train', index: 650 }, {}, false, names('train', 'val'))).toBe("No sample 650 in train: indexes count within each split; type another split's name first, e.g. val:650.")
   })
   it('a dataset of one split needs no hint; the hint names a split the dataset has', () => {
-    expect(noSampleMessage('650', { split: 'train', index: 650 }, {}, false, ['train'])).toBe('No sample 650 in train.')
-    expect(noSampleMessage('9', { split: 'train', index: 9 }, {}, false, ['train', 'test'])).toMatch(/e\.g\. test:9\.$/)
+    expect(noSampleMessage('650', { split: 'train', index: 650 }, {}, false, names('train'))).toBe('No sample 650 in train.')
+    expect(noSampleMessage('9', { split: 'train', index: 9 }, {}, false, names('train', 'test'))).toMatch(/e\.g\. test:9\.$/)
   })
   it('an index in a named split, or with the split filter set, needs no hint', () => {
-    expect(noSampleMessage('val:650', { split: 'val', index: 650 }, {}, false, ['train', 'val'])).toBe('No sample 650 in val.')
-    expect(noSampleMessage('650', { split: 'val', index: 650 }, { split: 'val' }, false, ['train', 'val'])).toBe('No sample 650 in val.')
+    expect(noSampleMessage('val:650', { split: 'val', index: 650 }, {}, false, names('train', 'val'))).toBe('No sample 650 in val.')
+    expect(noSampleMessage('650', { split: 'val', index: 650 }, { split: 'val' }, false, names('train', 'val'))).toBe('No sample 650 in val.')
   })
   it('a key, and a sample that exists but the filter hides', () => {
-    expect(noSampleMessage(' nope ', { key: 'nope' }, {}, false, ['train'])).toBe('No sample with key nope.')
-    expect(noSampleMessage('t3', { key: 't3' }, { classId: 2 }, true, ['train'])).toBe('Sample t3 is not among the samples this filter shows; clear the filter to see it.')
+    expect(noSampleMessage(' nope ', { key: 'nope' }, {}, false, names('train'))).toBe('No sample with key nope.')
+    expect(noSampleMessage('t3', { key: 't3' }, { classId: 2 }, true, names('train'))).toBe('Sample t3 is not among the samples this filter shows; clear the filter to see it.')
   })
 })
 

@@ -138,14 +138,17 @@ export function noSampleMessage(
   target: { key: string } | { split: string; index: number },
   filter: SampleFilter,
   existsOutsideFilter: boolean,
-  splits: readonly string[]
+  splits: ReadonlyArray<{ name: string; samples?: number }>
 ): string {
   const t = text.trim()
   if (existsOutsideFilter) return `Sample ${t} is not among the samples this filter shows; clear the filter to see it.`
   if ('index' in target) {
-    const other = splits.find((s) => s !== target.split)
+    const size = splits.find((s) => s.name === target.split)?.samples
+    const range = size === undefined ? '' : size === 0 ? ' (it is empty)' : ` (it has ${size.toLocaleString('en-US')}: 0 … ${(size - 1).toLocaleString('en-US')})`
+    // Another split to name, where the index exists in it (or its size is not known yet).
+    const other = splits.find((s) => s.name !== target.split && (s.samples === undefined || target.index < s.samples))
     const implicit = !/^[\w.-]+:/.test(t) && filter.split === undefined && other !== undefined
-    return `No sample ${target.index} in ${target.split}${implicit ? `: indexes count within each split; type another split's name first, e.g. ${other}:${target.index}` : ''}.`
+    return `No sample ${target.index} in ${target.split}${range}${implicit ? `: indexes count within each split; type another split's name first, e.g. ${other.name}:${target.index}` : ''}.`
   }
   return `No sample with key ${t}${filter.split ? ` in ${filter.split}` : ''}.`
 }

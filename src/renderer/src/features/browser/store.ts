@@ -9,6 +9,7 @@ import { getClient } from '../../api/client'
 import { describeError } from '../../app/errors'
 import { whenIdle } from '../../app/paint'
 import { useDatasets } from '../datasets/store'
+import { useInventory } from '../inventory/store'
 import { PAGE_SIZE, PageCache, cellsOnScreen, lastGridSize, noSampleMessage, pagesForRange, parseJumpTarget } from './pages'
 import { ThumbnailSource, type ThumbnailUrl } from './thumbnails'
 
@@ -206,7 +207,9 @@ export const useBrowser = create<BrowserState>((set, get) => {
           set((s) => ({ total: page.total, pagesVersion: s.pagesVersion + 1 }))
         }
         if (position === null) {
-          set({ error: noSampleMessage(text, target, filter, sample !== null, useDatasets.getState().current?.splits.map((s) => s.name) ?? []) })
+          const counted = useInventory.getState().inventory
+          const splits = (useDatasets.getState().current?.splits ?? []).map((s) => ({ name: s.name, samples: counted?.datasetId === datasetId ? counted.splits.find((c) => c.name === s.name)?.samples : undefined }))
+          set({ error: noSampleMessage(text, target, filter, sample !== null, splits) })
           return false
         }
         set({ error: null })
