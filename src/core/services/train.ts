@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { Handlers } from '../../shared/contract'
 import type { MetricPoint, RunSummary, TrainConfig } from '../../shared/contract/train'
 import { ensureDemoDataset } from '../demo'
-import { compareRuns, listRuns, readMetrics, readRunConfig, readSummary, resolveTrainConfig, runTraining } from '../train'
+import { compareRuns, listRuns, readMetrics, readRunConfig, resolveTrainConfig, runTraining } from '../train'
 import type { ServiceContext } from './context'
 
 const FLUSH_MS = 200
@@ -43,8 +43,9 @@ export function createTrainService(ctx: ServiceContext) {
           runId = run.id
           live.set(run.id, { controller, done })
           resolveStart({ runId: run.id, dir: run.dir })
-          void readSummary(run.dir).then((summary) => summary && ctx.emit('train.status', { runId, summary }))
-        }
+        },
+        // Again once the server is up: the backend `auto` chose shows while the run goes on.
+        onRunning: (summary) => ctx.emit('train.status', { runId: summary.id, summary })
       })
       done
         .then((summary) => {

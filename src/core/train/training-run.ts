@@ -30,6 +30,11 @@ export interface TrainingRunOptions {
   onPoints?: (points: MetricPoint[]) => void
   /** Called once the run folder exists. */
   onStart?: (run: { id: string; dir: string }) => void
+  /**
+   * The running summary: once the run folder exists, and again once the parameter server
+   * is up, when `auto` has become the backend the run uses.
+   */
+  onRunning?: (summary: RunSummary) => void
   signal?: AbortSignal
 }
 
@@ -148,7 +153,8 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     await writeJsonAtomic(join(run.dir, SUMMARY_FILE), summary)
     return summary
   }
-  await summarise('running')
+  const running = async () => o.onRunning?.(await summarise('running'))
+  await running()
 
   const server = o.host.spawn('parameter-server', { name: `parameter server (${run.id})` })
   const workers: WorkerSlot[] = Array.from({ length: config.workers }, (_, w) => ({
@@ -308,6 +314,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   try {
     toServer({ type: 'init', setup, resume })
     if ((await Promise.race([ready, failed, aborted])) === 'stopped') throw new StopRequest()
+    await running()
     for (let w = 0; w < config.workers; w++) startWorker(w)
     if ((await Promise.race([workersDone, failed, aborted])) === 'stopped') throw new StopRequest()
     toServer({ type: 'finish' })

@@ -5,6 +5,7 @@ import { useDatasets } from '../datasets/store'
 import { NoDataset } from '../inventory/InventoryView'
 import { Chart, download, palette, type ChartLine } from './Chart'
 import { BackendChoices } from './BackendChoices'
+import { describeBackend, runCounters, type RunCounters } from './run-metrics'
 import { histogram, toCsv } from './series'
 import { runLabel, useTrain, type TrainForm } from './store'
 
@@ -90,7 +91,7 @@ function TrainFormCard(): React.JSX.Element {
       <BackendChoices value={form.backend} onChange={(backend) => setForm({ backend })} />
       {active && (
         <div className="backend-note" data-testid="backend-note">
-          ran on <strong>{active.backend}</strong>
+          {describeBackend(active)}
           {active.warnings.filter((w) => /backend|cuda|webgpu|wasm/i.test(w)).map((w, i) => (
             <div key={i}>{w}</div>
           ))}
@@ -136,11 +137,7 @@ function ActiveRun(): React.JSX.Element | null {
         <span className={`badge status-${run?.status === 'failed' ? 'unreadable' : run?.status === 'finished' ? 'ok' : 'problems'}`} data-testid="run-status">
           {run?.status ?? 'starting'}
         </span>
-        {run && (
-          <span className="muted small">
-            {formatCount(run.updates)} updates · {formatCount(run.samples)} samples · {run.samplesPerSecond.toFixed(0)} samples/s · backend {run.backend}
-          </span>
-        )}
+        {run && <RunCountsLine run={run} />}
       </div>
       <HealthBadges run={run} />
       {run?.error && <div className="banner error small">{run.error}</div>}
@@ -157,6 +154,31 @@ function ActiveRun(): React.JSX.Element | null {
       )}
       {metrics && metrics.warnings.length > 0 && <div className="banner warn small">{metrics.warnings.join(' · ')}</div>}
     </div>
+  )
+}
+
+/** Live while a run goes on: re-read on each metrics tick (its summary says 0 until the end). */
+function useRunCounters(run: RunSummary): RunCounters {
+  useTrain((s) => (run.status === 'running' ? s.rev : 0))
+  return runCounters(run, useTrain.getState().metricsOf(run.id))
+}
+
+function RunCountsLine({ run }: { run: RunSummary }): React.JSX.Element {
+  const c = useRunCounters(run)
+  return (
+    <span className="muted small" data-testid="run-counts">
+      {formatCount(c.updates)} updates · {formatCount(c.samples)} samples · {c.samplesPerSecond.toFixed(0)} samples/s · {describeBackend(run)}
+    </span>
+  )
+}
+
+function RunCountCells({ run }: { run: RunSummary }): React.JSX.Element {
+  const c = useRunCounters(run)
+  return (
+    <>
+      <td className="num">{formatCount(c.updates)}</td>
+      <td className="num">{c.samplesPerSecond.toFixed(0)}</td>
+    </>
   )
 }
 
@@ -296,8 +318,7 @@ function RunsTable(): React.JSX.Element | null {
                 {r.config.mode === 'ssp' ? ` s=${r.config.staleness}` : ''}
               </td>
               <td>{r.backend}</td>
-              <td className="num">{formatCount(r.updates)}</td>
-              <td className="num">{r.samplesPerSecond.toFixed(0)}</td>
+              <RunCountCells run={r} />
               <td className="num">{r.finalValidation ? formatLoss(r.finalValidation.loss) : '—'}</td>
               <td className="num">{r.finalValidation ? `${(r.finalValidation.top1 * 100).toFixed(1)}%` : '—'}</td>
               <td>

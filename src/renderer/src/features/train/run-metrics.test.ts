@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { MetricPoint } from '@shared/contract/train'
-import { addPoints, emptyRunMetrics } from './run-metrics'
+import type { MetricPoint, RunSummary } from '@shared/contract/train'
+import { addPoints, describeBackend, emptyRunMetrics, runCounters } from './run-metrics'
 
 const step = (worker: number, s: number, loss: number, t: number, samples = 32): MetricPoint => ({ kind: 'step', t, worker, step: s, epoch: 0, loss, samples, computeMs: 10 })
 
@@ -48,5 +48,34 @@ describe('addPoints', () => {
     expect(run.checkpoints).toBe(1)
     expect(run.warnings).toEqual(['worker 3 got no shard'])
     expect(run.points).toHaveLength(3)
+  })
+})
+
+describe('runCounters', () => {
+  const startedAt = new Date(8_000).toISOString()
+  const summary = (patch: Partial<RunSummary>) => ({ status: 'running', startedAt, backend: 'auto', updates: 0, samples: 0, samplesPerSecond: 0, ...patch }) as RunSummary
+  const update = (version: number): MetricPoint => ({ kind: 'update', t: 1, worker: 0, version, staleness: 0, lr: 0.1 })
+
+  it('counts a running run from its streamed points: its summary says 0 until the end', () => {
+    const run = emptyRunMetrics()
+    addPoints(run, [step(0, 1, 2, 9_000, 32), update(1), step(1, 1, 2, 10_000, 32), update(2)])
+    addPoints(run, [step(0, 2, 2, 12_000, 16), update(3)])
+    // 80 samples in the 4 s from the start to the latest step.
+    expect(runCounters(summary({}), run)).toEqual({ updates: 3, samples: 80, samplesPerSecond: 20 })
+  })
+  it('takes an ended run\'s counters from its summary', () => {
+    const run = emptyRunMetrics()
+    addPoints(run, [step(0, 1, 2, 9_000, 32), update(1)])
+    expect(runCounters(summary({ status: 'finished', updates: 40, samples: 1280, samplesPerSecond: 55 }), run)).toEqual({ updates: 40, samples: 1280, samplesPerSecond: 55 })
+  })
+})
+
+describe('describeBackend', () => {
+  it.each([
+    [{ status: 'running', backend: 'auto' }, 'choosing a backend…'],
+    [{ status: 'running', backend: 'wasm' }, 'running on wasm'],
+    [{ status: 'finished', backend: 'wasm' }, 'ran on wasm']
+  ] as const)('%j: %s', (run, text) => {
+    expect(describeBackend(run as unknown as RunSummary)).toBe(text)
   })
 })

@@ -4,7 +4,7 @@
  * throughput per second of wall time, the staleness histogram, crashes and warnings.
  * Points arrive in batches (train.metrics events); folding is incremental and pure.
  */
-import type { MetricPoint } from '@shared/contract/train'
+import type { MetricPoint, RunSummary } from '@shared/contract/train'
 import type { Series } from './series'
 
 export interface RunMetrics {
@@ -19,6 +19,11 @@ export interface RunMetrics {
   crashes: Array<{ worker: number; step: number; code: number | null; restarted: boolean }>
   warnings: string[]
   checkpoints: number
+  /** The newest server version an update made, and the samples trained, so far. */
+  updates: number
+  samples: number
+  /** Wall time (ms) of the latest training step. */
+  lastStepT: number | null
   /** Every point as received, for CSV export. */
   points: MetricPoint[]
   /** Wall time (ms) of the first point; seconds on the throughput axis count from here. */
@@ -35,6 +40,9 @@ export function emptyRunMetrics(): RunMetrics {
     crashes: [],
     warnings: [],
     checkpoints: 0,
+    updates: 0,
+    samples: 0,
+    lastStepT: null,
     points: [],
     t0: null
   }
@@ -52,9 +60,12 @@ export function addPoints(run: RunMetrics, points: readonly MetricPoint[]): void
         s.x.push(p.step)
         s.y.push(p.loss)
         addThroughput(run, p.t, p.samples)
+        run.samples += p.samples
+        run.lastStepT = Math.max(run.lastStepT ?? p.t, p.t)
         break
       }
       case 'update':
+        run.updates = Math.max(run.updates, p.version)
         run.staleness.set(p.staleness, (run.staleness.get(p.staleness) ?? 0) + 1)
         break
       case 'validation':
@@ -111,4 +122,27 @@ function addThroughput(run: RunMetrics, t: number, samples: number): void {
     const i = s.x.indexOf(second)
     if (i >= 0) s.y[i] = (s.y[i] as number) + samples
   }
+}
+
+export interface RunCounters {
+  updates: number
+  samples: number
+  samplesPerSecond: number
+}
+
+/**
+ * A run's counters for the header and the runs table. A run's summary has them only once
+ * it ends (its running summary says 0), so while it runs they come from the points streamed
+ * so far: the rate is samples over the time since the run started, as the final summary's is.
+ */
+export function runCounters(run: RunSummary, metrics: RunMetrics | undefined): RunCounters {
+  if (run.status !== 'running' || !metrics) return { updates: run.updates, samples: run.samples, samplesPerSecond: run.samplesPerSecond }
+  const seconds = metrics.lastStepT === null ? 0 : (metrics.lastStepT - Date.parse(run.startedAt)) / 1000
+  return { updates: metrics.updates, samples: metrics.samples, samplesPerSecond: seconds > 0 ? metrics.samples / seconds : 0 }
+}
+
+/** Which backend a run uses: `auto` is only a request, resolved once the parameter server is up. */
+export function describeBackend(run: RunSummary): string {
+  if (run.status !== 'running') return `ran on ${run.backend}`
+  return run.backend === 'auto' ? 'choosing a backend…' : `running on ${run.backend}`
 }
