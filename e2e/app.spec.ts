@@ -165,7 +165,7 @@ test('verifying a faulty dataset names the planted causes, and a finding opens t
   await saveScreenshot(page, 'browse-finding')
 })
 
-test('a 2-worker simulation draws growing curves, and Re-run lists and overlays both runs', async ({ page }) => {
+test('a 2-worker simulation draws growing curves, and Re-run runs the settings the form shows now and overlays both runs', async ({ page }) => {
   test.setTimeout(420_000)
   const env = e2eEnv()
   await page.goto(env.url)
@@ -194,9 +194,16 @@ test('a 2-worker simulation draws growing curves, and Re-run lists and overlays 
   await expect(page.getByTestId('health')).toBeVisible()
   await saveScreenshot(page, 'train')
 
-  await page.getByRole('button', { name: 'Re-run simulation' }).click()
+  // The user changes the settings, then re-runs: the new run is the form's, and the form says what changes.
+  await page.getByLabel('Workers').fill('1')
+  await page.getByLabel('Learning rate').fill('0.2')
+  await expect(page.getByTestId('rerun-changes')).toHaveText('Re-run changes: Workers 2 → 1 · Learning rate 0.05 → 0.2')
+  await page.getByRole('button', { name: 'Re-run with these settings' }).click()
   await expect(page.getByTestId('run-row')).toHaveCount(2, { timeout: 30_000 })
   await expect(page.getByTestId('run-status')).toHaveText('finished', { timeout: 240_000 })
+  await expect(page.getByTestId('run-row').first()).toContainText('1 × async')
+  await expect(page.getByTestId('rerun-changes')).toHaveText('Re-run: the same settings as the run shown.')
+  await expect(page.getByLabel('Workers')).toHaveValue('1')
   // Both runs drawn in the validation chart: the new one solid, the first dashed.
   await expect(page.getByTestId('chart-val-loss').locator('.u-legend .u-series')).toHaveCount(3)
   await saveScreenshot(page, 'train-rerun')

@@ -7,7 +7,7 @@ import { Chart, download, palette, type ChartLine } from './Chart'
 import { BackendChoices } from './BackendChoices'
 import { describeBackend, runCounters, type RunCounters } from './run-metrics'
 import { histogram, toCsv } from './series'
-import { runLabel, useTrain, type TrainForm } from './store'
+import { changedSettings, runLabel, useTrain, type TrainForm } from './store'
 
 export function TrainView(): React.JSX.Element {
   const dataset = useDatasets((s) => s.current)
@@ -110,17 +110,33 @@ function TrainFormCard(): React.JSX.Element {
       <NumberField label="Max batches/epoch" field="maxBatchesPerEpoch" />
       <NumberField label="Seed" field="seed" />
       <div className="buttons">
-        <button className="primary" disabled={busy || !dataset} onClick={() => dataset && void start(dataset)}>
+        <button className="primary" disabled={busy || !dataset} onClick={() => dataset && void start(dataset)} title="Start a new run with the settings above; the charts show it alone (tick runs in the Runs table to overlay them)">
           Start
         </button>
         <button disabled={!running} onClick={() => void stop()}>
           Stop
         </button>
-        <button disabled={busy || !active || running} onClick={() => active && void rerun(active.id)} title="Run again with the same configuration, e.g. after fixing the data">
-          Re-run simulation
+        <button
+          disabled={busy || !active || running || !dataset}
+          onClick={() => dataset && void rerun(dataset)}
+          title={`Start a new run with the settings above, on ${dataset?.name ?? 'the dataset'} as it is now; the run shown stays on the charts, dashed, for comparison`}
+        >
+          Re-run with these settings
         </button>
       </div>
+      {active && !running && <RerunChanges config={active.config} />}
     </section>
+  )
+}
+
+/** What a Re-run changes from the run shown, so that edits to the form are never silently left out. */
+function RerunChanges({ config }: { config: RunSummary['config'] }): React.JSX.Element {
+  const form = useTrain((s) => s.form)
+  const changes = changedSettings(form, config)
+  return (
+    <p className="muted small" data-testid="rerun-changes">
+      {changes.length > 0 ? `Re-run changes: ${changes.join(' · ')}` : 'Re-run: the same settings as the run shown.'}
+    </p>
   )
 }
 

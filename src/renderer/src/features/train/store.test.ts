@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest'
-import type { RunSummary } from '@shared/contract/train'
-import { configFromForm, defaultForm, runLabel } from './store'
+import { describe, expect, it, vi } from 'vitest'
+import type { DatasetSummary } from '@shared/contract/datasets'
+import { TrainConfig, type RunSummary } from '@shared/contract/train'
+import { changedSettings, configFromForm, defaultForm, runLabel, useTrain, type TrainForm } from './store'
 
 describe('configFromForm', () => {
   it('turns speed factors and crash injections into the contract config', () => {
@@ -29,3 +30,55 @@ describe('runLabel', () => {
   })
 })
 
+
+describe('changedSettings', () => {
+  const config = TrainConfig.parse({ train: 't', val: 'v', classes: 3, imageShape: [8, 8, 3], normalization: { mean: [0, 0, 0], std: [1, 1, 1] }, ...configOf(defaultForm) })
+  it('names each setting the form changed since the run, before → after', () => {
+    expect(changedSettings({ ...defaultForm, workers: 1, lr: 0.2, crash: '0@5' }, config)).toEqual(['Workers 2 → 1', 'Learning rate 0.05 → 0.2', 'Crash injection none → 0@5'])
+  })
+  it('is empty for the run\'s own settings, and ignores the staleness bound outside SSP mode', () => {
+    expect(changedSettings({ ...defaultForm, staleness: 7 }, config)).toEqual([])
+    expect(changedSettings({ ...defaultForm, mode: 'ssp', staleness: 7 }, config)).toEqual(['Mode async → ssp', 'Staleness bound 2 → 7'])
+  })
+})
+
+describe('re-run', () => {
+  const calls: Array<{ method: string; input: unknown }> = []
+  const client = {
+    call: async (method: string, input: unknown) => {
+      calls.push({ method, input })
+      if (method === 'train.start') return { runId: `run-${calls.filter((c) => c.method === 'train.start').length}`, dir: '/runs/x' }
+      if (method === 'train.list') return { runs: [] }
+      throw new Error(`unexpected ${method}`)
+    },
+    on: () => () => {}
+  }
+  const dataset = { datasetId: 'd1', name: 'demo', folder: '/data/demo', splits: [], classNames: [], manifest: null } as unknown as DatasetSummary
+  const started = () => calls.filter((c) => c.method === 'train.start').map((c) => (c.input as { config: Partial<TrainForm> }).config)
+
+  it('runs what the form shows now, and keeps the run shown until now overlaid beside it', async () => {
+    vi.stubGlobal('window', { shardscope: client })
+    const train = useTrain.getState()
+    train.setForm({ workers: 2, lr: 0.05 })
+    await train.start(dataset)
+    expect(useTrain.getState()).toMatchObject({ activeRunId: 'run-1', overlay: ['run-1'] })
+    // The user fixes the settings, then re-runs.
+    useTrain.getState().setForm({ workers: 1, lr: 0.2 })
+    await useTrain.getState().rerun(dataset)
+    expect(started().map((c) => [c.workers, c.lr])).toEqual([
+      [2, 0.05],
+      [1, 0.2]
+    ])
+    expect(calls.filter((c) => c.method === 'train.start').at(-1)!.input).toMatchObject({ datasetDir: '/data/demo' })
+    expect(useTrain.getState()).toMatchObject({ activeRunId: 'run-2', overlay: ['run-2', 'run-1'], form: { workers: 1, lr: 0.2 } })
+    // Start begins afresh: the charts show the new run alone.
+    await useTrain.getState().start(dataset)
+    expect(useTrain.getState()).toMatchObject({ activeRunId: 'run-3', overlay: ['run-3'] })
+  })
+})
+
+function configOf(form: TrainForm) {
+  const parsed = configFromForm(form)
+  if ('error' in parsed) throw new Error(parsed.error)
+  return parsed.config
+}

@@ -1,11 +1,12 @@
 /**
- * Training runs: the form's knobs, start / stop / re-run, the runs list, the live
- * metrics of each run (folded into chart series outside React state; `rev` ticks so
- * only the charts redraw), and which runs are overlaid for comparison.
+ * Training runs: the form's knobs, start / stop / re-run (the form as it is now, beside
+ * the last run), the runs list, the live metrics of each run (folded into chart series
+ * outside React state; `rev` ticks so only the charts redraw), and which runs are
+ * overlaid for comparison.
  */
 import { create } from 'zustand'
 import type { DatasetSummary } from '@shared/contract/datasets'
-import type { RunSummary, TrainConfigInput } from '@shared/contract/train'
+import type { CrashSpec, RunSummary, TrainConfig, TrainConfigInput } from '@shared/contract/train'
 import { getClient } from '../../api/client'
 import { describeError } from '../../app/errors'
 import { addPoints, emptyRunMetrics, type RunMetrics } from './run-metrics'
@@ -82,6 +83,41 @@ export function configFromForm(form: TrainForm): { config: Partial<TrainConfigIn
   }
 }
 
+const formLabels: Record<keyof TrainForm, string> = {
+  workers: 'Workers',
+  mode: 'Mode',
+  staleness: 'Staleness bound',
+  batch: 'Batch',
+  lr: 'Learning rate',
+  optimizer: 'Optimizer',
+  epochs: 'Epochs',
+  backend: 'Backend',
+  speed: 'Speed factors',
+  latencyMs: 'Latency (ms)',
+  crash: 'Crash injection',
+  validateEvery: 'Validate every',
+  maxBatchesPerEpoch: 'Max batches/epoch',
+  seed: 'Seed'
+}
+
+/** The form's settings that differ from a run's config, as "Workers 2 → 1": what a Re-run would change. */
+export function changedSettings(form: TrainForm, config: TrainConfig): string[] {
+  const parsed = configFromForm(form)
+  if ('error' in parsed) return []
+  const shown = (v: unknown): string => {
+    if (!Array.isArray(v)) return String(v)
+    const items = v as Array<number | CrashSpec>
+    return items.length === 0 ? 'none' : items.map((x) => (typeof x === 'number' ? String(x) : `${x.worker}@${x.step}`)).join(', ')
+  }
+  return (Object.keys(formLabels) as Array<keyof TrainForm>).flatMap((key) => {
+    // The staleness bound only counts in SSP mode (the form hides it otherwise).
+    if (key === 'staleness' && form.mode !== 'ssp' && config.mode !== 'ssp') return []
+    const before = shown(config[key])
+    const after = shown(parsed.config[key])
+    return before === after ? [] : [`${formLabels[key]} ${before} → ${after}`]
+  })
+}
+
 interface TrainState {
   form: TrainForm
   runs: RunSummary[]
@@ -94,9 +130,14 @@ interface TrainState {
   error: string | null
   busy: boolean
   setForm(patch: Partial<TrainForm>): void
+  /** A new run of the form's settings; the charts show it alone. */
   start(dataset: DatasetSummary): Promise<void>
   stop(): Promise<void>
-  rerun(runId: string): Promise<void>
+  /**
+   * A new run of the form's settings as they are now (the user has just fixed something),
+   * on the dataset as it is now; the run shown until now stays overlaid for comparison.
+   */
+  rerun(dataset: DatasetSummary): Promise<void>
   loadRuns(): Promise<void>
   watch(runId: string): Promise<void>
   toggleOverlay(runId: string): void
@@ -133,11 +174,34 @@ export const useTrain = create<TrainState>((set, get) => {
     bump()
   }
 
-  function began(runId: string): void {
+  function began(runId: string, compareWith: string | null): void {
     metrics.set(runId, emptyRunMetrics())
     complete.add(runId)
-    set((s) => ({ activeRunId: runId, overlay: [runId, ...s.overlay.filter((r) => r !== runId)].slice(0, 4) }))
+    set((s) => ({ activeRunId: runId, overlay: compareWith ? [runId, compareWith, ...s.overlay.filter((r) => r !== runId && r !== compareWith)].slice(0, 4) : [runId] }))
     void get().loadRuns()
+  }
+
+  async function launch(dataset: DatasetSummary, compareWith: string | null): Promise<void> {
+    const parsed = configFromForm(get().form)
+    if ('error' in parsed) return set({ error: parsed.error })
+    set({ busy: true, error: null })
+    try {
+      const input = dataset.folder
+        ? { datasetDir: dataset.folder, config: parsed.config }
+        : {
+            config: {
+              ...parsed.config,
+              train: dataset.splits.find((s) => s.name === 'train')?.patterns.join('::'),
+              val: dataset.splits.find((s) => s.name === 'val')?.patterns.join('::')
+            }
+          }
+      const { runId } = await getClient().call('train.start', input)
+      began(runId, compareWith)
+    } catch (err) {
+      set({ error: describeError(err) })
+    } finally {
+      set({ busy: false })
+    }
   }
 
   return {
@@ -149,28 +213,7 @@ export const useTrain = create<TrainState>((set, get) => {
     error: null,
     busy: false,
     setForm: (patch) => set((s) => ({ form: { ...s.form, ...patch } })),
-    async start(dataset) {
-      const parsed = configFromForm(get().form)
-      if ('error' in parsed) return set({ error: parsed.error })
-      set({ busy: true, error: null })
-      try {
-        const input = dataset.folder
-          ? { datasetDir: dataset.folder, config: parsed.config }
-          : {
-              config: {
-                ...parsed.config,
-                train: dataset.splits.find((s) => s.name === 'train')?.patterns.join('::'),
-                val: dataset.splits.find((s) => s.name === 'val')?.patterns.join('::')
-              }
-            }
-        const { runId } = await getClient().call('train.start', input)
-        began(runId)
-      } catch (err) {
-        set({ error: describeError(err) })
-      } finally {
-        set({ busy: false })
-      }
-    },
+    start: (dataset) => launch(dataset, null),
     async stop() {
       const runId = get().activeRunId
       if (!runId) return
@@ -181,17 +224,7 @@ export const useTrain = create<TrainState>((set, get) => {
         set({ error: describeError(err) })
       }
     },
-    async rerun(runId) {
-      set({ busy: true, error: null })
-      try {
-        const r = await getClient().call('train.rerun', { runId })
-        began(r.runId)
-      } catch (err) {
-        set({ error: describeError(err) })
-      } finally {
-        set({ busy: false })
-      }
-    },
+    rerun: (dataset) => launch(dataset, get().activeRunId),
     async loadRuns() {
       try {
         const { runs } = await getClient().call('train.list', {})
