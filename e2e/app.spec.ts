@@ -163,6 +163,12 @@ test('verifying a faulty dataset names the planted causes, and a finding opens t
   await expect(broken).toHaveCount(corruptKeys.length)
   await expect(broken.first()).toHaveText('cannot decode')
   await saveScreenshot(page, 'browse-finding')
+
+  // The nav's finding count belongs to the faulty dataset: another dataset opened after it has none yet.
+  const verifyCount = page.getByRole('navigation', { name: 'Views' }).locator('.nav-item', { hasText: 'Verify' }).locator('.count')
+  await expect(verifyCount).toHaveText(/^[1-9]\d*$/)
+  await openFolder(page, env.clean)
+  await expect(verifyCount).toHaveCount(0)
 })
 
 test('a 2-worker simulation draws growing curves, and Re-run runs the settings the form shows now and overlays both runs', async ({ page }) => {

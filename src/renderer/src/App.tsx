@@ -12,7 +12,7 @@ import { DatasetsView } from './features/datasets/DatasetsView'
 import { useDatasets } from './features/datasets/store'
 import { InventoryView } from './features/inventory/InventoryView'
 import { VerifyView } from './features/verify/VerifyView'
-import { useVerify } from './features/verify/store'
+import { findingCountFor, useVerify } from './features/verify/store'
 import { BrowserView } from './features/browser/BrowserView'
 import { useBrowser } from './features/browser/store'
 import { TrainView } from './features/train/TrainView'
@@ -77,7 +77,7 @@ function Nav(): React.JSX.Element {
   const dataset = useDatasets((s) => s.current)
   const samples = useInventory((s) => s.inventory?.splits.reduce((n, sp) => n + sp.samples, 0) ?? null)
   const verifyPhase = useVerify((s) => s.phase)
-  const findings = useVerify((s) => s.report?.counts)
+  const findings = useVerify((s) => findingCountFor(s, dataset?.datasetId ?? null))
   const running = useTrain((s) => s.runs.some((r) => r.status === 'running'))
   return (
     <nav className="nav" aria-label="Views">
@@ -88,7 +88,7 @@ function Nav(): React.JSX.Element {
         <button key={v.name} className={`nav-item${view === v.name ? ' active' : ''}`} aria-current={view === v.name ? 'page' : undefined} onClick={() => show(v.name)}>
           {v.label}
           {v.name === 'verify' && verifyPhase === 'running' && <span className="dot running" title="running" />}
-          {v.name === 'verify' && findings && findings.errors + findings.warnings > 0 && <span className="count">{findings.errors + findings.warnings}</span>}
+          {v.name === 'verify' && findings !== null && findings > 0 && <span className="count">{findings}</span>}
           {v.name === 'train' && running && <span className="dot running" title="training" />}
         </button>
       ))}

@@ -77,3 +77,12 @@ export const useVerify = create<VerifyState>((set, get) => ({
     return () => offs.forEach((off) => off())
   }
 }))
+
+/**
+ * The nav badge: errors and warnings of the report, only while the dataset it was made for
+ * is the one open (another dataset has not been verified yet); null when there is none.
+ */
+export function findingCountFor(state: Pick<VerifyState, 'datasetId' | 'report'>, datasetId: string | null): number | null {
+  if (!state.report || state.datasetId === null || state.datasetId !== datasetId) return null
+  return state.report.counts.errors + state.report.counts.warnings
+}
