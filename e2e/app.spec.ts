@@ -4,7 +4,7 @@
  * shards, verify a faulty dataset, follow a finding to its samples, train and re-run.
  */
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { e2eEnv, labelsOfSplit, openFolder, readManifest, saveScreenshot } from './fixtures/app'
 
@@ -28,6 +28,13 @@ test('a mistyped folder is named in an error the user can dismiss; the demo data
   await expect(page.getByRole('alert')).toContainText('No such folder')
   await page.getByLabel('Folder path').fill(env.demo)
   await expect(page.getByRole('alert')).toHaveCount(0)
+  // Tab completes what the box holds now: a list still answering the text before a paste is not taken.
+  const root = dirname(env.clean)
+  await page.getByLabel('Folder path').fill(join(root, 'fa'))
+  await expect(page.getByRole('option', { name: 'faulty' })).toBeVisible()
+  await page.getByLabel('Folder path').fill(join(root, 'cl'))
+  await page.getByLabel('Folder path').press('Tab')
+  await expect(page.getByLabel('Folder path')).toHaveValue(join(root, 'clean') + '/')
   await page.getByRole('button', { name: 'Open the demo dataset' }).first().click()
   await expect(page.getByRole('table', { name: 'Shards' })).toBeVisible({ timeout: 120_000 })
   const manifest = await readManifest(env.demo)

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import type { PathEntry } from '@shared/contract/datasets'
 import { getClient } from '../../api/client'
 import { useNavigation } from '../../app/navigation'
@@ -89,36 +89,45 @@ function FolderCard(): React.JSX.Element {
   const busy = useDatasets((s) => s.opening !== null)
   const after = useShowOpened()
   const [path, setPath] = useState('')
-  const [entries, setEntries] = useState<PathEntry[]>([])
+  // The list with the text it completes: the box may hold newer text than the last answer.
+  const [completion, setCompletion] = useState<{ prefix: string; entries: PathEntry[] }>({ prefix: '', entries: [] })
+  const entries = completion.entries
+  const clearEntries = () => setCompletion({ prefix: '', entries: [] })
   const [highlight, setHighlight] = useState(-1)
   const [dragOver, setDragOver] = useState(false)
   const requestSeq = useRef(0)
+  const inputRef = useRef<HTMLInputElement>(null)
   const completionTimer = useRef<ReturnType<typeof setTimeout>>(undefined)
   // Only Electron has a native folder dialog; in a browser the path field (with completion) is the way.
   const dialogSupported = !!window.shardscope
 
+  /** Asks for the completions of `prefix`; an answer overtaken by a newer question is dropped. */
+  const complete = useCallback((prefix: string): Promise<PathEntry[] | null> => {
+    clearTimeout(completionTimer.current)
+    const seq = ++requestSeq.current
+    return getClient()
+      .call('datasets.completePath', { prefix, limit: 30 })
+      .then((r) => r.entries)
+      .catch(() => [])
+      .then((list) => {
+        if (seq !== requestSeq.current) return null
+        setCompletion({ prefix, entries: list })
+        setHighlight(-1)
+        return list
+      })
+  }, [])
+
   useEffect(() => {
     if (!path) return
-    const seq = ++requestSeq.current
-    const t = (completionTimer.current = setTimeout(() => {
-      getClient()
-        .call('datasets.completePath', { prefix: path, limit: 30 })
-        .then((r) => {
-          if (seq === requestSeq.current) {
-            setEntries(r.entries)
-            setHighlight(-1)
-          }
-        })
-        .catch(() => seq === requestSeq.current && setEntries([]))
-    }, 120))
+    const t = (completionTimer.current = setTimeout(() => void complete(path), 120))
     return () => clearTimeout(t)
-  }, [path])
+  }, [path, complete])
 
   const openFolder = (folder: string) => {
     // No completion list pops up (nor is asked for) once the folder is being opened.
     clearTimeout(completionTimer.current)
     requestSeq.current++
-    setEntries([])
+    clearEntries()
     if (folder.trim()) void open({ folder: folder.trim() }).then(after)
   }
   const accept = (entry: PathEntry) => {
@@ -154,6 +163,7 @@ function FolderCard(): React.JSX.Element {
       >
         <div className="completion">
           <input
+            ref={inputRef}
             aria-label="Folder path"
             placeholder="/data/tiny-imagenet-wds"
             value={path}
@@ -162,7 +172,7 @@ function FolderCard(): React.JSX.Element {
               setPath(e.target.value)
               // A new path: the error about the last one no longer stands.
               dismissError()
-              if (!e.target.value) setEntries([])
+              if (!e.target.value) clearEntries()
             }}
             onKeyDown={(e) => {
               if (entries.length === 0) return
@@ -173,10 +183,16 @@ function FolderCard(): React.JSX.Element {
                 e.preventDefault()
                 setHighlight((h) => Math.max(0, h - 1))
               } else if (e.key === 'Tab') {
-                const pick = entries[Math.max(0, highlight)]
-                if (pick) {
-                  e.preventDefault()
-                  accept(pick)
+                e.preventDefault()
+                if (completion.prefix === path) {
+                  const pick = entries[Math.max(0, highlight)]
+                  if (pick) accept(pick)
+                } else {
+                  // The list answers older text (a paste, fast typing): complete what the box holds now.
+                  const typed = path
+                  void complete(typed).then((list) => {
+                    if (list?.[0] && inputRef.current?.value === typed) accept(list[0])
+                  })
                 }
               } else if (e.key === 'Enter' && highlight >= 0) {
                 const pick = entries[highlight]
@@ -184,7 +200,7 @@ function FolderCard(): React.JSX.Element {
                   e.preventDefault()
                   accept(pick)
                 }
-              } else if (e.key === 'Escape') setEntries([])
+              } else if (e.key === 'Escape') clearEntries()
             }}
           />
           {entries.length > 0 && (
