@@ -127,6 +127,9 @@ test('the grid shows thumbnails whose labels match the shards, and jumps, select
   await saveScreenshot(page, 'browse')
   await page.keyboard.press('Escape')
   await expect(detail).toHaveCount(0)
+  // The line above the grid names a problem filter in the Problem list's words, and keeps its "clear" apart.
+  await page.getByLabel('Problem filter').selectOption('no-label')
+  await expect(page.locator('.filter-summary')).toHaveText(/^\d+ samples · val · no readable label clear$/)
 })
 
 test('verifying a faulty dataset names the planted causes, and a finding opens the grid on exactly its samples', async ({ page }) => {

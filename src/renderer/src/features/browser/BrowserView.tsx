@@ -6,7 +6,8 @@ import { afterNextPaint } from '../../app/paint'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useInventory } from '../inventory/store'
 import { NoDataset } from '../inventory/InventoryView'
-import { CELL_HEIGHT, OVERSCAN_ROWS, describeFilter, gridColumns, lastGridSize, moveSelection } from './pages'
+import { classLabel } from '../inventory/sort'
+import { CELL_HEIGHT, OVERSCAN_ROWS, describeFilter, gridColumns, lastGridSize, moveSelection, problemChoices } from './pages'
 import type { ThumbnailUrl } from './thumbnails'
 import { useBrowser } from './store'
 import { SampleDetailPanel } from './SampleDetailPanel'
@@ -26,15 +27,6 @@ export function BrowserView(): React.JSX.Element {
     </div>
   )
 }
-
-const problemChoices: Array<[string, string]> = [
-  ['', 'any or none'],
-  ['any', 'any problem'],
-  ['no-label', 'no readable label'],
-  ['non-adjacent-key', 'non-adjacent key'],
-  ['duplicate-field', 'duplicate field'],
-  ['truncated', 'truncated shard']
-]
 
 function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
   const filter = useBrowser((s) => s.filter)
@@ -111,7 +103,7 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
           <option value="">all</option>
           {(listsUsed ? Array.from({ length: classCount }, (_, id) => id) : filter.classId === undefined ? [] : [filter.classId]).map((id) => (
             <option key={id} value={id}>
-              {id} {classNames[id] ?? ''}
+              {classLabel(id, classNames)}
             </option>
           ))}
         </select>
@@ -143,7 +135,7 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
         <button type="submit">Go</button>
       </form>
       <div className="filter-summary">
-        <span data-testid="grid-total">{total === null ? '…' : formatCount(total)}</span> samples · {origin ?? describeFilter(filter, classNames)}
+        <span data-testid="grid-total">{total === null ? '…' : formatCount(total)}</span> samples · {origin ?? describeFilter(filter, classNames)}{' '}
         {(origin || Object.keys(filter).length > 0) && (
           <button className="link" onClick={() => showSamples({}, null)}>
             clear

@@ -120,9 +120,21 @@ describe('describeFilter', () => {
   it('names each condition in the user\'s words', () => {
     expect(describeFilter({}, [])).toBe('all samples')
     expect(describeFilter({ split: 'val', shard: 'val-000001.tar', classId: 2, problem: 'any' }, ['a', 'b', 'dog'])).toBe(
-      'val · shard val-000001.tar · class 2 dog · with problems'
+      'val · shard val-000001.tar · class 2 dog · any problem'
     )
-    expect(describeFilter({ keys: [{ split: 'val', key: 'a' }] }, [])).toBe('1 chosen samples')
+    expect(describeFilter({ keys: [{ split: 'val', key: 'a' }] }, [])).toBe('1 chosen sample')
+    expect(describeFilter({ keys: [{ split: 'val', key: 'a' }, { split: 'val', key: 'b' }] }, [])).toBe('2 chosen samples')
+  })
+  it.each([
+    ['no-label', 'no readable label'],
+    ['non-adjacent-key', 'non-adjacent key'],
+    ['duplicate-field', 'duplicate field'],
+    ['truncated', 'truncated shard']
+  ])('problem %s reads as the Problem filter shows it: %s', (problem, words) => {
+    expect(describeFilter({ problem }, [])).toBe(words)
+  })
+  it('a class with no name is its id alone', () => {
+    expect(describeFilter({ classId: 10 }, [])).toBe('class 10')
   })
 })
 

@@ -4,6 +4,8 @@
  * pages go first), and grid geometry. Pure, so it is tested without a browser.
  */
 import type { SampleFilter, SampleRow } from '@shared/contract/datasets'
+import { plural } from '../../app/errors'
+import { classLabel } from '../inventory/sort'
 
 export const PAGE_SIZE = 200
 
@@ -153,14 +155,24 @@ export function noSampleMessage(
   return `No sample with key ${t}${filter.split ? ` in ${filter.split}` : ''}.`
 }
 
+/** The Problem filter's choices: the value `datasets.samples` takes, and the words the user reads. */
+export const problemChoices: ReadonlyArray<readonly [string, string]> = [
+  ['', 'any or none'],
+  ['any', 'any problem'],
+  ['no-label', 'no readable label'],
+  ['non-adjacent-key', 'non-adjacent key'],
+  ['duplicate-field', 'duplicate field'],
+  ['truncated', 'truncated shard']
+]
+
 /** One line describing a filter, shown above the grid ("val · shard val-000001.tar · class 3 dog"). */
 export function describeFilter(filter: SampleFilter, classNames: readonly string[]): string {
   const parts: string[] = []
   if (filter.split) parts.push(filter.split)
   if (filter.shard) parts.push(`shard ${filter.shard}`)
-  if (filter.classId !== undefined) parts.push(`class ${filter.classId}${classNames[filter.classId] ? ` ${classNames[filter.classId]}` : ''}`)
-  if (filter.problem) parts.push(filter.problem === 'any' ? 'with problems' : `problem ${filter.problem}`)
-  if (filter.keys) parts.push(`${filter.keys.length} chosen samples`)
+  if (filter.classId !== undefined) parts.push(`class ${classLabel(filter.classId, classNames)}`)
+  if (filter.problem) parts.push(problemChoices.find(([value]) => value === filter.problem)?.[1] ?? `problem ${filter.problem}`)
+  if (filter.keys) parts.push(plural(filter.keys.length, 'chosen sample'))
   return parts.length ? parts.join(' · ') : 'all samples'
 }
 

@@ -209,12 +209,12 @@ function ClassHistogram({ complete }: { complete: boolean }): React.JSX.Element 
                   height={h}
                   className={b.outside ? 'bar outside' : b.count === 0 ? 'bar empty' : 'bar'}
                   onClick={() => {
-                    showSamples({ split: data.name, classId: b.classId }, `Class ${b.classId} ${b.name}`)
+                    showSamples({ split: data.name, classId: b.classId }, `Class ${b.label}`)
                     show('browse')
                   }}
                 >
                   <title>
-                    {b.classId} {b.name}: {formatCount(b.count)}
+                    {b.label}: {formatCount(b.count)}
                   </title>
                 </rect>
               )

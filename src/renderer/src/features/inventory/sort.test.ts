@@ -62,7 +62,7 @@ describe('nextSort', () => {
 describe('summarizeHistogram', () => {
   it('names classes and counts the ones with no samples', () => {
     const h = summarizeHistogram([3, 0, 5], ['cat', 'dog', 'eel'])
-    expect(h.bars.map((b) => `${b.classId}:${b.name}:${b.count}`)).toEqual(['0:cat:3', '1:dog:0', '2:eel:5'])
+    expect(h.bars.map((b) => `${b.label}:${b.count}`)).toEqual(['0 cat:3', '1 dog:0', '2 eel:5'])
     expect([h.max, h.min, h.empty, h.classes]).toEqual([5, 0, 1, 3])
   })
   it('with the class count, labels at or above it are out of range: counted apart, not as more classes (1-based labels)', () => {
@@ -70,6 +70,10 @@ describe('summarizeHistogram', () => {
     expect([h.classes, h.empty, h.min, h.max]).toEqual([3, 1, 0, 32])
     expect(h.outOfRange).toEqual({ samples: 32, labels: [3] })
     expect(h.bars.map((b) => b.outside)).toEqual([false, false, false, true])
+  })
+  it('labels a class with no name by its id alone, not the id twice ("Class 10 10")', () => {
+    const h = summarizeHistogram([1, 2, 3], ['cat'])
+    expect(h.bars.map((b) => b.label)).toEqual(['0 cat', '1', '2'])
   })
 })
 

@@ -43,14 +43,20 @@ export function nextSort(current: ShardSort, column: ShardColumn): ShardSort {
   return current.column === column ? { column, descending: !current.descending } : { column, descending: false }
 }
 
-/** Class histogram bars with class names, the range of counts, and how many classes have no sample. */
+/** A class as the app names it: its id, then its name when the dataset has one ("3 dog", or "3"). */
+export function classLabel(classId: number, classNames: readonly string[]): string {
+  const name = classNames[classId]
+  return name ? `${classId} ${name}` : String(classId)
+}
+
 /**
- * The class histogram's bars and counts. With the dataset's class count (dataset.json), labels
- * at or above it are out of range (1-based labels put every sample of the last class there):
+ * The class histogram's bars (with class labels) and counts: the range of counts, and how
+ * many classes have no sample. With the dataset's class count (dataset.json), labels at or
+ * above it are out of range (1-based labels put every sample of the last class there):
  * their bars are marked, and they are counted apart rather than as more classes.
  */
 export function summarizeHistogram(histogram: readonly number[], classNames: readonly string[], classCount?: number) {
-  const bars = histogram.map((count, classId) => ({ classId, count, name: classNames[classId] ?? String(classId), outside: classCount !== undefined && classId >= classCount }))
+  const bars = histogram.map((count, classId) => ({ classId, count, label: classLabel(classId, classNames), outside: classCount !== undefined && classId >= classCount }))
   const inRange = bars.filter((b) => !b.outside)
   const outside = bars.filter((b) => b.outside && b.count > 0)
   const empty = inRange.filter((b) => b.count === 0).length
