@@ -94,6 +94,15 @@ describe('datasets service', () => {
     expect(ofPatterns.map((i) => i.name)).toEqual(['second name'])
   })
 
+  it('a dataset none of whose shards exists opens (its inventory says so) but is not remembered as recent', async () => {
+    const nowhere = [{ name: 'train', patterns: [join(root, 'nowhere', 'train-{000000..000001}.tar')] }]
+    const summary = await call<{ datasetId: string }>('datasets.open', { splits: nowhere, name: 'mistyped' })
+    const inventory = await call<{ splits: Array<{ shards: Array<{ status: string }> }> }>('datasets.inventory', { datasetId: summary.datasetId })
+    expect(inventory.splits[0]!.shards.map((s) => s.status)).toEqual(['missing', 'missing'])
+    const { items } = await call<{ items: Array<{ name: string }> }>('datasets.recent', {})
+    expect(items.map((i) => i.name)).not.toContain('mistyped')
+  })
+
   it('inventory counts equal the samples the reader finds in each shard, and indexing reports progress', async () => {
     const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
     const inv = await call<{ splits: Array<{ name: string; samples: number; shards: Array<{ name: string; samples: number; status: string; fields: string[]; classHistogram: number[] }> }>; warnings: unknown[] }>(

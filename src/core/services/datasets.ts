@@ -86,9 +86,12 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
     }
     // Written once the open's own work is done (the first page waits for the tables) or after a second, whichever comes first.
     const openSettled = Promise.race([indexed, new Promise<void>((done) => setTimeout(done, 1000))])
+    // A dataset none of whose shards exists (a mistyped pattern, a folder since moved) is not one to reopen.
+    const anyShardFound = () => registry.shards(d).then((splits) => splits.some((s) => s.stats.some((stat) => stat !== null)), () => false)
     recentWritten = recentWritten
       .then(() => openSettled)
-      .then(() => rememberRecent(ctx.stateDir, entry))
+      .then(anyShardFound)
+      .then((found) => (found ? rememberRecent(ctx.stateDir, entry) : undefined))
       .catch((err: unknown) => {
         ctx.emit('system.problem', { source: 'recent datasets', message: `Could not remember ${d.summary.name} as recent: ${err instanceof Error ? err.message : String(err)}` })
       })

@@ -3,7 +3,7 @@ import type { PathEntry } from '@shared/contract/datasets'
 import { getClient } from '../../api/client'
 import { useNavigation } from '../../app/navigation'
 import { formatCount } from '../../app/errors'
-import { pathFromDrop, splitsFromForm, useDatasets } from './store'
+import { describeRecentSource, pathFromDrop, splitsFromForm, useDatasets } from './store'
 
 export function DatasetsView(): React.JSX.Element {
   const opening = useDatasets((s) => s.opening)
@@ -353,7 +353,7 @@ function RecentCard(): React.JSX.Element {
               {r.name}
             </button>
             {/* Two datasets can share a name (two demo folders): where each lives tells them apart. */}
-            <span className="muted small mono"> {r.source.folder ?? `${r.source.splits?.length ?? 0} patterns`}</span>
+            <span className="muted small mono"> {describeRecentSource(r.source)}</span>
             <span className="muted small"> · {new Date(r.openedAt).toLocaleString()}</span>
           </li>
         ))}

@@ -6,7 +6,7 @@
 import { create } from 'zustand'
 import type { DatasetSource, DatasetSummary, RecentDataset } from '@shared/contract/datasets'
 import { getClient } from '../../api/client'
-import { describeError } from '../../app/errors'
+import { describeError, plural } from '../../app/errors'
 
 export interface IndexProgress {
   split: string
@@ -126,4 +126,15 @@ export function pathFromDrop(dt: DataTransfer, pathOf: ((file: File) => string) 
   const first = text.split('\n')[0]?.trim()
   if (!first) return null
   return first.startsWith('file://') ? decodeURIComponent(first.slice('file://'.length)) : first
+}
+
+/**
+ * Where a recent dataset lives, beside its name (two can share one: two demo folders, pattern
+ * sets named after their splits): its folder, or its first pattern and how many more.
+ */
+export function describeRecentSource(source: RecentDataset['source']): string {
+  if (source.folder) return source.folder
+  const patterns = (source.splits ?? []).flatMap((s) => s.patterns)
+  if (patterns.length === 0) return 'no patterns'
+  return patterns.length === 1 ? patterns[0]! : `${patterns[0]} and ${plural(patterns.length - 1, 'more pattern')}`
 }
