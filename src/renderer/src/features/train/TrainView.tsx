@@ -173,10 +173,14 @@ function ActiveRun(): React.JSX.Element | null {
   )
 }
 
-/** Live while a run goes on: re-read on each metrics tick (its summary says 0 until the end). */
+/**
+ * Live while a run goes on: re-read on each metrics tick (its summary says 0 until the end),
+ * from points only when they are all here (a run followed from mid-way would count too few).
+ */
 function useRunCounters(run: RunSummary): RunCounters {
   useTrain((s) => (run.status === 'running' ? s.rev : 0))
-  return runCounters(run, useTrain.getState().metricsOf(run.id))
+  const train = useTrain.getState()
+  return runCounters(run, train.hasAllPoints(run.id) ? train.metricsOf(run.id) : undefined)
 }
 
 function RunCountsLine({ run }: { run: RunSummary }): React.JSX.Element {

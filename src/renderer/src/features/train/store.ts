@@ -142,6 +142,8 @@ interface TrainState {
   watch(runId: string): Promise<void>
   toggleOverlay(runId: string): void
   metricsOf(runId: string): RunMetrics | undefined
+  /** Whether metricsOf holds every point of the run (seen from its start, or fetched), not only those since this page saw it. */
+  hasAllPoints(runId: string): boolean
   listen(): () => void
 }
 
@@ -243,6 +245,7 @@ export const useTrain = create<TrainState>((set, get) => {
       if (!on && !complete.has(runId)) void fetchRecorded(runId).catch((err) => set({ error: describeError(err) }))
     },
     metricsOf: (runId) => metrics.get(runId),
+    hasAllPoints: (runId) => complete.has(runId),
     listen() {
       const client = getClient()
       const offs = [
