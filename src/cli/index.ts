@@ -49,7 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     const e = err as NodeJS.ErrnoException
     if (e?.code && e.path) {
-      process.stderr.write(`shardscope: ${e.path}: ${SYSTEM_ERRORS[e.code] ?? e.message} (${e.code}${e.syscall ? ` in ${e.syscall}` : ''})\n`)
+      // Folders are made level by level (core/folders.ts), so a mkdir that finds no parent
+      // means the parent takes no new folders, as /proc does: not a missing path.
+      const reason = e.code === 'ENOENT' && e.syscall === 'mkdir' ? 'cannot make a folder here (its parent takes no new folders)' : (SYSTEM_ERRORS[e.code] ?? e.message)
+      process.stderr.write(`shardscope: ${e.path}: ${reason} (${e.code}${e.syscall ? ` in ${e.syscall}` : ''})\n`)
       return ExitCode.Usage
     }
     throw err

@@ -3,7 +3,8 @@
  * to a temporary file beside it, which is then renamed over it. Reports, indexes, caches,
  * manifests, run summaries and checkpoints are all written this way, through this one function.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { rename, rm, writeFile } from 'node:fs/promises'
+import { makeFolder } from './folders'
 import { basename, dirname, join } from 'node:path'
 
 /** Temporary files written by this process so far: two writes of one file never share one. */
@@ -19,7 +20,7 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   // Hidden, ending in .<number>.tmp: as the importer (its own files) and a resumed run (leftovers to remove) recognise them.
   const tmp = join(folder, `.${basename(path)}.${process.pid}.${++writes}.tmp`)
   try {
-    await mkdir(folder, { recursive: true })
+    await makeFolder(folder)
     await writeFile(tmp, content)
     await rename(tmp, path)
   } catch (error) {

@@ -32,6 +32,17 @@ describe('shardscope train', () => {
     expect(output.stderr).toContain(`shardscope: ${join(root, 'no-such-run')} is not a run folder: it has no config.json\n`)
   })
 
+  // Node's recursive mkdir spins for ever on these (its parent answers ENOENT); the test would time out.
+  it.skipIf(!existsSync('/proc/self'))('a runs or state folder that cannot be made is a usage error naming it, at once', async () => {
+    expect(await main(['train', join(root, 'faulty'), '--runs-dir', '/proc/shardscope-runs'])).toBe(2)
+    expect(output.stderr).toContain('shardscope: /proc/shardscope-runs: cannot make a folder here (its parent takes no new folders) (ENOENT in mkdir)\n')
+    expect(await main(['train', join(root, 'faulty'), '--state-dir', '/proc/shardscope-state'])).toBe(2)
+    expect(output.stderr).toContain('shardscope: /proc/shardscope-state: cannot make a folder here')
+    // The demo dataset goes into the state folder too.
+    expect(await main(['train', '--state-dir', '/proc/shardscope-state', '--json'])).toBe(2)
+    expect(output.stderr).toContain('shardscope: /proc/shardscope-state: cannot make a folder here')
+  }, 10_000)
+
   it('unnormalized-val data: exit 1, the JSON summary names the failed validation-loss check and normalisation', async () => {
     const code = await main(['train', join(root, 'faulty'), '--workers', '1', '--epochs', '1', '--batch', '8', '--max-batches', '2', '--backend', 'cpu', '--runs-dir', join(root, 'runs'), '--json'])
     expect(code).toBe(1)

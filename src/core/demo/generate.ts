@@ -8,8 +8,9 @@
  *   OUT/remote/val/…           only with the stale-copy fault
  *   OUT/wnids.txt, words.txt, dataset.json, faults.json
  */
-import { mkdir, truncate } from 'node:fs/promises'
+import { truncate } from 'node:fs/promises'
 import { join } from 'node:path'
+import { makeFolder } from '../folders'
 import sharp from 'sharp'
 import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
 import { ShardWriter, type SampleToWrite, type ShardWritten } from '../wds/writer'
@@ -85,8 +86,8 @@ export async function generateDemo(outDir: string, options: DemoOptions): Promis
   const size = o.size
   const faults: PlantedFault[] = []
 
-  await mkdir(join(outDir, 'train'), { recursive: true })
-  await mkdir(join(outDir, 'val'), { recursive: true })
+  await makeFolder(join(outDir, 'train'))
+  await makeFolder(join(outDir, 'val'))
 
   // ---- train ----
   const train = planSplit('train', o.train, classes, o.seed)
@@ -171,7 +172,7 @@ export async function generateDemo(outDir: string, options: DemoOptions): Promis
   let staleWriter: ShardWriter | undefined
   const staleKeysMissing: string[] = []
   if (has('stale-copy')) {
-    await mkdir(join(outDir, 'remote', 'val'), { recursive: true })
+    await makeFolder(join(outDir, 'remote', 'val'))
     staleWriter = new ShardWriter({ dir: join(outDir, 'remote', 'val'), pattern: 'val-%06d.tar', maxcount: staleMaxcount })
   }
   const [mean, std] = [normalization.mean, normalization.std]

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { makeFolder } from '../folders'
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import { writeFileAtomic } from '../atomic-write'
 
@@ -55,7 +56,7 @@ async function foreignFilesIn(dir: string, name: string, depth = 0): Promise<str
  * process is writing into it.
  */
 async function checkDatasetFolder(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true })
+  await makeFolder(dir)
   let entries = await readdir(dir)
   let manifestAt: string | null = entries.includes(MANIFEST_FILE) ? join(dir, MANIFEST_FILE) : null
   for (const name of entries) {

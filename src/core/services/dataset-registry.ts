@@ -8,8 +8,9 @@
  * both reach it through the datasets service and serveMedia.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rm, stat } from 'node:fs/promises'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
+import { makeFolder } from '../folders'
 import type { DatasetInventory, DatasetSource, DatasetSummary, SampleFilter, SampleRow, SplitSource } from '../../shared/contract/datasets'
 import { MANIFEST_FILE, parseManifest, type DatasetManifest } from '../../shared/manifest'
 import type { ShardIndex, ShardLocation } from '../wds/types'
@@ -336,7 +337,7 @@ export class DatasetRegistry {
     const [stated, saved] = await Promise.all([
       this.shards(d),
       readDatasetCache(this.datasetCachePath(d.summary.datasetId), labelField ?? null),
-      mkdir(this.cacheDir, { recursive: true })
+      makeFolder(this.cacheDir)
     ])
     const kept = new Map<string, CachedShard>()
     let changed = saved === null

@@ -3,8 +3,9 @@
  * recent first, one entry per source. A missing or unreadable file is an empty list:
  * forgetting history must never stop the app from starting.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { makeFolder } from '../folders'
 import { z } from 'zod'
 import { RecentDataset } from '../../shared/contract/datasets'
 import { writeFileAtomic } from '../atomic-write'
@@ -32,6 +33,6 @@ export async function rememberRecent(stateDir: string, entry: RecentDataset): Pr
   const where = (a: RecentDataset): string => JSON.stringify({ folder: a.source.folder, splits: a.source.splits })
   const sameSource = (a: RecentDataset): boolean => where(a) === where(entry)
   const items = [entry, ...(await readRecent(stateDir)).filter((a) => !sameSource(a))].slice(0, maxRecent)
-  await mkdir(stateDir, { recursive: true })
+  await makeFolder(stateDir)
   await writeFileAtomic(recentFile(stateDir), JSON.stringify({ items }, null, 2) + '\n')
 }

@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../atomic-write'
+import { makeFolder } from '../folders'
 import { MetricPoint, RunSummary, TrainConfig, type RunComparison } from '../../shared/contract/train'
 import { TrainConfigError } from './config'
 
@@ -20,7 +21,7 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 
 /** A new, unique run folder name: sortable by start time. */
 export async function createRunDir(runsDir: string, now = new Date()): Promise<{ id: string; dir: string }> {
-  await mkdir(runsDir, { recursive: true })
+  await makeFolder(runsDir)
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace('Z', '')
   for (let i = 0; ; i++) {
     const id = i === 0 ? stamp : `${stamp}-${i}`
