@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +15,15 @@ beforeAll(async () => {
 }, 60_000)
 
 const output = captureCliOutput()
+
+const cudaInstalled = (() => {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node-gpu')
+    return true
+  } catch {
+    return false
+  }
+})()
 
 describe('shardscope train', () => {
   it('usage errors exit 2 with a message naming the option', async () => {
@@ -42,6 +52,13 @@ describe('shardscope train', () => {
     expect(await main(['train', '--state-dir', '/proc/shardscope-state', '--json'])).toBe(2)
     expect(output.stderr).toContain('shardscope: /proc/shardscope-state: cannot make a folder here')
   }, 10_000)
+
+  it.skipIf(cudaInstalled)('a backend whose package is not installed is a usage error before any run folder is made', async () => {
+    const runs = join(root, 'runs-no-cuda')
+    expect(await main(['train', join(root, 'faulty'), '--backend', 'cuda', '--runs-dir', runs])).toBe(2)
+    expect(output.stderr).toContain("shardscope: backend 'cuda' is not available: @tensorflow/tfjs-node-gpu is not installed (optional dependency; it needs libtensorflow with CUDA)\n")
+    expect(existsSync(runs) ? readdirSync(runs) : []).toEqual([])
+  })
 
   it('unnormalized-val data: exit 1, the JSON summary names the failed validation-loss check and normalisation', async () => {
     const code = await main(['train', join(root, 'faulty'), '--workers', '1', '--epochs', '1', '--batch', '8', '--max-batches', '2', '--backend', 'cpu', '--runs-dir', join(root, 'runs'), '--json'])

@@ -10,7 +10,9 @@ import { join } from 'node:path'
 import type { MetricPoint, RunSummary, TrainConfig } from '../../shared/contract/train'
 import type { ChildHandle, ProcessHost } from '../process/host'
 import { expandPattern } from '../wds/patterns'
+import { missingBackendPackage } from './backends/installed'
 import { latestCheckpoint, readCheckpoint } from './checkpoint'
+import { TrainConfigError } from './config'
 import { splitShardsByWorker } from './data-loader'
 import { checkHealth, coverageProblems } from './health'
 import type { FromServer, FromWorker, ResumeState, RunSetup, ToServer, ToWorker } from './protocol'
@@ -77,6 +79,9 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   } else {
     if (!o.config || !o.runsDir) throw new Error('runTraining needs a config and a runs folder, or a run folder to resume')
     config = o.config
+    // A backend that cannot start here fails before a run folder is made for it.
+    const missing = missingBackendPackage(config.backend)
+    if (missing) throw new TrainConfigError(`backend '${config.backend}' is not available: ${missing}`)
     run = await createRunDir(o.runsDir)
     await writeJsonAtomic(join(run.dir, CONFIG_FILE), config)
   }
