@@ -53,6 +53,23 @@ describe('shardscope train', () => {
     expect(output.stderr).toContain('shardscope: /proc/shardscope-state: cannot make a folder here')
   }, 10_000)
 
+  // Each row: the flags, and what the message must say is wrong with them.
+  it.each([
+    [['--crash', '0@0'], '--crash 0@0: the step must be 1 or more (steps count from 1: 0@1 crashes worker 0 in its first step)'],
+    [['--crash', '1@2,1@0'], '--crash 1@0: the step must be 1 or more'],
+    [['--crash', '0@99999999999999999999'], '--crash 0@99999999999999999999: the step must be at most 9007199254740991'],
+    [['--crash', '1@'], '--crash takes WORKER@STEP (e.g. 2@30), got "1@"'],
+    [['--workers', '33'], '--workers must be a whole number from 1 to 32, got "33"'],
+    [['--workers', '0'], '--workers must be a whole number from 1 to 32, got "0"'],
+    [['--lr', '0'], '--lr must be a number > 0, got "0"'],
+    [['--epochs', '99999999999999999999'], '--epochs must be at most 9007199254740991, got "99999999999999999999"'],
+    [['--batch', ''], '--batch must be a whole number ≥ 1, got ""']
+  ])('%j is refused saying which rule it breaks', async (flags, message) => {
+    expect(await main(['train', join(root, 'faulty'), ...flags, '--runs-dir', join(root, 'runs-refused')])).toBe(2)
+    expect(output.stderr).toContain(`shardscope: ${message}`)
+    expect(existsSync(join(root, 'runs-refused'))).toBe(false)
+  })
+
   it.skipIf(cudaInstalled)('a backend whose package is not installed is a usage error before any run folder is made', async () => {
     const runs = join(root, 'runs-no-cuda')
     expect(await main(['train', join(root, 'faulty'), '--backend', 'cuda', '--runs-dir', runs])).toBe(2)

@@ -10,7 +10,7 @@ import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
 import { defaultStateDir } from './serve'
-import type { CrashSpec, MetricPoint, RunSummary, TrainConfig } from '../../shared/contract/train'
+import { MAX_WORKERS, type CrashSpec, type MetricPoint, type RunSummary, type TrainConfig } from '../../shared/contract/train'
 import { plural } from '../../shared/words'
 
 interface TrainFlags {
@@ -41,10 +41,27 @@ interface TrainFlags {
   json?: boolean
 }
 
-function num(option: string, value: string | undefined, { integer = true, min = 0 } = {}): number | undefined {
+interface NumberRange {
+  integer?: boolean
+  min?: number
+  above?: boolean
+  max?: number
+}
+
+/**
+ * A number flag, checked against its range here so the message names the flag: whole
+ * numbers from `min` (or above `min` when `above`) up to `max`, or the largest whole number
+ * a double holds exactly.
+ */
+function num(option: string, value: string | undefined, { integer = true, min = 0, above = false, max }: NumberRange = {}): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value)
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) throw new CliError(`${option} must be a ${integer ? 'whole ' : ''}number ≥ ${min}, got "${value}"`)
+  const kind = integer ? 'a whole number' : 'a number'
+  const range = max !== undefined ? `from ${min} to ${max}` : above ? `> ${min}` : `≥ ${min}`
+  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || (above ? n <= min : n < min) || (max !== undefined && n > max)) {
+    throw new CliError(`${option} must be ${kind} ${range}, got "${value}"`)
+  }
+  if (integer && !Number.isSafeInteger(n)) throw new CliError(`${option} must be at most ${Number.MAX_SAFE_INTEGER}, got "${value}"`)
   return n
 }
 
@@ -59,8 +76,12 @@ export function parseCrashes(value: string | undefined): CrashSpec[] | undefined
   if (value === undefined) return undefined
   return value.split(',').map((part) => {
     const m = /^(\d+)@(\d+)$/.exec(part.trim())
-    if (!m || Number(m[2]) < 1) throw new CliError(`--crash takes WORKER@STEP (e.g. 2@30), got "${part}"`)
-    return { worker: Number(m[1]), step: Number(m[2]) }
+    if (!m) throw new CliError(`--crash takes WORKER@STEP (e.g. 2@30), got "${part}"`)
+    const [worker, step] = [Number(m[1]), Number(m[2])]
+    // Workers count from 0 (split_by_worker's numbering) and steps from 1 (a worker's first step is step 1).
+    if (step < 1) throw new CliError(`--crash ${part.trim()}: the step must be 1 or more (steps count from 1: ${worker}@1 crashes worker ${worker} in its first step)`)
+    if (!Number.isSafeInteger(step)) throw new CliError(`--crash ${part.trim()}: the step must be at most ${Number.MAX_SAFE_INTEGER}`)
+    return { worker, step }
   })
 }
 
@@ -127,12 +148,12 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
             base: datasetDir ? undefined : process.cwd(),
             train: flags.train,
             val: flags.val,
-            workers: num('--workers', flags.workers, { min: 1 }),
+            workers: num('--workers', flags.workers, { min: 1, max: MAX_WORKERS }),
             mode: oneOf('--mode', flags.mode, ['async', 'sync', 'ssp'] as const),
             staleness: num('--staleness', flags.staleness),
             epochs: num('--epochs', flags.epochs, { min: 1 }),
             batch: num('--batch', flags.batch, { min: 1 }),
-            lr: num('--lr', flags.lr, { integer: false }),
+            lr: num('--lr', flags.lr, { integer: false, above: true }),
             optimizer: oneOf('--optimizer', flags.optimizer, ['sgd', 'adam'] as const),
             stalenessAwareLr: flags.stalenessLr,
             backend: oneOf('--backend', flags.backend, ['auto', 'cuda', 'webgpu', 'wasm', 'cpu'] as const),

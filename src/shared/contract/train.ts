@@ -17,6 +17,9 @@ export type CrashSpec = z.infer<typeof CrashSpec>
 
 const rgb = z.tuple([z.number(), z.number(), z.number()])
 
+/** Most worker processes a run may have. */
+export const MAX_WORKERS = 32
+
 export const TrainConfig = z.object({
   /** Dataset folder holding dataset.json; supplies patterns, classes, shape and normalisation. */
   datasetDir: z.string().optional(),
@@ -31,7 +34,7 @@ export const TrainConfig = z.object({
   imageShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
   /** (pixel/255 − mean)/std for 8-bit images; float32 npy images are taken as already normalised. */
   normalization: z.object({ mean: rgb, std: rgb }),
-  workers: z.number().int().min(1).max(32).default(4),
+  workers: z.number().int().min(1).max(MAX_WORKERS).default(4),
   mode: TrainMode.default('async'),
   /** SSP bound s: no worker more than s steps ahead of the slowest. */
   staleness: z.number().int().nonnegative().default(2),
