@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateDemo } from '../../core/demo'
+import type { RunSummary } from '../../shared/contract/train'
 import { main } from '../index'
 import { captureCliOutput } from '../testing'
 
@@ -12,6 +13,9 @@ const root = mkdtempSync(join(tmpdir(), 'shardscope-cli-train-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 beforeAll(async () => {
   await generateDemo(join(root, 'faulty'), { train: 32, val: 16, classes: 4, size: 8, shardMaxcount: 16, seed: 2, faults: ['unnormalized-val'] })
+  // Shards as another tool would leave them: no dataset.json beside them.
+  await generateDemo(join(root, 'bare'), { train: 32, val: 16, classes: 4, size: 8, shardMaxcount: 16, seed: 2 })
+  rmSync(join(root, 'bare', 'dataset.json'))
 }, 60_000)
 
 const output = captureCliOutput()
@@ -32,7 +36,7 @@ describe('shardscope train', () => {
     expect(await main(['train', join(root, 'faulty'), '--crash', 'two@3'])).toBe(2)
     expect(output.stderr).toMatch(/--crash takes WORKER@STEP/)
     expect(await main(['train', '--train', 'x-{0..1}.tar', '--val', 'y.tar', '--runs-dir', join(root, 'runs')])).toBe(2)
-    expect(output.stderr).toMatch(/training config field classes/)
+    expect(output.stderr).toContain('shardscope: no dataset folder given: give a folder with dataset.json, or --classes and --image-shape\n')
     // A worker or speed factor the run does not have is a mistake, not a quiet no-op.
     expect(await main(['train', join(root, 'faulty'), '--workers', '2', '--crash', '5@1', '--runs-dir', join(root, 'runs')])).toBe(2)
     expect(output.stderr).toContain('shardscope: training config field crash: worker 5 does not exist (workers are numbered 0 to 1)\n')
@@ -76,6 +80,32 @@ describe('shardscope train', () => {
     expect(output.stderr).toContain("shardscope: backend 'cuda' is not available: @tensorflow/tfjs-node-gpu is not installed (optional dependency; it needs libtensorflow with CUDA)\n")
     expect(existsSync(runs) ? readdirSync(runs) : []).toEqual([])
   })
+
+  it('a dataset folder that does not exist, or is a file, is named as such', async () => {
+    expect(await main(['train', join(root, 'nope'), '--runs-dir', join(root, 'runs')])).toBe(2)
+    expect(output.stderr).toContain(`shardscope: ${join(root, 'nope')} does not exist\n`)
+    expect(await main(['train', join(root, 'faulty', 'dataset.json'), '--runs-dir', join(root, 'runs')])).toBe(2)
+    expect(output.stderr).toContain(`shardscope: ${join(root, 'faulty', 'dataset.json')} is not a folder`)
+  })
+
+  it('a folder without dataset.json names the flags still needed, and trains once given --classes and --image-shape', async () => {
+    const bare = join(root, 'bare')
+    expect(await main(['train', bare, '--runs-dir', join(root, 'runs')])).toBe(2)
+    expect(output.stderr).toContain(`shardscope: ${bare} has no dataset.json: give --train, --val, --classes and --image-shape (patterns relative to the folder)\n`)
+    const patterns = ['--train', 'train/train-{000000..000001}.tar', '--val', 'val/val-000000.tar']
+    expect(await main(['train', bare, ...patterns, '--runs-dir', join(root, 'runs')])).toBe(2)
+    expect(output.stderr).toContain(`has no dataset.json: give --classes and --image-shape (patterns relative to the folder)\n`)
+    expect(await main(['train', bare, ...patterns, '--classes', '4', '--image-shape', '8x8x4', '--runs-dir', join(root, 'runs')])).toBe(2)
+    expect(output.stderr).toContain('shardscope: --image-shape 8x8x4: channels must be 1 (grey) or 3 (RGB), got 4\n')
+    const code = await main(['train', bare, ...patterns, '--classes', '4', '--image-shape', '8x8x3', '--workers', '1', '--epochs', '1', '--batch', '8', '--max-batches', '2', '--backend', 'cpu', '--runs-dir', join(root, 'runs'), '--json'])
+    expect([0, 1]).toContain(code)
+    const summary = JSON.parse(output.stdout) as RunSummary
+    expect(summary.status).toBe('finished')
+    expect(summary.updates).toBe(2)
+    expect(summary.config).toMatchObject({ classes: 4, imageShape: [8, 8, 3], normalization: { mean: [0, 0, 0], std: [1, 1, 1] } })
+    // Every sample was read: the defaults (jpg, cls) are the fields of these shards.
+    expect(summary.warnings).toEqual([])
+  }, 180_000)
 
   it('unnormalized-val data: exit 1, the JSON summary names the failed validation-loss check and normalisation', async () => {
     const code = await main(['train', join(root, 'faulty'), '--workers', '1', '--epochs', '1', '--batch', '8', '--max-batches', '2', '--backend', 'cpu', '--runs-dir', join(root, 'runs'), '--json'])

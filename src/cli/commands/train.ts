@@ -5,17 +5,21 @@
  * bar on a terminal; --json prints the run summary. Exit 0 healthy, 1 a health check
  * failed, 2 usage error. Without a dataset or patterns it trains on the demo dataset.
  */
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
 import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
 import { defaultStateDir } from './serve'
 import { MAX_WORKERS, type CrashSpec, type MetricPoint, type RunSummary, type TrainConfig } from '../../shared/contract/train'
+import { MANIFEST_FILE } from '../../shared/manifest'
 import { plural } from '../../shared/words'
 
 interface TrainFlags {
   train?: string
   val?: string
+  classes?: string
+  imageShape?: string
   workers?: string
   mode?: string
   staleness?: string
@@ -85,6 +89,18 @@ export function parseCrashes(value: string | undefined): CrashSpec[] | undefined
   })
 }
 
+/** `64x64x3` → [64, 64, 3]: height × width × channels, as dataset.json's imageShape. */
+export function parseImageShape(value: string | undefined): [number, number, number] | undefined {
+  if (value === undefined) return undefined
+  const m = /^(\d+)[x×](\d+)[x×](\d+)$/.exec(value.trim())
+  if (!m) throw new CliError(`--image-shape takes HEIGHTxWIDTHxCHANNELS (e.g. 64x64x3), got "${value}"`)
+  const [h, w, c] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  if (!(h >= 1 && w >= 1 && h <= 4096 && w <= 4096)) throw new CliError(`--image-shape ${value}: height and width must be 1 to 4096 pixels`)
+  // The data loader decodes to grey or RGB (alpha is dropped).
+  if (c !== 1 && c !== 3) throw new CliError(`--image-shape ${value}: channels must be 1 (grey) or 3 (RGB), got ${c}`)
+  return [h, w, c]
+}
+
 export function parseSpeeds(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined
   return value.split(',').map((s) => {
@@ -98,9 +114,11 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
   program
     .command('train')
     .description('Simulated distributed training (parameter server + workers in their own processes) with live metrics and health checks.')
-    .argument('[dataset]', 'dataset folder with dataset.json (default: the demo dataset)')
-    .option('--train <pattern>', 'training shard pattern (default: from dataset.json)')
-    .option('--val <pattern>', 'validation shard pattern (default: from dataset.json)')
+    .argument('[dataset]', 'dataset folder, with dataset.json or with --train, --val, --classes and --image-shape (default: the demo dataset)')
+    .option('--train <pattern>', 'training shard pattern, relative to the dataset folder (default: from dataset.json)')
+    .option('--val <pattern>', 'validation shard pattern, relative to the dataset folder (default: from dataset.json)')
+    .option('--classes <n>', 'number of classes; labels are 0 … n − 1 (default: from dataset.json)')
+    .option('--image-shape <HxWxC>', 'height x width x channels of every image, e.g. 64x64x3 (default: from dataset.json)')
     .option('--workers <n>', 'worker processes (default 4)')
     .option('--mode <mode>', 'async | sync | ssp (default async)')
     .option('--staleness <s>', 'SSP bound: most steps a worker may run ahead of the slowest (default 2)')
@@ -148,6 +166,8 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
             base: datasetDir ? undefined : process.cwd(),
             train: flags.train,
             val: flags.val,
+            classes: num('--classes', flags.classes, { min: 1 }),
+            imageShape: parseImageShape(flags.imageShape),
             workers: num('--workers', flags.workers, { min: 1, max: MAX_WORKERS }),
             mode: oneOf('--mode', flags.mode, ['async', 'sync', 'ssp'] as const),
             staleness: num('--staleness', flags.staleness),
@@ -171,6 +191,10 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         } catch (err) {
           if (err instanceof TrainConfigError) throw new CliError(err.message)
           throw err
+        }
+        if (!flags.json && !(datasetDir && existsSync(join(datasetDir, MANIFEST_FILE)))) {
+          const where = datasetDir ? `${datasetDir} has no ${MANIFEST_FILE}` : `no dataset folder given`
+          process.stderr.write(`${where}: images are scaled to [0, 1], with no per-channel normalisation\n`)
         }
       }
       const interactive = isInteractive(flags.json)
