@@ -226,15 +226,24 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         bar?.update(steps, { loss: Number.isFinite(lastLoss) ? lastLoss.toFixed(3) : '–', val: lastVal, sps: sps.toFixed(1) })
       }
       const { nodeProcessHost } = await import('../../core/process/node-host')
-      // Ctrl-C (or SIGTERM) stops the run cleanly: workers end, and summary.json says 'stopped' with
-      // what was done; a second Ctrl-C quits at once.
+      // Ctrl-C (or SIGTERM) stops the run cleanly: workers end, the server writes a checkpoint to
+      // resume from, and summary.json says 'stopped' with what was done. A second one quits at once:
+      // processes killed, the summary written before quit.abort() returns; a third ends by the signal.
       const stop = new AbortController()
+      const quit = new AbortController()
       const onSignal = (): void => {
+        bar?.stop()
+        if (!stop.signal.aborted) {
+          process.stderr.write('stopping the run: saving a checkpoint to resume from (Ctrl-C again to quit at once, without it)…\n')
+          stop.abort()
+          return
+        }
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
-        bar?.stop()
-        process.stderr.write('stopping the run (Ctrl-C again to quit at once)…\n')
-        stop.abort()
+        process.stderr.write('quitting at once…\n')
+        quit.abort()
+        // The summary is on disk by now; should anything still hold the process, it ends anyway.
+        setTimeout(() => process.exit(ExitCode.Interrupted), QUIT_GRACE_MS).unref()
       }
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
@@ -242,6 +251,7 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
       try {
         summary = await runTraining({
           signal: stop.signal,
+          quitSignal: quit.signal,
           host: nodeProcessHost,
           config,
           runsDir: flags.runsDir ? resolve(flags.runsDir) : join(stateDir, 'runs'),
@@ -269,6 +279,9 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
     })
 }
 
+/** After a second Ctrl-C: how long the run may take to return its summary before the process exits regardless. */
+const QUIT_GRACE_MS = 1000
+
 function estimateSteps(config: TrainConfig | undefined): number {
   if (!config) return 0
   return config.maxBatchesPerEpoch > 0 ? config.maxBatchesPerEpoch * config.workers * config.epochs : 0
@@ -292,6 +305,9 @@ function printSummary(s: RunSummary): void {
     out(`${h.passed ? 'ok  ' : 'FAIL'} ${h.name}: ${h.detail}`)
     for (const cause of h.causes) out(`       likely cause: ${cause}`)
   }
-  out(s.status === 'stopped' ? 'stopped before its end: health not judged' : s.healthy ? 'healthy' : 'NOT healthy')
+  if (s.status === 'stopped') {
+    out('stopped before its end: health not judged')
+    out(s.resumable ? `it can be resumed: shardscope train --resume ${s.dir}` : 'it cannot be resumed: it was stopped before a checkpoint was written')
+  } else out(s.healthy ? 'healthy' : 'NOT healthy')
   out(`run folder: ${s.dir}`)
 }

@@ -43,6 +43,15 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   process.title = `shardscope ${process.argv[3] ?? role}`
+  if (role === 'parameter-server' || role === 'worker') {
+    // A terminal's Ctrl-C reaches the whole process group, but a training run is stopped by its
+    // parent: it ends the workers, then has the parameter server write the checkpoint to resume
+    // from, which a server dead of the same Ctrl-C could not. So these two leave the signals to
+    // the parent, and end with it: when the channel to a forked child closes, the parent is gone.
+    process.on('SIGINT', () => {})
+    process.on('SIGTERM', () => {})
+    process.on('disconnect', () => process.exit(0))
+  }
   const mod = await roleModules[role]()
   await mod.run(parentPort())
 }

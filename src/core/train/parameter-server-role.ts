@@ -2,7 +2,8 @@
  * The parameter-server process: owns the global weights (ParameterServer), answers
  * pulls when the mode allows, applies pushes, and evaluates: validation every K
  * updates, at each epoch end and at the end (loss, top-1, top-5 on the validation
- * set, decoded once and kept). Writes checkpoints into the run folder.
+ * set, decoded once and kept). Writes checkpoints into the run folder: at epoch ends,
+ * every checkpointEvery updates, at the end, and when the run is stopped.
  */
 import type { MetricPoint } from '../../shared/contract/train'
 import type { ParentPort } from '../process/host'
@@ -33,6 +34,8 @@ class Session {
   private readonly pulls = new Set<number>()
   private readonly epochsDone = new Map<number, number>()
   private readonly positions: ResumeState['workerEpochs']
+  /** Each worker's position before its latest push: what a checkpoint records while that push waits in a sync round. */
+  private readonly positionsBeforePush: ResumeState['workerEpochs'] = {}
   private validatedEpochs = new Set<number>()
   private points: MetricPoint[] = []
 
@@ -85,6 +88,7 @@ class Session {
         break
       case 'push': {
         const position = this.positions[m.worker]!
+        this.positionsBeforePush[m.worker] = { ...position }
         position.batchesInEpoch++
         const applied = this.ps.push({ worker: m.worker, version: m.version, gradients: m.gradients, batchNormStats: m.batchNormStats })
         await this.afterApply(applied.map((a) => ({ kind: 'update' as const, t, ...a })))
@@ -109,6 +113,12 @@ class Session {
         const checkpoint = await this.checkpoint()
         this.flush()
         this.send({ type: 'finished', version: this.ps.version, checkpoint })
+        return
+      }
+      case 'checkpoint': {
+        const path = await this.checkpoint()
+        this.flush()
+        this.send({ type: 'checkpointed', path })
         return
       }
       case 'init':
@@ -172,7 +182,9 @@ class Session {
       writtenAt: new Date().toISOString(),
       version: s.version,
       workerSteps: s.workerSteps,
-      workerEpochs: structuredClone(this.positions),
+      workerEpochs: Object.fromEntries(
+        Object.entries(this.positions).map(([w, position]) => [w, { ...(this.ps.isPending(Number(w)) ? this.positionsBeforePush[Number(w)]! : position) }])
+      ),
       weights: s.weights,
       batchNormStats: s.batchNormStats,
       optimizer: s.optimizer

@@ -124,8 +124,18 @@ export class ParameterServer {
     this.live.add(worker)
   }
 
+  /** Has `worker` pushed an update that waits for the rest of its sync round? */
+  isPending(worker: number): boolean {
+    return this.pending.has(worker)
+  }
+
+  /**
+   * The state a checkpoint holds. A step still pending in a sync round is not in the
+   * weights, so it is not counted either: a run resumed from here does that step again.
+   */
   exportState(): ServerState {
-    return { weights: this.weights, batchNormStats: this.batchNormStats, optimizer: this.optimizer, version: this.version, workerSteps: Object.fromEntries(this.steps) }
+    const workerSteps = Object.fromEntries([...this.steps].map(([w, steps]) => [w, this.pending.has(w) ? steps - 1 : steps]))
+    return { weights: this.weights, batchNormStats: this.batchNormStats, optimizer: this.optimizer, version: this.version, workerSteps }
   }
 
   private completeRound(): AppliedUpdate[] {

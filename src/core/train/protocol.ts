@@ -35,6 +35,8 @@ export type ToServer =
   | { type: 'worker-gone'; worker: number; finished: boolean }
   | { type: 'worker-back'; worker: number }
   | { type: 'finish' }
+  /** The run is being stopped (workers already gone): write a checkpoint of the weights as they are. */
+  | { type: 'checkpoint' }
 
 // parameter server → parent
 export type FromServer =
@@ -42,6 +44,7 @@ export type FromServer =
   | { type: 'weights'; worker: number; version: number; weights: Float32Array; batchNormStats: Float32Array }
   | { type: 'points'; points: MetricPoint[] }
   | { type: 'finished'; version: number; checkpoint: string | null }
+  | { type: 'checkpointed'; path: string }
   | { type: 'error'; message: string }
 
 // parent → worker

@@ -5,7 +5,7 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileAtomic } from '../atomic-write'
+import { writeFileAtomic, writeFileAtomicSync } from '../atomic-write'
 import { makeFolder } from '../folders'
 import { MetricPoint, RunSummary, TrainConfig, type RunComparison } from '../../shared/contract/train'
 import { TrainConfigError } from './config'
@@ -18,6 +18,15 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n')
 }
 
+
+/**
+ * writeJsonAtomic in one go, for a file that must be right even when the process is
+ * ended the next moment (a run's summary on a second Ctrl-C), and whose writes must land
+ * in the order they were made.
+ */
+export function writeJsonAtomicSync(path: string, value: unknown): void {
+  writeFileAtomicSync(path, JSON.stringify(value, null, 2) + '\n')
+}
 
 /** A new, unique run folder name: sortable by start time. */
 export async function createRunDir(runsDir: string, now = new Date()): Promise<{ id: string; dir: string }> {

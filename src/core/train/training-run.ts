@@ -16,7 +16,7 @@ import { TrainConfigError } from './config'
 import { splitShardsByWorker } from './data-loader'
 import { checkHealth, coverageProblems } from './health'
 import type { FromServer, FromWorker, ResumeState, RunSetup, ToServer, ToWorker } from './protocol'
-import { CONFIG_FILE, createRunDir, METRICS_FILE, prepareResume, readRunConfig, SUMMARY_FILE, writeJsonAtomic } from './runs'
+import { CONFIG_FILE, createRunDir, METRICS_FILE, prepareResume, readRunConfig, SUMMARY_FILE, writeJsonAtomic, writeJsonAtomicSync } from './runs'
 import { SIMULATED_CRASH_EXIT_CODE } from './simulation'
 
 export interface TrainingRunOptions {
@@ -37,10 +37,18 @@ export interface TrainingRunOptions {
    * is up, when `auto` has become the backend the run uses.
    */
   onRunning?: (summary: RunSummary) => void
+  /** Stops the run: workers end, the server writes a checkpoint to resume from, the summary says 'stopped'. */
   signal?: AbortSignal
+  /**
+   * Stops it at once (a second Ctrl-C): every process is killed and the 'stopped' summary
+   * written before abort() returns, so the caller may exit the next moment.
+   */
+  quitSignal?: AbortSignal
 }
 
 const MAX_RESTARTS_ALWAYS = 10
+/** How long a stop waits for the server's checkpoint (behind a validation in progress, say) before it gives up on it. */
+const STOP_CHECKPOINT_MS = 30_000
 const MAX_SKIP_WARNINGS = 5
 
 interface WorkerSlot {
@@ -71,7 +79,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     }
     run = { id: o.resumeDir.split('/').filter(Boolean).pop()!, dir: o.resumeDir }
     const ckpt = await latestCheckpoint(o.resumeDir)
-    if (!ckpt) throw new Error(`${o.resumeDir} has no checkpoint to resume from`)
+    if (!ckpt) throw new TrainConfigError(`${o.resumeDir} has no checkpoint to resume from: the run ended before it wrote one (start it again as a new run)`)
     resume = await readCheckpoint(ckpt)
     const prepared = await prepareResume(o.resumeDir, resume.version)
     earlier = prepared.kept
@@ -103,12 +111,15 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   let weightCount = 0
   let skippedSamples = 0
   let samplesThisSession = 0
+  /** A checkpoint exists in the run folder (a resumed run started from one). */
+  let hasCheckpoint = resume !== undefined
   const record = (points: MetricPoint[]) => {
     if (points.length === 0) return
     for (const p of points) {
       metrics.write(JSON.stringify(p) + '\n')
       all.push(p)
       if (p.kind === 'warning') warnings.push(p.message)
+      if (p.kind === 'checkpoint') hasCheckpoint = true
     }
     o.onPoints?.(points)
   }
@@ -122,7 +133,11 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     }
   }
 
-  const summarise = async (status: RunSummary['status'], extra: Partial<RunSummary> = {}): Promise<RunSummary> => {
+  /** Once set (the run was quit at once), the summary on disk is final: later calls return it unchanged. */
+  let final: RunSummary | null = null
+  // Written synchronously: each write lands whole and in order, even when the process is ended right after.
+  const summarise = (status: RunSummary['status'], extra: Partial<RunSummary> = {}): RunSummary => {
+    if (final) return final
     const updates = all.filter((p): p is Extract<MetricPoint, { kind: 'update' }> => p.kind === 'update')
     const steps = all.filter((p): p is Extract<MetricPoint, { kind: 'step' }> => p.kind === 'step')
     const histogram: Record<string, number> = {}
@@ -153,13 +168,14 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       warnings: skippedSamples > 0 ? [...warnings, `${skippedSamples} training samples were skipped (could not be used)`] : warnings,
       health: [],
       healthy: false,
+      resumable: hasCheckpoint,
       ...extra
     }
-    await writeJsonAtomic(join(run.dir, SUMMARY_FILE), summary)
+    writeJsonAtomicSync(join(run.dir, SUMMARY_FILE), summary)
     return summary
   }
-  const running = async () => o.onRunning?.(await summarise('running'))
-  await running()
+  const running = (): void => o.onRunning?.(summarise('running'))
+  running()
 
   const server = o.host.spawn('parameter-server', { name: `parameter server (${run.id})` })
   const workers: WorkerSlot[] = Array.from({ length: config.workers }, (_, w) => ({
@@ -188,6 +204,11 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   const failed = new Promise<never>((_, reject) => (fail = reject))
   failed.catch(() => undefined)
   const finished = new Promise<Extract<FromServer, { type: 'finished' }>>((resolve) => (finishServer = resolve))
+  let serverCheckpointed: (path: string) => void = () => {}
+  const checkpointed = new Promise<string>((resolve) => (serverCheckpointed = resolve))
+  let serverExited: () => void = () => {}
+  const serverGone = new Promise<null>((resolve) => (serverExited = () => resolve(null)))
+  let isReady = false
   let serverReady: () => void = () => {}
   const ready = new Promise<void>((resolve) => (serverReady = resolve))
   let ending = false
@@ -198,6 +219,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       backend = m.backend
       weightCount = m.weightCount
       for (const w of m.warnings) warn(w)
+      isReady = true
       serverReady()
     } else if (m.type === 'weights') {
       workers[m.worker]?.handle?.send({ type: 'weights', version: m.version, weights: m.weights, batchNormStats: m.batchNormStats } satisfies ToWorker)
@@ -205,9 +227,11 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       record(m.points)
       for (const p of m.points) if (p.kind === 'validation' && p.reason === 'epoch') record([epochPoint(p.epoch)])
     } else if (m.type === 'finished') finishServer(m)
+    else if (m.type === 'checkpointed') serverCheckpointed(m.path)
     else if (m.type === 'error') fail(new Error(`parameter server: ${m.message}`))
   })
   server.onExit((code) => {
+    serverExited()
     if (!ending) fail(new Error(`the parameter server process ended unexpectedly (exit code ${code})`))
   })
 
@@ -240,6 +264,8 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     slot.handle = handle
     slot.state = 'running'
     handle.onMessage((raw) => {
+      // A killed worker's last messages may still arrive: once the run ends, nothing more goes to the server.
+      if (ending) return
       const m = raw as FromWorker
       switch (m.type) {
         case 'pull':
@@ -314,12 +340,42 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
   const aborted = new Promise<'stopped'>((resolve) => {
     if (o.signal?.aborted) resolve('stopped')
     o.signal?.addEventListener('abort', () => resolve('stopped'), { once: true })
+    o.quitSignal?.addEventListener('abort', () => resolve('stopped'), { once: true })
   })
+  const quit = new Promise<null>((resolve) => {
+    const quitNow = () => {
+      stopAll()
+      final = summarise('stopped', { endedAt: new Date().toISOString() })
+      resolve(null)
+    }
+    if (o.quitSignal?.aborted) quitNow()
+    else o.quitSignal?.addEventListener('abort', quitNow, { once: true })
+  })
+
+  /**
+   * The stop path: workers end first (no more pushes), then the server checkpoints the
+   * weights as they are, behind any message it is still handling, so the run can be
+   * resumed. Null when that cannot be had: the server not started yet, gone, too slow.
+   */
+  const checkpointOnStop = async (): Promise<string | null> => {
+    if (o.quitSignal?.aborted) return null
+    ending = true
+    for (const w of workers) w.handle?.kill()
+    if (!isReady) return null
+    toServer({ type: 'checkpoint' })
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), STOP_CHECKPOINT_MS)))
+    try {
+      return await Promise.race([checkpointed, serverGone, quit, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
 
   try {
     toServer({ type: 'init', setup, resume })
     if ((await Promise.race([ready, failed, aborted])) === 'stopped') throw new StopRequest()
-    await running()
+    running()
     for (let w = 0; w < config.workers; w++) startWorker(w)
     if ((await Promise.race([workersDone, failed, aborted])) === 'stopped') throw new StopRequest()
     toServer({ type: 'finish' })
@@ -340,11 +396,15 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
       valShards: setup.valShards
     })
     if (crashes.length > 0) warn(`${crashes.length} worker crash(es): ${crashes.map((c) => `worker ${c.worker} in step ${c.step} (exit code ${c.code}${c.code === SIMULATED_CRASH_EXIT_CODE ? ', planned' : ''})`).join('; ')}`)
-    return await summarise('finished', { endedAt: new Date().toISOString(), health, healthy: health.every((h) => h.passed) })
+    return summarise('finished', { endedAt: new Date().toISOString(), health, healthy: health.every((h) => h.passed) })
   } catch (err) {
+    if (err instanceof StopRequest) {
+      await checkpointOnStop()
+      stopAll()
+      return summarise('stopped', { endedAt: new Date().toISOString() })
+    }
     stopAll()
-    if (err instanceof StopRequest) return await summarise('stopped', { endedAt: new Date().toISOString() })
-    return await summarise('failed', { endedAt: new Date().toISOString(), error: (err as Error).message })
+    return summarise('failed', { endedAt: new Date().toISOString(), error: (err as Error).message })
   } finally {
     stopAll()
     await new Promise<void>((resolve) => metrics.end(resolve))

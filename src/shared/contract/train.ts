@@ -118,7 +118,9 @@ export const RunSummary = z.object({
   warnings: z.array(z.string()),
   health: z.array(HealthCheck),
   healthy: z.boolean(),
-  error: z.string().optional()
+  error: z.string().optional(),
+  /** The run folder holds a checkpoint, so `--resume` (or a resume from the UI) can go on from it. */
+  resumable: z.boolean().optional()
 })
 export type RunSummary = z.infer<typeof RunSummary>
 
