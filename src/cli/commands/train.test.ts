@@ -148,7 +148,7 @@ describe('shardscope train', () => {
     const run = startTrain(join(root, 'runs-early'))
     const runDir = await run.dir
     run.ctrlC()
-    expect(await run.exited).toEqual({ code: 130, signal: null })
+    expect({ ...(await run.exited), stderr: run.stderr() }).toEqual({ code: 130, signal: null, stderr: expect.any(String) })
     const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary
     expect(summary).toMatchObject({ status: 'stopped', updates: 0, resumable: false })
     expect(run.stdout()).toContain('it cannot be resumed: it was stopped before a checkpoint was written\n')

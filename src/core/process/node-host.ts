@@ -34,9 +34,17 @@ export const nodeProcessHost: ProcessHost = {
     })
     let exited = false
     const exitListeners: Array<(code: number | null, signal: string | null) => void> = []
-    child.once('exit', (code, signal) => {
+    const reportExit = (code: number | null, signal: string | null) => {
+      if (exited) return
       exited = true
       for (const l of exitListeners) l(code, signal)
+    }
+    child.once('exit', reportExit)
+    // 'error' comes when a send races the child's death (a Ctrl-C reaching a child still starting,
+    // before it ignores the signal); its end is reported by 'exit'. Unheard, it would crash the
+    // parent. A child that never started has no 'exit' to come: it is reported as ended here.
+    child.on('error', () => {
+      if (child.pid === undefined) reportExit(null, null)
     })
     return {
       role,
