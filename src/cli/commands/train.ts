@@ -269,6 +269,13 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
       } finally {
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
+        // A run stopped fast may have returned before the second Ctrl-C comes: that one ends the
+        // command with 130 as well, not the process by the signal.
+        if (stop.signal.aborted) {
+          const exitStopped = () => process.exit(ExitCode.Interrupted)
+          process.once('SIGINT', exitStopped)
+          process.once('SIGTERM', exitStopped)
+        }
         bar?.stop()
       }
       if (flags.json) printJson(summary)
