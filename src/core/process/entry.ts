@@ -43,11 +43,13 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   process.title = `shardscope ${process.argv[3] ?? role}`
-  if (role === 'parameter-server' || role === 'worker') {
+  const forked = !(process as unknown as { parentPort?: unknown }).parentPort
+  if (forked && (role === 'parameter-server' || role === 'worker')) {
     // A terminal's Ctrl-C reaches the whole process group, but a training run is stopped by its
     // parent: it ends the workers, then has the parameter server write the checkpoint to resume
     // from, which a server dead of the same Ctrl-C could not. So these two leave the signals to
     // the parent, and end with it: when the channel to a forked child closes, the parent is gone.
+    // Not under Electron: no terminal there, and utilityProcess.kill() ends a child by SIGTERM.
     process.on('SIGINT', () => {})
     process.on('SIGTERM', () => {})
     process.on('disconnect', () => process.exit(0))
