@@ -216,6 +216,8 @@ test('a 2-worker simulation draws growing curves, and Re-run runs the settings t
   await expect(page.getByTestId('rerun-changes')).toHaveText('Re-run changes: Workers 2 → 1 · Learning rate 0.05 → 0.2')
   await page.getByRole('button', { name: 'Re-run with these settings' }).click()
   await expect(page.getByTestId('run-row')).toHaveCount(2, { timeout: 30_000 })
+  // The new run is the one shown before its status is read (the first run's "finished" would pass at once).
+  await expect(page.locator('.active-run .mono').first()).toContainText('1×async', { timeout: 30_000 })
   await expect(page.getByTestId('run-status')).toHaveText('finished', { timeout: 240_000 })
   await expect(page.getByTestId('run-row').first()).toContainText('1 × async')
   await expect(page.getByTestId('rerun-changes')).toHaveText('Re-run: the same settings as the run shown.')
