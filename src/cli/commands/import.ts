@@ -7,7 +7,7 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
-import { CliError, ExitCode, isInteractive, leaveFolderAsItWasOnInterrupt, printJson, progressBar } from '../output'
+import { CliError, ExitCode, isInteractive, leaveFolderAsItWasOnInterrupt, printJson, progressBar, MAX_IMAGE_SIDE } from '../output'
 import { wholeNumber } from './make-demo'
 import { plural } from '../../shared/words'
 
@@ -25,7 +25,7 @@ export function parseSize(value: string): { width: number; height: number } {
   const m = /^(\d+)(?:[x×](\d+))?$/.exec(value.trim())
   const width = Number(m?.[1])
   const height = Number(m?.[2] ?? m?.[1])
-  if (!m || !(width >= 1 && height >= 1 && width <= 4096 && height <= 4096)) throw new CliError(`--resize takes WIDTHxHEIGHT or one side for a square, 1 to 4096 pixels (e.g. 64x64), got "${value}"`)
+  if (!m || !(width >= 1 && height >= 1 && width <= MAX_IMAGE_SIDE && height <= MAX_IMAGE_SIDE)) throw new CliError(`--resize takes WIDTHxHEIGHT or one side for a square, 1 to ${MAX_IMAGE_SIDE} pixels (e.g. 64x64), got "${value}"`)
   return { width, height }
 }
 
@@ -60,9 +60,10 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
       const bar = await progressBar(isInteractive(flags.json), 'import [{bar}] {value}/{total} images | {eta_formatted} left')
       let started = false
       let result
-      const keepHandlers = leaveFolderAsItWasOnInterrupt(resolve(out), stagingFolder(resolve(out)))
+      const outDir = resolve(out)
+      const keepHandlers = leaveFolderAsItWasOnInterrupt(outDir, stagingFolder(outDir))
       try {
-        result = await importImageFolder(resolve(src), resolve(out), {
+        result = await importImageFolder(resolve(src), outDir, {
           shardMaxcount: flags.shardMaxcount,
           shardMaxsize: flags.shardMaxsize,
           seed: flags.seed,
@@ -88,7 +89,7 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
       const shards = (list: { name: string; samples: number; bytes: number }[]) => list.map(({ name, samples, bytes }) => ({ name, samples, bytes }))
       if (flags.json) {
         printJson({
-          out: resolve(out),
+          out: outDir,
           layout: result.layout,
           imported: result.imported,
           badImages: result.badImages,
@@ -100,7 +101,7 @@ export const registerImport: RegisterCommand = (program: Command, setExitCode) =
         })
       } else {
         const m = result.manifest
-        process.stdout.write(`Imported ${src} (${result.layout}) into ${resolve(out)}\n`)
+        process.stdout.write(`Imported ${src} (${result.layout}) into ${outDir}\n`)
         process.stdout.write(`  train: ${plural(result.imported.train, 'image')} in ${plural(result.shards.train.length, 'shard')} (${m.splits.train.pattern})\n`)
         process.stdout.write(`  val:   ${plural(result.imported.val, 'image')} in ${plural(result.shards.val.length, 'shard')} (${m.splits.val.pattern})\n`)
         const shape = m.imageShape.join('×')

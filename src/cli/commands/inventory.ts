@@ -55,8 +55,7 @@ export function formatInventory(inventory: Inventory): string {
   out += '\n'
   for (const split of inventory.splits) {
     const expected = split.expectedSamples !== undefined && split.expectedSamples !== split.samples ? ` (dataset.json expects ${split.expectedSamples.toLocaleString('en-US')})` : ''
-    const unlabelled = inventory.shards.reduce((a, s) => a + (s.split === split.name ? s.unlabelled : 0), 0)
-    out += `${split.name}: ${plural(split.shards, 'shard')}, ${plural(split.samples, 'sample')}${expected}, ${formatBytes(split.bytes)}, ${plural(split.classHistogram.filter((n) => n > 0).length, 'class', 'classes')}${unlabelled > 0 ? `, ${plural(unlabelled, 'unlabelled sample')}` : ''}\n`
+    out += `${split.name}: ${plural(split.shards, 'shard')}, ${plural(split.samples, 'sample')}${expected}, ${formatBytes(split.bytes)}, ${plural(split.classHistogram.filter((n) => n > 0).length, 'class', 'classes')}${split.unlabelled > 0 ? `, ${plural(split.unlabelled, 'unlabelled sample')}` : ''}\n`
   }
   const t = inventory.totals
   const uncovered = inventory.coverageNotChecked.length > 0 ? `${plural(t.uncovered, 'uncovered shard file')} (http(s) patterns not checked)` : plural(t.uncovered, 'uncovered shard file')

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { RegisterCommand } from './index'
-import { CliError, ExitCode, isInteractive, printJson, progressBar } from '../output'
+import { CliError, ExitCode, isInteractive, printJson, progressBar, MAX_IMAGE_SIDE } from '../output'
 import { defaultStateDir } from './serve'
 import { MAX_WORKERS, type CrashSpec, type MetricPoint, type RunSummary, type TrainConfig } from '../../shared/contract/train'
 import { MANIFEST_FILE } from '../../shared/manifest'
@@ -95,7 +95,7 @@ export function parseImageShape(value: string | undefined): [number, number, num
   const m = /^(\d+)[x×](\d+)[x×](\d+)$/.exec(value.trim())
   if (!m) throw new CliError(`--image-shape takes HEIGHTxWIDTHxCHANNELS (e.g. 64x64x3), got "${value}"`)
   const [h, w, c] = [Number(m[1]), Number(m[2]), Number(m[3])]
-  if (!(h >= 1 && w >= 1 && h <= 4096 && w <= 4096)) throw new CliError(`--image-shape ${value}: height and width must be 1 to 4096 pixels`)
+  if (!(h >= 1 && w >= 1 && h <= MAX_IMAGE_SIDE && w <= MAX_IMAGE_SIDE)) throw new CliError(`--image-shape ${value}: height and width must be 1 to ${MAX_IMAGE_SIDE} pixels`)
   // The data loader decodes to grey or RGB (alpha is dropped).
   if (c !== 1 && c !== 3) throw new CliError(`--image-shape ${value}: channels must be 1 (grey) or 3 (RGB), got ${c}`)
   return [h, w, c]

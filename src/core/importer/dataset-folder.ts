@@ -119,8 +119,6 @@ export async function writeDatasetFolder<T>(dir: string, write: (staging: string
   return result
 }
 
-export { writeFileAtomic }
-
 export async function writeManifest(dir: string, manifest: DatasetManifest): Promise<void> {
   await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n')
 }

@@ -28,7 +28,8 @@ import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
 import { forEachOrdered } from '../ordered'
 import { parseWnids, parseWords, WNIDS_FILE, WORDS_FILE } from '../class-files'
 import { ShardWriter, type ShardWritten } from '../wds/writer'
-import { PixelStatistics, shardPattern, stagingFolder, writeDatasetFolder, writeFileAtomic, writeManifest } from './dataset-folder'
+import { writeFileAtomic } from '../atomic-write'
+import { PixelStatistics, shardPattern, stagingFolder, writeDatasetFolder, writeManifest } from './dataset-folder'
 
 export interface ImportOptions {
   /** Most samples per shard (default 1,000). */

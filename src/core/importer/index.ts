@@ -7,4 +7,4 @@
  */
 export { importImageFolder, ImportRefused } from './import'
 export type { ImportOptions, ImportResult, BadImage, SourceLayout } from './import'
-export { writeDatasetFolder, stagingFolder, writeFileAtomic, writeManifest, shardPattern, PixelStatistics, OutputFolderRefused, DATASET_OUTPUTS } from './dataset-folder'
+export { writeDatasetFolder, stagingFolder, writeManifest, shardPattern, PixelStatistics, OutputFolderRefused, DATASET_OUTPUTS } from './dataset-folder'

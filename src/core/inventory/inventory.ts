@@ -47,6 +47,8 @@ export interface SplitInventory {
   name: string
   /** What the dataset.json says the split holds (dataset folders only). */
   expectedSamples?: number
+  /** Samples whose label is no class id (see SampleTally.unlabelled). */
+  unlabelled: number
   shards: number
   samples: number
   bytes: number
@@ -229,10 +231,11 @@ export async function inventoryShards(patternOrFolder: string, options: Inventor
   })
   const splits = new Map<string, SplitInventory>()
   for (const shard of shards) {
-    const split = splits.get(shard.split) ?? { name: shard.split, expectedSamples: manifest?.find((m) => m.split === shard.split)?.expectedSamples, shards: 0, samples: 0, bytes: 0, classHistogram: [] }
+    const split = splits.get(shard.split) ?? { name: shard.split, expectedSamples: manifest?.find((m) => m.split === shard.split)?.expectedSamples, shards: 0, samples: 0, bytes: 0, unlabelled: 0, classHistogram: [] }
     split.shards++
     split.samples += shard.samples
     split.bytes += shard.bytes
+    split.unlabelled += shard.unlabelled
     shard.classHistogram.forEach((count, label) => {
       while (split.classHistogram.length <= label) split.classHistogram.push(0)
       split.classHistogram[label]! += count

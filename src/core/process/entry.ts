@@ -15,9 +15,10 @@ const roleModules: Record<ProcessRole, () => Promise<RoleModule>> = {
   backends: () => import('../services/backends-role')
 }
 
+/** Electron's utilityProcess exposes process.parentPort; Node's fork exposes process.send. */
+const electronPort = (process as unknown as { parentPort?: ElectronParentPort }).parentPort
+
 function parentPort(): ParentPort {
-  // Electron's utilityProcess exposes process.parentPort; Node's fork exposes process.send.
-  const electronPort = (process as unknown as { parentPort?: ElectronParentPort }).parentPort
   if (electronPort) {
     return {
       send: (message, transfer) => electronPort.postMessage(message, transfer as never),
@@ -43,8 +44,7 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   process.title = `shardscope ${process.argv[3] ?? role}`
-  const forked = !(process as unknown as { parentPort?: unknown }).parentPort
-  if (forked && (role === 'parameter-server' || role === 'worker')) {
+  if (!electronPort && (role === 'parameter-server' || role === 'worker')) {
     // A terminal's Ctrl-C reaches the whole process group, but a training run is stopped by its
     // parent: it ends the workers, then has the parameter server write the checkpoint to resume
     // from, which a server dead of the same Ctrl-C could not. So these two leave the signals to

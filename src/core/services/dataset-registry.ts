@@ -198,6 +198,10 @@ export class DatasetRegistry {
       }))
       splits = [...splits.filter((s) => !given.some((g) => g.name === s.name)), ...given]
     }
+    const normalized = { folder, splits: splits.map((s) => ({ name: s.name, patterns: s.patterns, remotePatterns: s.remotePatterns ?? [] })) }
+    const datasetId = createHash('sha256').update(JSON.stringify(normalized)).digest('hex').slice(0, 16)
+    const existing = this.datasets.get(datasetId)
+    if (existing) return existing
     // A pattern ShardScope refuses (pipe:, an unknown scheme) is an error of the open, named, not a missing shard later.
     for (const s of splits) {
       for (const pattern of [...s.patterns, ...(s.remotePatterns ?? [])]) {
@@ -209,10 +213,6 @@ export class DatasetRegistry {
         }
       }
     }
-    const normalized = { folder, splits: splits.map((s) => ({ name: s.name, patterns: s.patterns, remotePatterns: s.remotePatterns ?? [] })) }
-    const datasetId = createHash('sha256').update(JSON.stringify(normalized)).digest('hex').slice(0, 16)
-    const existing = this.datasets.get(datasetId)
-    if (existing) return existing
     const summary: DatasetSummary = {
       datasetId,
       name: source.name ?? manifest?.name ?? (folder ? basename(folder) : splits.map((s) => s.name).join(' + ')),

@@ -5,7 +5,6 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { makeFolder } from '../folders'
 import { z } from 'zod'
 import { RecentDataset } from '../../shared/contract/datasets'
 import { writeFileAtomic } from '../atomic-write'
@@ -33,6 +32,5 @@ export async function rememberRecent(stateDir: string, entry: RecentDataset): Pr
   const where = (a: RecentDataset): string => JSON.stringify({ folder: a.source.folder, splits: a.source.splits })
   const sameSource = (a: RecentDataset): boolean => where(a) === where(entry)
   const items = [entry, ...(await readRecent(stateDir)).filter((a) => !sameSource(a))].slice(0, maxRecent)
-  await makeFolder(stateDir)
   await writeFileAtomic(recentFile(stateDir), JSON.stringify({ items }, null, 2) + '\n')
 }

@@ -7,7 +7,7 @@
  * positions, optimizer kind/steps, the arrays' lengths), then the float32 arrays (LE)
  * in this order: weights, batch-norm statistics, optimizer buffers.
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../atomic-write'
 import type { TrainConfig } from '../../shared/contract/train'
@@ -37,7 +37,6 @@ export function checkpointName(version: number): string {
 
 export async function writeCheckpoint(runDir: string, c: Checkpoint): Promise<string> {
   const dir = join(runDir, 'checkpoints')
-  await mkdir(dir, { recursive: true })
   const arrays = [c.weights, c.batchNormStats, ...c.optimizer.buffers]
   const header: CheckpointHeader = {
     config: c.config,

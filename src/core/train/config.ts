@@ -21,7 +21,7 @@ const ESSENTIAL_FIELDS = { train: '--train', val: '--val', classes: '--classes',
  * Inputs are (pixel/255 − mean)/std. Without a dataset.json and without explicit values,
  * pixels are taken as they are, scaled to [0, 1]: no statistics of the data are known.
  */
-export const UNNORMALISED = { mean: [0, 0, 0], std: [1, 1, 1] } as TrainConfig['normalization']
+const UNNORMALISED = { mean: [0, 0, 0], std: [1, 1, 1] } as TrainConfig['normalization']
 
 export async function resolveTrainConfig(request: TrainConfigRequest): Promise<TrainConfig> {
   const fromManifest: Partial<TrainConfigInput> = {}

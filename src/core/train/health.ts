@@ -6,7 +6,7 @@
  * normalisation, pattern coverage of the folders), never guessed.
  */
 import type { HealthCheck, TrainConfig } from '../../shared/contract/train'
-import { checkCoverage } from '../verify/coverage'
+import { checkSplitsCoverage } from '../verify/coverage'
 import { parseInteger } from '../wds/integers'
 import { readSamples } from '../wds/read'
 import type { ShardLocation } from '../wds/types'
@@ -156,9 +156,9 @@ async function labelRange(shards: ShardLocation[], labelField: string, classes: 
  */
 export function coverageProblems(trainShards: ShardLocation[], valShards: ShardLocation[]): string[] {
   const problems: string[] = []
-  const pathsOf = (shards: ShardLocation[]) => new Set(shards.flatMap((s) => (s.path ? [s.path] : [])))
-  for (const [split, shards, other] of [['validation', valShards, trainShards], ['training', trainShards, valShards]] as const) {
-    for (const folder of checkCoverage(shards, pathsOf(other)).folders) {
+  const [val, train] = checkSplitsCoverage([valShards, trainShards])
+  for (const [split, coverage] of [['validation', val!], ['training', train!]] as const) {
+    for (const folder of coverage.folders) {
       if (folder.uncovered.length === 0 && folder.missing.length === 0) continue
       const total = folder.covered.length + folder.uncovered.length
       const parts = [`the ${split} pattern covers ${folder.covered.length} of ${total} shards in ${folder.dir}`]

@@ -18,7 +18,6 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n')
 }
 
-
 /**
  * writeJsonAtomic in one go, for a file that must be right even when the process is
  * ended the next moment (a run's summary on a second Ctrl-C), and whose writes must land

@@ -59,6 +59,15 @@ function statNamed(path: string): ShardFile | null {
 }
 
 /**
+ * checkCoverage for several splits at once: a file one split names is covered for the others
+ * too (train and val often share a folder, split by shard number). In the splits' order.
+ */
+export function checkSplitsCoverage(splits: ReadonlyArray<ShardLocation[]>): Coverage[] {
+  const namedBy = splits.map((locations) => new Set(locations.flatMap((l) => (l.kind === 'file' && l.path ? [l.path] : []))))
+  return splits.map((locations, i) => checkCoverage(locations, new Set(namedBy.flatMap((paths, j) => (j === i ? [] : [...paths])))))
+}
+
+/**
  * Compare a pattern's file locations with their folders. http locations are passed through
  * (no listing to compare with). `namedElsewhere`: paths another split's pattern names —
  * train and val often share a folder, split by shard number — which are not this pattern's

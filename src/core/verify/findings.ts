@@ -502,6 +502,8 @@ function extraFields(c: SplitChecks): { count: number; fields: string[]; expecte
 
 const CHECK_NAMES: CheckName[] = ['coverage', 'readability', 'structure', 'images', 'labels', 'label-diversity', 'counts', 'pixel-statistics', 'train-vs-val', 'leakage', 'copy-vs-copy']
 
+const STALE_COPY_FIX = 'Upload the local shards again and delete the old ones (e.g. `gsutil -m rsync -d` or `aws s3 sync --delete`), then point the pattern at the new layout.'
+
 function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Finding[] {
   const label = splitLabel(s.name)
   const remoteTotal = cmp.remote.shards.reduce((a, x) => a + x.samples, 0)
@@ -547,7 +549,7 @@ function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Findin
                 `other copy \`${cmp.remote.pattern}\`, the shards that could be read: ${describeLayout(readable)}`,
                 ...(cmp.onlyRemoteKeys > 0 ? [`${plural(cmp.onlyRemoteKeys, 'key')} only in the other copy (e.g. ${cmp.exampleOnlyRemote.slice(0, 3).join(', ')})`] : [])
               ],
-              fix: `Upload the local shards again and delete the old ones (e.g. \`gsutil -m rsync -d\` or \`aws s3 sync --delete\`), then point the pattern at the new layout.`,
+              fix: STALE_COPY_FIX,
               impactSamples: Math.max(remoteTotal, localTotal)
             },
             cap
@@ -587,7 +589,7 @@ function copyFindings(s: SplitOutcome, cmp: CopyComparison, cap: number): Findin
           split: s.name,
           title: `${label} copy \`${cmp.remote.pattern}\` is stale: ${cmp.layoutDiffers ? `it is in another layout (${describeLayout(cmp.remote.shards)} vs ${describeLayout(cmp.local.shards)} locally)` : 'it holds other samples than the local copy'}${keysDiffer ? `, and ${fmt(cmp.onlyLocalKeys + cmp.onlyRemoteKeys)} keys differ` : ''}.`,
           evidence,
-          fix: `Upload the local shards again and delete the old ones (e.g. \`gsutil -m rsync -d\` or \`aws s3 sync --delete\`), then point the pattern at the new layout.`,
+          fix: STALE_COPY_FIX,
           impactSamples: Math.max(remoteTotal, localTotal),
           offenders,
           offenderCount: offenders.length

@@ -11,7 +11,7 @@ import { REPORT_VERSION, VerifyRequest, type SplitRequest, type VerificationRepo
 import { bracesBalanced, expandPattern, PatternError } from '../wds/patterns'
 import type { ShardLocation } from '../wds/types'
 import { splitPatternsOfFolder } from '../wds/shard-files'
-import { checkCoverage, type Coverage } from './coverage'
+import { checkSplitsCoverage, type Coverage } from './coverage'
 import { compareCopies, sha256File, type CopyShard, type CopySide } from './copy-compare'
 import { ShardPool } from './shard-check-pool'
 import type { ShardCheck } from './shard-check'
@@ -141,9 +141,7 @@ export async function verifyDataset(input: VerifyRequestInput | VerifyRequest, o
   // are merged in pattern order, and bounds the results held at once.
   const lookahead = Math.max(1, pool.threads * 2)
 
-  // A file one split names is covered for the others too (train and val split one folder by shard number).
-  const namedBy = plan.splits.map((s) => new Set(s.locations.flatMap((l) => (l.kind === 'file' && l.path ? [l.path] : []))))
-  const coverages = plan.splits.map((s, i) => checkCoverage(s.locations, new Set(namedBy.flatMap((paths, j) => (j === i ? [] : [...paths])))))
+  const coverages = checkSplitsCoverage(plan.splits.map((s) => s.locations))
   // Nothing to read at all: the run could not happen (exit 2), unlike a split missing some shards (a finding).
   if (coverages.every((c) => c.readable.length === 0)) {
     throw new VerifyInputError(

@@ -4,7 +4,7 @@
  * pages go first), and grid geometry. Pure, so it is tested without a browser.
  */
 import type { SampleFilter, SampleRow } from '@shared/contract/datasets'
-import { plural } from '../../app/errors'
+import { formatCount, plural } from '../../app/errors'
 import { classLabel } from '../inventory/sort'
 
 export const PAGE_SIZE = 200
@@ -146,7 +146,7 @@ export function noSampleMessage(
   if (existsOutsideFilter) return `Sample ${t} is not among the samples this filter shows; clear the filter to see it.`
   if ('index' in target) {
     const size = splits.find((s) => s.name === target.split)?.samples
-    const range = size === undefined ? '' : size === 0 ? ' (it is empty)' : ` (it has ${size.toLocaleString('en-US')}: 0 … ${(size - 1).toLocaleString('en-US')})`
+    const range = size === undefined ? '' : size === 0 ? ' (it is empty)' : ` (it has ${formatCount(size)}: 0 … ${formatCount(size - 1)})`
     // Another split to name, where the index exists in it (or its size is not known yet).
     const other = splits.find((s) => s.name !== target.split && (s.samples === undefined || target.index < s.samples))
     const implicit = !/^[\w.-]+:/.test(t) && filter.split === undefined && other !== undefined

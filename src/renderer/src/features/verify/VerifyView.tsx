@@ -6,7 +6,7 @@ import { useDatasets } from '../datasets/store'
 import { useInventory } from '../inventory/store'
 import { useBrowser } from '../browser/store'
 import { NoDataset } from '../inventory/InventoryView'
-import { checkBadge, describeProgress, filterForFinding, shardName } from './findings'
+import { browseLinkText, checkBadge, describeProgress, filterForFinding, shardName } from './findings'
 import { useVerify } from './store'
 
 export function VerifyView(): React.JSX.Element {
@@ -175,17 +175,7 @@ function Findings({ findings }: { findings: Finding[] }): React.JSX.Element {
                         show('browse')
                       }}
                     >
-                      show{' '}
-                      {filter.keys
-                        ? filter.keys.length < f.offenderCount
-                          ? `${filter.keys.length} listed of ${plural(f.offenderCount, 'sample')}`
-                          : filter.keys.length === 1
-                            ? 'the sample'
-                            : `${formatCount(filter.keys.length)} samples`
-                        : f.browse
-                          ? `all ${plural(f.browse.samples, 'sample')} of class ${f.browse.classId}`
-                          : 'the shard'}{' '}
-                      in the browser
+                      {browseLinkText(filter, f)}
                     </button>
                   </>
                 )}

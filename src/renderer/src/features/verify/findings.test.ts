@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { DatasetSummary } from '@shared/contract/datasets'
 import type { Finding } from '@shared/contract/verify'
-import { checkBadge, describeProgress, filterForFinding, shardName, verifyRequestFor } from './findings'
+import { browseLinkText, checkBadge, describeProgress, filterForFinding, shardName, verifyRequestFor } from './findings'
 
 const finding = (offenders: Finding['offenders'], split?: string): Finding => ({
   check: 'labels',
@@ -22,6 +22,16 @@ const splits: Record<string, string> = {
   '/d/val/val-000001.tar': 'val'
 }
 const splitOf = (url: string) => splits[url]
+
+describe('browseLinkText', () => {
+  it('says how many of the finding\'s samples the link shows', () => {
+    const listed = { ...finding([{ url: '/d/val/val-000000.tar', key: 'v1' }], 'val'), offenderCount: 32 }
+    expect(browseLinkText({ keys: [{ key: 'v1' }] }, listed)).toBe('show 1 listed of 32 samples in the browser')
+    expect(browseLinkText({ keys: [{ key: 'v1' }] }, { ...listed, offenderCount: 1 })).toBe('show the sample in the browser')
+    expect(browseLinkText({ split: 'val', classId: 10 }, { ...listed, browse: { split: 'val', classId: 10, samples: 32 } })).toBe('show all 32 samples of class 10 in the browser')
+    expect(browseLinkText({ split: 'val', shard: 'val-000000.tar' }, listed)).toBe('show the shard in the browser')
+  })
+})
 
 describe('filterForFinding', () => {
   it('lists the offending samples by split and key, in order, once each', () => {

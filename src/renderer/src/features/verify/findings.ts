@@ -4,6 +4,7 @@
  */
 import type { DatasetSummary, SampleFilter, SampleRef } from '@shared/contract/datasets'
 import type { Finding, VerifyRequestInput } from '@shared/contract/verify'
+import { formatCount, plural } from '../../app/errors'
 
 /** The last path segment of a shard URL or path: how the inventory and the filters name shards. */
 export function shardName(url: string): string {
@@ -42,6 +43,20 @@ export function filterForFinding(finding: Finding, splitOfShard: (url: string) =
     if (split) return { split, shard: shardName(shards[0]) }
   }
   return null
+}
+
+/** The words of a finding's link to the browser, for the filter filterForFinding made of it. */
+export function browseLinkText(filter: SampleFilter, finding: Finding): string {
+  const what = filter.keys
+    ? filter.keys.length < finding.offenderCount
+      ? `${filter.keys.length} listed of ${plural(finding.offenderCount, 'sample')}`
+      : filter.keys.length === 1
+        ? 'the sample'
+        : `${formatCount(filter.keys.length)} samples`
+    : finding.browse
+      ? `all ${plural(finding.browse.samples, 'sample')} of class ${finding.browse.classId}`
+      : 'the shard'
+  return `show ${what} in the browser`
 }
 
 /** What `verify.start` needs for an opened dataset: its folder (whose dataset.json says the rest), or its patterns. */
