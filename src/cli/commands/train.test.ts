@@ -49,7 +49,7 @@ describe('shardscope train', () => {
   })
 
   // Node's recursive mkdir spins for ever on these (its parent answers ENOENT); the test would time out.
-  it.skipIf(!existsSync('/proc/self'))('a runs or state folder that cannot be made is a usage error naming it, at once', async () => {
+  it.skipIf(!existsSync('/proc/self'))('a runs or state folder that cannot be made is a usage error naming it, at once (skipped where there is no /proc to try it under)', async () => {
     expect(await main(['train', join(root, 'faulty'), '--runs-dir', '/proc/shardscope-runs'])).toBe(2)
     expect(output.stderr).toContain('shardscope: /proc/shardscope-runs: cannot make a folder here (its parent takes no new folders) (ENOENT in mkdir)\n')
     expect(await main(['train', join(root, 'faulty'), '--state-dir', '/proc/shardscope-state'])).toBe(2)
@@ -76,7 +76,7 @@ describe('shardscope train', () => {
     expect(existsSync(join(root, 'runs-refused'))).toBe(false)
   })
 
-  it.skipIf(cudaInstalled)('a backend whose package is not installed is a usage error before any run folder is made', async () => {
+  it.skipIf(cudaInstalled)('a backend whose package is not installed is a usage error before any run folder is made (skipped where @tensorflow/tfjs-node-gpu is installed: cuda then has its package)', async () => {
     const runs = join(root, 'runs-no-cuda')
     expect(await main(['train', join(root, 'faulty'), '--backend', 'cuda', '--runs-dir', runs])).toBe(2)
     expect(output.stderr).toContain("shardscope: backend 'cuda' is not available: @tensorflow/tfjs-node-gpu is not installed (optional dependency; it needs libtensorflow with CUDA)\n")
