@@ -50,6 +50,13 @@ test('a mistyped folder is named in an error the user can dismiss; the demo data
 
 test('the grid shows thumbnails whose labels match the shards, and jumps, selects and opens a sample by keyboard', async ({ page }) => {
   const env = e2eEnv()
+  // The contract's frames, to see what the open asked for and what came back.
+  const sent: Array<{ id: number; method: string; input: { offset?: number; firstPage?: { thumbnails: number } } }> = []
+  const received: Array<{ id?: number; value?: { firstPage?: { items: unknown[]; thumbnails?: unknown[] } } }> = []
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => sent.push(JSON.parse(String(f.payload))))
+    ws.on('framereceived', (f) => received.push(JSON.parse(String(f.payload))))
+  })
   await page.goto(env.url)
   // The Datasets view with the demo in its recent list.
   await expect(page.getByRole('list').getByRole('button').first()).toBeVisible()
@@ -68,6 +75,19 @@ test('the grid shows thumbnails whose labels match the shards, and jumps, select
   await expect(page.getByRole('button', { name: 'Browse', exact: true })).toHaveAttribute('aria-current', 'page')
   await expect(page.locator('.sample-cell[data-key]').first()).toBeVisible()
   expect(await page.evaluate('window.sawNoMatch === true'), '"No sample matches this filter." shown while the first page loaded').toBe(false)
+  // The first screen is the train split's first samples, in order, with their images. They came
+  // with the open's one answer (the dataset's index was built): no second request for them.
+  const trainTruth = await labelsOfSplit(env.clean, 'train')
+  const firstScreen = await page.locator('.sample-cell[data-key]').evaluateAll((els) => els.map((el) => [el.getAttribute('data-key'), Number(el.getAttribute('data-label'))]))
+  expect(firstScreen.length).toBeGreaterThanOrEqual(8)
+  expect(firstScreen).toEqual([...trainTruth].slice(0, firstScreen.length))
+  await expect
+    .poll(() => page.locator('.sample-cell img').evaluateAll((imgs) => imgs.length >= 8 && imgs.every((i) => (i as unknown as ImageLike).complete && (i as unknown as ImageLike).naturalWidth > 0)))
+    .toBe(true)
+  const open = sent.find((f) => f.method === 'datasets.open')!
+  expect(open.input.firstPage?.thumbnails).toBeGreaterThan(0)
+  expect(received.find((f) => f.id === open.id)?.value?.firstPage?.thumbnails).toHaveLength(open.input.firstPage!.thumbnails)
+  expect(sent.filter((f) => f.method === 'datasets.samples' && f.input.offset === 0)).toEqual([])
   const manifest = await readManifest(env.clean)
   // The class and shard lists fill in once the first screen is up, without the user touching them ("all" + each).
   await expect(page.locator('select[aria-label="Class filter"] option')).toHaveCount(manifest.classNames.length + 1)

@@ -14,6 +14,7 @@ import { readSamples } from '../wds'
 import { verifyDataset } from '../verify/verify-dataset'
 import { nodeProcessHost } from '../process'
 import { createServices, type Services } from './index'
+import { FIRST_PAGE_WAIT_MS } from './datasets'
 import type { ServiceContext } from './context'
 import { dispatch } from './dispatch'
 import { serveMedia, serveMediaBatch } from './media'
@@ -156,6 +157,33 @@ describe('datasets service', () => {
       expect(t?.contentType).toBe('image/jpeg')
       expect(Buffer.from(t!.base64, 'base64').equals(jpgs.get(page.items[i]!.key)!)).toBe(true)
     })
+  })
+
+  it('an open asked for its first page answers with it: the unfiltered listing\'s first rows and images, as datasets.samples gives them', async () => {
+    type Page = { total: number; offset: number; items: Array<{ key: string }>; thumbnails?: Array<{ contentType: string; base64: string } | null> }
+    const opened = await call<{ datasetId: string; name: string; firstPage?: Page }>('datasets.open', { folder: demoDir, firstPage: { limit: 30, thumbnails: 12 } })
+    const asked = await call<Page>('datasets.samples', { datasetId: opened.datasetId, filter: {}, offset: 0, limit: 30, thumbnails: 12 })
+    expect(opened.name).toBe(demo.manifest.name)
+    expect(opened.firstPage).toEqual(asked)
+    expect(opened.firstPage!.items.map((i) => i.key)).toEqual((await readSplit(join(demoDir, demo.manifest.splits.train.pattern))).slice(0, 30).map((s) => s.key))
+    expect(opened.firstPage!.thumbnails).toHaveLength(12)
+    // An open that does not ask gets the summary alone.
+    const plain = await call<{ firstPage?: Page }>('datasets.open', { folder: demoDir })
+    expect(plain.firstPage).toBeUndefined()
+  })
+
+  it(`an open whose shards cannot be indexed within ${FIRST_PAGE_WAIT_MS} ms answers without its first page, and the page comes when asked`, async () => {
+    const server = await serveFolder(demoDir, { delayMs: FIRST_PAGE_WAIT_MS + 400 })
+    try {
+      const pattern = `${server.baseUrl}/${demo.manifest.splits.val.pattern}`
+      const opened = await call<{ datasetId: string; firstPage?: unknown }>('datasets.open', { splits: [{ name: 'slow-val', patterns: [pattern] }], firstPage: { limit: 10, thumbnails: 4 } })
+      expect(opened.firstPage).toBeUndefined()
+      const page = await call<{ total: number; items: Array<{ key: string }> }>('datasets.samples', { datasetId: opened.datasetId, filter: {}, offset: 0, limit: 10, thumbnails: 4 })
+      expect(page.total).toBe(16)
+      expect(page.items.map((i) => i.key)).toEqual((await readSplit(join(demoDir, demo.manifest.splits.val.pattern))).slice(0, 10).map((s) => s.key))
+    } finally {
+      await server.close()
+    }
   })
 
   it('filters by shard, class and explicit keys return exactly the matching samples', async () => {

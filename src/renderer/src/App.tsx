@@ -9,7 +9,7 @@ import type { ConnectionState } from './api/ws-client'
 import { useNavigation, views, type ViewName } from './app/navigation'
 import { formatCount } from './app/errors'
 import { DatasetsView } from './features/datasets/DatasetsView'
-import { useDatasets } from './features/datasets/store'
+import { askWithEachOpen, useDatasets } from './features/datasets/store'
 import { InventoryView } from './features/inventory/InventoryView'
 import { VerifyView } from './features/verify/VerifyView'
 import { findingCountFor, useVerify } from './features/verify/store'
@@ -30,9 +30,11 @@ const viewComponents: Record<ViewName, () => React.JSX.Element> = {
 export function App(): React.JSX.Element {
   const view = useNavigation((s) => s.view)
   useEffect(() => {
-    // The browser binds to a dataset the moment it opens, so the grid's first page and images
-    // are asked for while the view after the open renders, not after.
-    const bindBrowser = useDatasets.subscribe((s) => useBrowser.getState().setDataset(s.current?.datasetId ?? null))
+    // The browser binds to a dataset the moment it opens. Each open asks for the grid's first
+    // page and images with it, so they come in the open's answer: the grid does not wait for a
+    // second round trip, asked for from a page busy rendering the view after the open.
+    askWithEachOpen(() => useBrowser.getState().firstPageRequest())
+    const bindBrowser = useDatasets.subscribe((s) => useBrowser.getState().setDataset(s.current?.datasetId ?? null, s.firstPage))
     const offs = [bindBrowser, useDatasets.getState().listen(), useVerify.getState().listen(), useTrain.getState().listen()]
     void useDatasets
       .getState()

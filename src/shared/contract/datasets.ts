@@ -23,17 +23,30 @@ export type SplitSource = z.infer<typeof SplitSource>
  * manifest or from shard file names such as `train-000000.tar`), or explicit splits,
  * or both (explicit splits override the folder's).
  */
-export const DatasetSource = z
-  .object({
-    folder: z.string().min(1).optional(),
-    splits: z.array(SplitSource).optional(),
-    /** Shown in the title bar and the recent list; defaults to the folder name. */
-    name: z.string().min(1).optional()
-  })
-  .refine((s) => s.folder !== undefined || (s.splits?.length ?? 0) > 0, {
-    message: 'give a folder or at least one split with URL patterns'
-  })
+const DatasetSourceFields = z.object({
+  folder: z.string().min(1).optional(),
+  splits: z.array(SplitSource).optional(),
+  /** Shown in the title bar and the recent list; defaults to the folder name. */
+  name: z.string().min(1).optional()
+})
+const givesFolderOrSplits = [
+  (s: { folder?: string; splits?: unknown[] }) => s.folder !== undefined || (s.splits?.length ?? 0) > 0,
+  { message: 'give a folder or at least one split with URL patterns' }
+] as const
+export const DatasetSource = DatasetSourceFields.refine(...givesFolderOrSplits)
 export type DatasetSource = z.infer<typeof DatasetSource>
+
+/**
+ * Asked for with an open: the first page of the unfiltered listing, and the thumbnails of
+ * its first `thumbnails` items (as `datasets.samples` answers them), in the open's answer.
+ * The grid shows a dataset the moment it opens; asking for its first page only once the
+ * open has answered cost a round trip, with the page busy rendering meanwhile.
+ */
+export const FirstPageRequest = z.object({
+  limit: z.number().int().min(1).max(2000),
+  thumbnails: z.number().int().min(0).max(200).default(0)
+})
+export type FirstPageRequest = z.infer<typeof FirstPageRequest>
 
 export const DatasetSplit = z.object({
   name: z.string(),
@@ -176,6 +189,14 @@ export const SamplePage = z.object({
 })
 export type SamplePage = z.infer<typeof SamplePage>
 
+/**
+ * An open's answer: the summary, and the first page when it was asked for and the
+ * dataset's sample tables were ready within a moment (an index cached or already built).
+ * A dataset being indexed answers without it: its progress shows, and the grid asks later.
+ */
+export const OpenedDatasetAnswer = DatasetSummary.extend({ firstPage: SamplePage.optional() })
+export type OpenedDatasetAnswer = z.infer<typeof OpenedDatasetAnswer>
+
 export const ImageSummary = z.object({
   width: z.number(),
   height: z.number(),
@@ -211,8 +232,16 @@ export type SampleDetail = z.infer<typeof SampleDetail>
 const DatasetRef = z.object({ datasetId: z.string().min(1) })
 
 export const methods = {
-  'datasets.open': method('Open a shard folder or train/val URL patterns; returns the dataset summary.', DatasetSource, DatasetSummary),
-  'datasets.openDemo': method('Open the built-in demo dataset, generating it on first use.', z.object({}), DatasetSummary),
+  'datasets.open': method(
+    'Open a shard folder or train/val URL patterns; returns the dataset summary (and its first page, when asked for).',
+    DatasetSourceFields.extend({ firstPage: FirstPageRequest.optional() }).refine(...givesFolderOrSplits),
+    OpenedDatasetAnswer
+  ),
+  'datasets.openDemo': method(
+    'Open the built-in demo dataset, generating it on first use (and answer its first page, when asked for).',
+    z.object({ firstPage: FirstPageRequest.optional() }),
+    OpenedDatasetAnswer
+  ),
   'datasets.get': method('The summary of a dataset opened in this session, by id (a page reload, `serve DATASET`).', DatasetRef, DatasetSummary),
   'datasets.close': method('Forget an opened dataset (its media URLs stop working).', DatasetRef, z.object({})),
   'datasets.recent': method('Datasets opened before, most recent first.', z.object({}), z.object({ items: z.array(RecentDataset) })),

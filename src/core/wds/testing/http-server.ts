@@ -21,10 +21,13 @@ export interface TestHttpServer {
 export interface ServeFolderOptions {
   /** Honour Range requests (default true). */
   ranges?: boolean
+  /** Hold each GET's body back this long, like a slow bucket (default 0). */
+  delayMs?: number
 }
 
 export async function serveFolder(folder: string, options: ServeFolderOptions = {}): Promise<TestHttpServer> {
   const ranges = options.ranges ?? true
+  const delayMs = options.delayMs ?? 0
   const requests: string[] = []
   const server: Server = createServer((request, response) => {
     const urlPath = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname)
@@ -71,7 +74,7 @@ export async function serveFolder(folder: string, options: ServeFolderOptions = 
           response.end()
           return
         }
-        createReadStream(file, { start, end }).pipe(response)
+        setTimeout(() => createReadStream(file, { start, end }).pipe(response), delayMs)
       },
       () => response.writeHead(404).end()
     )

@@ -4,7 +4,7 @@
  * state; `pagesVersion` ticks when one arrives so only the grid re-renders.
  */
 import { create } from 'zustand'
-import type { SampleDetail, SampleFilter, SampleRow } from '@shared/contract/datasets'
+import type { FirstPageRequest, SampleDetail, SampleFilter, SamplePage, SampleRow } from '@shared/contract/datasets'
 import { getClient } from '../../api/client'
 import { describeError } from '../../app/errors'
 import { whenIdle } from '../../app/paint'
@@ -30,7 +30,10 @@ interface BrowserState {
   error: string | null
   /** Ask the grid to bring a position into view; seq changes on every request. */
   scrollRequest: { position: number; seq: number } | null
-  setDataset(datasetId: string | null): void
+  /** Shows this dataset's samples (unfiltered), starting from its first page when the open answered with it. */
+  setDataset(datasetId: string | null, firstPage?: SamplePage | null): void
+  /** What an open asks for so that this grid has its first screen with the open's answer. */
+  firstPageRequest(): FirstPageRequest
   showSamples(filter: SampleFilter, origin?: string | null): void
   setFilter(patch: Partial<SampleFilter>): void
   ensureRange(first: number, last: number): void
@@ -56,12 +59,30 @@ export const useBrowser = create<BrowserState>((set, get) => {
   const thumbnailSource = (): ThumbnailSource =>
     (thumbnails ??= new ThumbnailSource(getClient(), () => set((s) => ({ thumbnailsVersion: s.thumbnailsVersion + 1 }))))
 
-  function reset(patch: Partial<BrowserState>): void {
+  /** A new listing; starting from its first page when that is here already (an open's answer), else asking for it. */
+  function reset(patch: Partial<BrowserState>, firstPage?: SamplePage | null): void {
     cache = new PageCache()
     inFlight = new Set()
     generation++
     set({ total: null, selected: null, detail: null, detailOpen: false, error: null, pagesVersion: 0, scrollRequest: null, ...patch })
-    get().ensureRange(0, PAGE_SIZE - 1)
+    const { datasetId } = get()
+    if (firstPage && datasetId) receivePage(datasetId, 0, firstPage)
+    else get().ensureRange(0, PAGE_SIZE - 1)
+  }
+
+  /** How many thumbnails come with a new listing's first page where images are fetched in batches (serve mode). */
+  function firstScreenThumbnails(): number {
+    return thumbnailSource().batched ? cellsOnScreen(lastGridSize) : 0
+  }
+
+  function receivePage(datasetId: string, page: number, result: SamplePage): void {
+    if (result.thumbnails) thumbnailSource().accept(datasetId, result.items, result.thumbnails)
+    inFlight.delete(page)
+    cache.put(page, result.items)
+    set((s) => ({ total: result.total, pagesVersion: s.pagesVersion + 1 }))
+    // A detail asked for before its page arrived (a jump far down) loads now.
+    const { detailOpen, detail, selected } = get()
+    if (detailOpen && !detail && selected !== null && Math.floor(selected / PAGE_SIZE) === page) void loadDetail(selected)
   }
 
   function fetchPage(page: number): void {
@@ -72,18 +93,11 @@ export const useBrowser = create<BrowserState>((set, get) => {
     // A new listing's first screen comes with its images where they are fetched in batches
     // (serve mode): asking for them only once the page is back cost a round trip through a
     // page busy rendering the view it opens on, and a second render.
-    const firstScreen = page === 0 && get().total === null && thumbnailSource().batched ? cellsOnScreen(lastGridSize) : 0
+    const firstScreen = page === 0 && get().total === null ? firstScreenThumbnails() : 0
     getClient()
       .call('datasets.samples', { datasetId, filter, offset: page * PAGE_SIZE, limit: PAGE_SIZE, thumbnails: firstScreen })
       .then((result) => {
-        if (gen !== generation) return
-        if (result.thumbnails) thumbnailSource().accept(datasetId, result.items, result.thumbnails)
-        inFlight.delete(page)
-        cache.put(page, result.items)
-        set((s) => ({ total: result.total, pagesVersion: s.pagesVersion + 1 }))
-        // A detail asked for before its page arrived (a jump far down) loads now.
-        const { detailOpen, detail, selected } = get()
-        if (detailOpen && !detail && selected !== null && Math.floor(selected / PAGE_SIZE) === page) void loadDetail(selected)
+        if (gen === generation) receivePage(datasetId, page, result)
       })
       .catch((err) => {
         if (gen !== generation) return
@@ -119,10 +133,11 @@ export const useBrowser = create<BrowserState>((set, get) => {
     detailError: null,
     error: null,
     scrollRequest: null,
-    setDataset(datasetId) {
+    setDataset(datasetId, firstPage) {
       if (datasetId === get().datasetId) return
-      reset({ datasetId, filter: {}, origin: null })
+      reset({ datasetId, filter: {}, origin: null }, firstPage)
     },
+    firstPageRequest: () => ({ limit: PAGE_SIZE, thumbnails: firstScreenThumbnails() }),
     showSamples(filter, origin = null) {
       // Called from other views before the browser has mounted: bind the open dataset now, so mounting does not reset the filter.
       reset({ filter, origin, datasetId: useDatasets.getState().current?.datasetId ?? get().datasetId })

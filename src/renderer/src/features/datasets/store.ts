@@ -4,7 +4,7 @@
  * open. Other features read `current` and load their own data for its id.
  */
 import { create } from 'zustand'
-import type { DatasetSource, DatasetSummary, RecentDataset } from '@shared/contract/datasets'
+import type { DatasetSource, DatasetSummary, FirstPageRequest, OpenedDatasetAnswer, RecentDataset, SamplePage } from '@shared/contract/datasets'
 import { getClient } from '../../api/client'
 import { describeError, plural } from '../../app/errors'
 
@@ -19,6 +19,11 @@ export interface IndexProgress {
 
 interface DatasetsState {
   current: DatasetSummary | null
+  /**
+   * The first page of `current`'s listing when its open answered with it (see
+   * `askWithEachOpen`): the sample browser, which binds to `current`, starts from it.
+   */
+  firstPage: SamplePage | null
   recent: RecentDataset[]
   /** What is being opened, for the busy line ("Opening demo…"); null when idle. */
   opening: string | null
@@ -40,13 +45,24 @@ interface DatasetsState {
   listen(): () => void
 }
 
+/** What each open asks to be answered with besides the summary; set by the app shell. */
+let firstPageWanted: () => FirstPageRequest | undefined = () => undefined
+
+/**
+ * Every open from now on asks for the first page `wanted` describes (the sample grid's first
+ * screen), so that the view showing the dataset has it with the open's one answer.
+ */
+export function askWithEachOpen(wanted: () => FirstPageRequest | undefined): void {
+  firstPageWanted = wanted
+}
+
 export const useDatasets = create<DatasetsState>((set, get) => {
-  async function run(label: string, call: () => Promise<DatasetSummary>): Promise<boolean> {
+  async function run(label: string, call: (firstPage: FirstPageRequest | undefined) => Promise<OpenedDatasetAnswer>): Promise<boolean> {
     set({ opening: label, error: null, indexProgress: {} })
     try {
-      const current = await call()
+      const { firstPage, ...current } = await call(firstPageWanted())
       // The recent list is read again when the Datasets view shows it, not now, while the new dataset's first screen loads.
-      set({ current, opening: null })
+      set({ current, firstPage: firstPage ?? null, opening: null })
       return true
     } catch (err) {
       set({ opening: null, error: describeError(err) })
@@ -55,12 +71,13 @@ export const useDatasets = create<DatasetsState>((set, get) => {
   }
   return {
     current: null,
+    firstPage: null,
     recent: [],
     opening: null,
     error: null,
     indexProgress: {},
-    open: (source, label) => run(label ?? source.name ?? source.folder ?? 'dataset', () => getClient().call('datasets.open', source)),
-    openDemo: () => run('the demo dataset', () => getClient().call('datasets.openDemo', {})),
+    open: (source, label) => run(label ?? source.name ?? source.folder ?? 'dataset', (firstPage) => getClient().call('datasets.open', { ...source, firstPage })),
+    openDemo: () => run('the demo dataset', (firstPage) => getClient().call('datasets.openDemo', { firstPage })),
     dismissError: () => set({ error: null }),
     async loadRecent() {
       try {
@@ -77,13 +94,13 @@ export const useDatasets = create<DatasetsState>((set, get) => {
         .call('datasets.get', { datasetId: wanted })
         .catch(() => null)
       if (opened) {
-        set({ current: opened })
+        set({ current: opened, firstPage: null })
         void get().loadRecent()
         return
       }
       await get().loadRecent()
       const latest = get().recent[0]
-      if (latest) await run(latest.name, () => getClient().call('datasets.open', latest.source))
+      if (latest) await run(latest.name, (firstPage) => getClient().call('datasets.open', { ...latest.source, firstPage }))
     },
     listen() {
       return getClient().on('datasets.indexProgress', (p) => {
