@@ -229,6 +229,27 @@ describe('datasets service', () => {
     expect((withPage.page.items[41 - 32] as { key: string }).key).toBe(target.key)
   })
 
+  it('locate by a key that two splits hold answers the first and says where the other copy is; a key in one split says nothing more', async () => {
+    // val names one of train's shards as well: its 16 keys are in both splits.
+    const shards = expandPattern(join(demoDir, demo.manifest.splits.train.pattern))
+    const { datasetId } = await call<{ datasetId: string }>('datasets.open', {
+      splits: [
+        { name: 'train', patterns: [join(demoDir, demo.manifest.splits.train.pattern)] },
+        { name: 'leaky-val', patterns: [shards[1]!.url] }
+      ]
+    })
+    const truth = await readSplit(join(demoDir, demo.manifest.splits.train.pattern))
+    type Located = { position: number; sample: { split: string; index: number }; elsewhere?: Array<{ split: string; index: number }> }
+    const both = await call<Located>('datasets.locate', { datasetId, filter: {}, key: truth[20]!.key })
+    expect([both.sample.split, both.sample.index, both.position]).toEqual(['train', 20, 20])
+    expect(both.elsewhere).toEqual([{ split: 'leaky-val', index: 4 }])
+    const once = await call<Located>('datasets.locate', { datasetId, filter: {}, key: truth[40]!.key })
+    expect(once.sample.index).toBe(40)
+    expect(once.elsewhere).toBeUndefined()
+    // By index, a sample is named by its split: nothing to add.
+    expect((await call<Located>('datasets.locate', { datasetId, split: 'train', index: 20 })).elsewhere).toBeUndefined()
+  })
+
   it('sample detail lists every field with its size and the image shape and pixel range', async () => {
     const { datasetId } = await call<{ datasetId: string }>('datasets.open', { folder: demoDir })
     const detail = await call<{ key: string; fields: Array<{ name: string; bytes: number; kind: string; text?: string; image?: { width: number; height: number; channels: number; min: number; max: number } }> }>(

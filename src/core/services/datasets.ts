@@ -185,11 +185,15 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
         }
         if (!target) return { position: null, sample: null }
         const sample = registry.row(d, tables[target.s]!, target.g)
+        // The same key in other splits (a train/val leak): said, not hidden behind the copy found first.
+        const elsewhere =
+          key === undefined ? [] : tables.flatMap((t, s) => (s === target.s || t.keyToIndex.get(key) === undefined ? [] : [{ split: t.name, index: t.keyToIndex.get(key)! }]))
+        const also = elsewhere.length > 0 ? { elsewhere } : {}
         const listing = await registry.listing(d, filter)
         const p = listing.positionOf(target.s, target.g)
-        if (p === null) return { position: null, sample }
-        if (pageSize === undefined) return { position: p, sample }
-        return { position: p, sample, page: pageOf(d, tables, listing, Math.floor(p / pageSize) * pageSize, pageSize) }
+        if (p === null) return { position: null, sample, ...also }
+        if (pageSize === undefined) return { position: p, sample, ...also }
+        return { position: p, sample, page: pageOf(d, tables, listing, Math.floor(p / pageSize) * pageSize, pageSize), ...also }
       },
       async 'datasets.sample'({ datasetId, split, index }) {
         const d = registry.get(datasetId)

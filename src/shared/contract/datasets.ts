@@ -280,7 +280,13 @@ export const methods = {
       /** Also answer the page of this many rows that holds the sample (a jump shows it at once). */
       pageSize: z.number().int().min(1).max(2000).optional()
     }),
-    z.object({ position: z.number().nullable(), sample: SampleRow.nullable(), page: SamplePage.optional() })
+    z.object({
+      position: z.number().nullable(),
+      sample: SampleRow.nullable(),
+      page: SamplePage.optional(),
+      /** A key found in more than one split: where else it is (split and index), besides the sample answered. */
+      elsewhere: z.array(z.object({ split: z.string(), index: z.number() })).optional()
+    })
   ),
   'datasets.sample': method(
     'Every field of one sample, with sizes and decoded summaries.',

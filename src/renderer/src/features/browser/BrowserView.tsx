@@ -33,6 +33,7 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
   const origin = useBrowser((s) => s.origin)
   const total = useBrowser((s) => s.total)
   const error = useBrowser((s) => s.error)
+  const notice = useBrowser((s) => s.notice)
   const setFilter = useBrowser((s) => s.setFilter)
   const showSamples = useBrowser((s) => s.showSamples)
   const jump = useBrowser((s) => s.jump)
@@ -145,6 +146,11 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
       {error && (
         <div className="banner error small" role="alert">
           {error}
+        </div>
+      )}
+      {notice && (
+        <div className="banner warn small" role="status" data-testid="jump-notice">
+          {notice}
         </div>
       )}
     </div>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { SampleRow } from '@shared/contract/datasets'
-import { PageCache, columnsFor, describeFilter, moveSelection, noSampleMessage, pagesForRange, parseJumpTarget } from './pages'
+import { PageCache, columnsFor, describeFilter, moveSelection, noSampleMessage, otherCopiesMessage, pagesForRange, parseJumpTarget } from './pages'
 
 const rows = (page: number, size: number): SampleRow[] =>
   Array.from({ length: size }, (_, i) => ({
@@ -138,3 +138,11 @@ describe('describeFilter', () => {
   })
 })
 
+describe('otherCopiesMessage', () => {
+  it('names the copy shown and the split:index to type for each other one', () => {
+    expect(otherCopiesMessage('s042', { split: 'train', index: 42 }, [{ split: 'val', index: 7 }])).toBe('Key s042 is in 2 splits: this is train:42; the other is val:7 (type it to jump there).')
+    expect(otherCopiesMessage('s042', { split: 'train', index: 42 }, [{ split: 'val', index: 7 }, { split: 'test', index: 0 }])).toBe(
+      'Key s042 is in 3 splits: this is train:42; the others are val:7, test:0 (type it to jump there).'
+    )
+  })
+})

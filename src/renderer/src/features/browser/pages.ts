@@ -155,6 +155,16 @@ export function noSampleMessage(
   return `No sample with key ${t}${filter.split ? ` in ${filter.split}` : ''}.`
 }
 
+/**
+ * After a jump to a key that more than one split holds: which copy the grid shows, and how
+ * to reach the others (a sample in both train and val flatters the validation figures).
+ */
+export function otherCopiesMessage(key: string, shown: { split: string; index: number }, elsewhere: ReadonlyArray<{ split: string; index: number }>): string {
+  const others = elsewhere.map((e) => `${e.split}:${e.index}`)
+  const them = others.length === 1 ? `the other is ${others[0]}` : `the others are ${others.join(', ')}`
+  return `Key ${key} is in ${elsewhere.length + 1} splits: this is ${shown.split}:${shown.index}; ${them} (type it to jump there).`
+}
+
 /** The Problem filter's choices: the value `datasets.samples` takes, and the words the user reads. */
 export const problemChoices: ReadonlyArray<readonly [string, string]> = [
   ['', 'any or none'],

@@ -10,7 +10,7 @@ import { describeError } from '../../app/errors'
 import { whenIdle } from '../../app/paint'
 import { useDatasets } from '../datasets/store'
 import { useInventory } from '../inventory/store'
-import { PAGE_SIZE, PageCache, cellsOnScreen, lastGridSize, noSampleMessage, pagesForRange, parseJumpTarget } from './pages'
+import { PAGE_SIZE, PageCache, cellsOnScreen, lastGridSize, noSampleMessage, otherCopiesMessage, pagesForRange, parseJumpTarget } from './pages'
 import { ThumbnailSource, type ThumbnailUrl } from './thumbnails'
 
 interface BrowserState {
@@ -28,6 +28,8 @@ interface BrowserState {
   detail: SampleDetail | null
   detailError: string | null
   error: string | null
+  /** A word about the last jump that is not an error (the key is in other splits too). */
+  notice: string | null
   /** Ask the grid to bring a position into view; seq changes on every request. */
   scrollRequest: { position: number; seq: number } | null
   /** Shows this dataset's samples (unfiltered), starting from its first page when the open answered with it. */
@@ -64,7 +66,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
     cache = new PageCache()
     inFlight = new Set()
     generation++
-    set({ total: null, selected: null, detail: null, detailOpen: false, error: null, pagesVersion: 0, scrollRequest: null, ...patch })
+    set({ total: null, selected: null, detail: null, detailOpen: false, error: null, notice: null, pagesVersion: 0, scrollRequest: null, ...patch })
     const { datasetId } = get()
     if (firstPage && datasetId) receivePage(datasetId, 0, firstPage)
     else get().ensureRange(0, PAGE_SIZE - 1)
@@ -132,6 +134,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
     detail: null,
     detailError: null,
     error: null,
+    notice: null,
     scrollRequest: null,
     setDataset(datasetId, firstPage) {
       if (datasetId === get().datasetId) return
@@ -213,7 +216,8 @@ export const useBrowser = create<BrowserState>((set, get) => {
       }
       try {
         const gen = generation
-        const { position, sample, page } = await getClient().call('datasets.locate', { datasetId, filter, ...target, pageSize: PAGE_SIZE })
+        set({ notice: null })
+        const { position, sample, page, elsewhere } = await getClient().call('datasets.locate', { datasetId, filter, ...target, pageSize: PAGE_SIZE })
         if (gen !== generation) return false
         // The target's image first, in a batch of its own; its page came with the answer, so the grid can show its row at once.
         if (sample && position !== null) void thumbnailSource().request(datasetId, [sample])
@@ -227,7 +231,7 @@ export const useBrowser = create<BrowserState>((set, get) => {
           set({ error: noSampleMessage(text, target, filter, sample !== null, splits) })
           return false
         }
-        set({ error: null })
+        set({ error: null, notice: 'key' in target && sample && elsewhere ? otherCopiesMessage(target.key, sample, elsewhere) : null })
         get().ensureRange(position, position)
         get().select(position)
         return true
