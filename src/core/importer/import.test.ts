@@ -255,7 +255,7 @@ describe('importImageFolder on class folders', () => {
     expect(kept.oddShapes.map((o) => o.file).sort()).toEqual(['a/i1.jpg', 'a/i2.jpg', 'b/i1.jpg', 'b/i2.jpg'])
   }, 60_000)
 
-  it('finds images as ImageFolder does (subfolders, symbolic links) and reads what PIL reads: misnamed, CMYK, RGBA, TIFF; what it cannot read is named', async () => {
+  it('finds images as ImageFolder does (subfolders, symbolic links) and reads what PIL reads: misnamed (PNG, GIF), CMYK, RGBA, TIFF; what it cannot read is named', async () => {
     const src = join(root, 'as-found')
     const make = (r: number, g: number, b: number) => sharp({ create: { width: 32, height: 32, channels: 3, background: { r, g, b } } })
     mkdirSync(join(src, 'cat', 'holiday', '2024'), { recursive: true })
@@ -268,6 +268,7 @@ describe('importImageFolder on class folders', () => {
     symlinkSync(join(root, 'elsewhere-dogs'), join(src, 'dog', 'more'))
     for (let i = 0; i < 3; i++) writeFileSync(join(src, 'dog', `d${i}.jpg`), await make(40, 200, 41 + i).jpeg().toBuffer())
     writeFileSync(join(src, 'dog', 'png-named.jpg'), await make(40, 201, 40).png().toBuffer())
+    writeFileSync(join(src, 'dog', 'gif-named.jpg'), await make(40, 204, 40).gif().toBuffer())
     writeFileSync(join(src, 'dog', 'print.jpg'), await make(40, 202, 40).toColourspace('cmyk').jpeg().toBuffer())
     writeFileSync(join(src, 'dog', 'scan.tiff'), await make(40, 203, 40).tiff().toBuffer())
     // Left half transparent over a blue-grey: PIL's convert("RGB") keeps the colour, flattening would make it black.
@@ -283,7 +284,7 @@ describe('importImageFolder on class folders', () => {
       .flat()
       .map((x) => x.key)
       .sort()
-    expect(keys).toEqual(['cat_c0', 'cat_c1', 'cat_c2', 'cat_c3', 'cat_chat_noir_黒猫', 'cat_holiday_2024_deep', 'cat_sticker', 'dog_d0', 'dog_d1', 'dog_d2', 'dog_link', 'dog_more_linked', 'dog_png-named', 'dog_print', 'dog_scan'])
+    expect(keys).toEqual(['cat_c0', 'cat_c1', 'cat_c2', 'cat_c3', 'cat_chat_noir_黒猫', 'cat_holiday_2024_deep', 'cat_sticker', 'dog_d0', 'dog_d1', 'dog_d2', 'dog_gif-named', 'dog_link', 'dog_more_linked', 'dog_png-named', 'dog_print', 'dog_scan'])
     expect([...r.badImages].sort((a, b) => a.file.localeCompare(b.file))).toEqual([
       { file: 'dog/empty.jpg', reason: 'empty file (0 bytes)' },
       { file: 'dog/old.bmp', reason: '.bmp images cannot be read here; convert them to PNG or JPEG to import them' }
@@ -291,7 +292,7 @@ describe('importImageFolder on class folders', () => {
     expect(r.manifest.imageField).toBe('jpg')
     expect(r.oddShapes).toEqual([])
     expect(r.reencoded.madeRgb).toBe(1)
-    for (const key of ['dog_png-named', 'dog_print', 'dog_scan', 'cat_sticker']) {
+    for (const key of ['dog_png-named', 'dog_gif-named', 'dog_print', 'dog_scan', 'cat_sticker']) {
       const info = await sharp(memberOf(out, `${key}.jpg`)).metadata()
       expect([key, info.format, info.channels, info.space]).toEqual([key, 'jpeg', 3, 'srgb'])
     }

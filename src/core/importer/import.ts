@@ -23,7 +23,8 @@ import { readFile, readdir, realpath, stat } from 'node:fs/promises'
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path'
 import sharp from 'sharp'
-import { decodeJpeg } from '../imaging/fast-jpeg'
+import { decodeJpeg, readJpegHeader } from '../imaging/fast-jpeg'
+import { imageSignature } from '../imaging/signature'
 import { MANIFEST_VERSION, type DatasetManifest } from '../../shared/manifest'
 import { forEachOrdered } from '../ordered'
 import { parseWnids, parseWords, WNIDS_FILE, WORDS_FILE } from '../class-files'
@@ -368,16 +369,6 @@ async function checkImage(image: SourceImage, wantPixels: boolean, target: Image
   }
 }
 
-/** The format the bytes hold, by their signature (as PIL tells formats apart), or null. */
-function formatOf(bytes: Uint8Array): string | null {
-  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to))
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpg'
-  if (bytes[0] === 0x89 && ascii(1, 4) === 'PNG') return 'png'
-  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp'
-  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'tiff'
-  return null
-}
-
 async function decodeImage(image: SourceImage, wantPixels: boolean, given?: Uint8Array): Promise<CheckedImage> {
   let bytes: Uint8Array
   try {
@@ -386,9 +377,17 @@ async function decodeImage(image: SourceImage, wantPixels: boolean, given?: Uint
     return { image, error: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }
   }
   if (bytes.length === 0) return { image, error: 'empty file (0 bytes)' }
-  const format = formatOf(bytes) ?? image.field
+  const signature = imageSignature(bytes)
+  // The held format as a field name (a JPEG is stored as .jpg); unknown bytes are taken at their name's word.
+  const format = signature === 'jpeg' ? 'jpg' : (signature ?? image.field)
   // Another format than the extension says (a PNG named .jpg): read as what it is, written as what its field says.
   const misnamed = format !== image.field
+  // CMYK (print) JPEGs, four components in their frame header, are beyond the fast decoder;
+  // libjpeg through sharp reads them, and they are made RGB.
+  if (format === 'jpg' && readJpegHeader(bytes)?.components === 4) {
+    const cmyk = await decodeWithSharp(image, bytes, wantPixels)
+    return cmyk.error ? cmyk : { ...cmyk, mustReencode: 'to-rgb', held: misnamed ? format : undefined }
+  }
   if (format === 'jpg') {
     // The imaging module's WASM decoder: ≈ 6,000 small JPEGs/s against sharp's ≈ 800–1,300 (DESIGN.md).
     try {
@@ -397,11 +396,6 @@ async function decodeImage(image: SourceImage, wantPixels: boolean, given?: Uint
       const mustReencode = d.components === 1 ? 'to-rgb' : misnamed ? 'format' : undefined
       return { image, bytes, shape, pixels: wantPixels ? { data: d.rgba, channels: 4 } : undefined, mustReencode, held: misnamed ? format : undefined }
     } catch (err) {
-      // CMYK (print) JPEGs are beyond the fast decoder; libjpeg reads them, and they are made RGB.
-      if (/colou?r conversion/i.test((err as Error).message)) {
-        const cmyk = await decodeWithSharp(image, bytes, wantPixels)
-        return cmyk.error ? cmyk : { ...cmyk, mustReencode: 'to-rgb' }
-      }
       return { image, error: `not a decodable image: ${(err as Error).message.split('\n')[0]}` }
     }
   }

@@ -154,15 +154,20 @@ describe('verifier on broken and hostile shards', () => {
     expect(snapshot(dir)).toEqual(before)
   })
 
-  it('a PNG or an empty file stored as .jpg is named for what it is, not as a damaged JPEG', async () => {
+  it('a PNG, a TIFF or an empty file stored as .jpg is named for what it is, not as a damaged JPEG', async () => {
     const dir = join(root, 'misnamed')
     mkdirSync(dir)
-    const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer()
-    writeFileSync(join(dir, 'x.tar'), await packTar([...samples(2), { name: 'p.cls', data: '1' }, { name: 'p.jpg', data: png }, { name: 'z.cls', data: '1' }, { name: 'z.jpg', data: '' }]))
+    const image = () => sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 9, g: 9, b: 9 } } })
+    const [png, tiff] = await Promise.all([image().png().toBuffer(), image().tiff().toBuffer()])
+    writeFileSync(
+      join(dir, 'x.tar'),
+      await packTar([...samples(2), { name: 'p.cls', data: '1' }, { name: 'p.jpg', data: png }, { name: 't.cls', data: '1' }, { name: 't.jpg', data: tiff }, { name: 'z.cls', data: '1' }, { name: 'z.jpg', data: '' }])
+    )
     const report = await verifyDataset({ base: dir, splits: [{ name: 'train', pattern: 'x.tar' }], classes: 10, imageShape: [16, 16, 3], threads: 0 })
     const found = report.findings.find((f) => f.code === 'corrupt-image')!.offenders.map((o) => [o.key, o.found])
     expect(found).toEqual([
       ['p', 'holds PNG bytes under .jpg, not a JPEG: PIL reads it by content, a JPEG decoder does not; re-encode it as JPEG'],
+      ['t', 'holds TIFF bytes under .jpg, not a JPEG: PIL reads it by content, a JPEG decoder does not; re-encode it as JPEG'],
       ['z', 'empty (0 bytes)']
     ])
   })

@@ -4,6 +4,7 @@
  * the thread that checks the shard; plain data in, plain data out.
  */
 import { decodeJpegSync, JpegError, loadJpegDecoder, readJpegHeader } from '../imaging/fast-jpeg'
+import { imageSignature, SIGNATURE_NAMES } from '../imaging/signature'
 import { emptySums, mergeSums } from './pixel-stats'
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'npy' | 'unknown'
@@ -110,7 +111,8 @@ export function inspectImage(bytes: Uint8Array, field: string, limits: InspectLi
         return inspectWithSharp(bytes, format, limits, tallyFor).catch((err: unknown) => failure(format, err, limits))
       }
       if (!header && bytes.length > 0) {
-        const held = formatOfBytes(bytes)
+        const signature = imageSignature(bytes)
+        const held = signature && signature !== 'jpeg' ? SIGNATURE_NAMES[signature] : null
         // webdataset's PIL decoder reads images by content; JPEG decoders (DALI, torchvision.io.decode_jpeg) do not.
         if (held) return { format, error: `holds ${held} bytes under .${field}, not a JPEG: PIL reads it by content, a JPEG decoder does not; re-encode it as JPEG`, errorKind: 'corrupt' }
       }
@@ -126,15 +128,6 @@ export function inspectImage(bytes: Uint8Array, field: string, limits: InspectLi
   } catch (err) {
     return failure(format, err, limits)
   }
-}
-
-/** PNG, WebP or GIF by their signature: what a misnamed image really is. */
-function formatOfBytes(bytes: Uint8Array): string | null {
-  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to))
-  if (bytes[0] === 0x89 && ascii(1, 4) === 'PNG') return 'PNG'
-  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'WebP'
-  if (ascii(0, 4) === 'GIF8') return 'GIF'
-  return null
 }
 
 function failure(format: ImageFormat, err: unknown, limits: InspectLimits): ImageInspection {
