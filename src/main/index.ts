@@ -149,7 +149,7 @@ async function refreshMenu(): Promise<void> {
     recent: items,
     dev,
     platform: process.platform,
-    actions: { openFolder: () => void openFolder(), openRecent: (item) => void openRecent(item), rerunSimulation: () => void rerunSimulation(), toggleDevTools }
+    actions: { openFolder: () => void openFolder(), openRecent: (item) => void openRecent(item), rerunSimulation, toggleDevTools }
   })
   Menu.setApplicationMenu(Menu.buildFromTemplate(template))
 }
@@ -185,17 +185,9 @@ async function openAndShow(open: () => ReturnType<typeof dispatch>): Promise<voi
   await loadRenderer(win, (result.value as { datasetId: string }).datasetId)
 }
 
-/** Starts a new run with the config of the newest one; the Train view follows it through train.status events. */
-async function rerunSimulation(): Promise<void> {
-  if (!services) return
-  const listed = await dispatch(services.handlers, 'train.list', {})
-  const newest = listed.ok ? (listed.value as { runs: Array<{ id: string }> }).runs[0] : undefined
-  if (!newest) {
-    dialog.showErrorBox('No simulation to re-run', 'Start a simulation in the Train view first; Re-run starts a new one with the same settings.')
-    return
-  }
-  const rerun = await dispatch(services.handlers, 'train.rerun', { runId: newest.id })
-  if (!rerun.ok) dialog.showErrorBox('ShardScope could not re-run the simulation', rerun.error.message)
+/** The Train view's Re-run, from the menu: the page runs the form's settings beside the run shown, or says why it cannot. */
+function rerunSimulation(): void {
+  batcher.emit('system.menuCommand', { command: 'rerun-simulation' })
 }
 
 function toggleDevTools(): void {

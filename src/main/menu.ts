@@ -1,6 +1,6 @@
 /**
  * The application menu: File (Open Folder…, Recent, Quit), Training (Re-run
- * simulation), View (reload/zoom; Toggle DevTools only in development) and the
+ * Simulation with These Settings: the Train view's Re-run button), View (reload/zoom; Toggle DevTools only in development) and the
  * platform's standard Edit/Window menus. A pure template builder, so the menu's
  * contents are tested without Electron.
  */
@@ -48,7 +48,7 @@ export function buildMenuTemplate({ recent, dev, platform, actions }: MenuInput)
       ]
     },
     { role: 'editMenu' },
-    { label: 'Training', submenu: [{ label: 'Re-run simulation', accelerator: 'CmdOrCtrl+Alt+R', click: () => actions.rerunSimulation() }] },
+    { label: 'Training', submenu: [{ label: 'Re-run Simulation with These Settings', accelerator: 'CmdOrCtrl+Alt+R', click: () => actions.rerunSimulation() }] },
     { label: 'View', submenu: view },
     { role: 'windowMenu' }
   ]

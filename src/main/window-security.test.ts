@@ -118,6 +118,6 @@ describe('Electron security checklist', () => {
       JSON.stringify(buildMenuTemplate({ recent: [], dev, platform: 'linux', actions }).map((m) => [m.label, (m.submenu as Electron.MenuItemConstructorOptions[] | undefined)?.map((i) => i.label)]))
     expect(labels(true)).toContain('Toggle DevTools')
     expect(labels(false)).not.toContain('Toggle DevTools')
-    for (const label of ['Open Folder…', 'Recent', 'Re-run simulation']) expect(labels(false)).toContain(label)
+    for (const label of ['Open Folder…', 'Recent', 'Re-run Simulation with These Settings']) expect(labels(false)).toContain(label)
   })
 })

@@ -35,7 +35,13 @@ export function App(): React.JSX.Element {
     // second round trip, asked for from a page busy rendering the view after the open.
     askWithEachOpen(() => useBrowser.getState().firstPageRequest())
     const bindBrowser = useDatasets.subscribe((s) => useBrowser.getState().setDataset(s.current?.datasetId ?? null, s.firstPage))
-    const offs = [bindBrowser, useDatasets.getState().listen(), useVerify.getState().listen(), useTrain.getState().listen()]
+    // The Electron menu's Re-run does what the Train view's button does, there.
+    const menu = getClient().on('system.menuCommand', ({ command }) => {
+      if (command !== 'rerun-simulation') return
+      useNavigation.getState().show('train')
+      void useTrain.getState().rerunAsked(useDatasets.getState().current)
+    })
+    const offs = [bindBrowser, menu, useDatasets.getState().listen(), useVerify.getState().listen(), useTrain.getState().listen()]
     void useDatasets
       .getState()
       .restoreFromUrl()

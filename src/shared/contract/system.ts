@@ -43,5 +43,10 @@ export const methods = {
 
 export const events = {
   /** A background job (verifier, training process) died or failed in a way the user should see. */
-  'system.problem': z.object({ source: z.string(), message: z.string() })
+  'system.problem': z.object({ source: z.string(), message: z.string() }),
+  /**
+   * A command chosen in the application menu (Electron) that the page carries out as its own
+   * button would: 'rerun-simulation' re-runs the Train form's settings beside the run shown.
+   */
+  'system.menuCommand': z.object({ command: z.enum(['rerun-simulation']) })
 }

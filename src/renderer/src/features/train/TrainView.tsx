@@ -7,7 +7,7 @@ import { Chart, download, palette, type ChartLine } from './Chart'
 import { BackendChoices } from './BackendChoices'
 import { describeBackend, runCounters, type RunCounters } from './run-metrics'
 import { histogram, toCsv } from './series'
-import { changedSettings, runLabel, useTrain, type TrainForm } from './store'
+import { changedSettings, runLabel, useTrain, whyNoRerun, type TrainForm } from './store'
 
 export function TrainView(): React.JSX.Element {
   const dataset = useDatasets((s) => s.current)
@@ -65,6 +65,7 @@ function TrainFormCard(): React.JSX.Element {
   const dataset = useDatasets((s) => s.current)
   const active = useTrain((s) => s.runs.find((r) => r.id === s.activeRunId))
   const running = active?.status === 'running'
+  const rerunRefusal = useTrain((s) => whyNoRerun(s, dataset))
   return (
     <section className="card train-form" aria-label="Simulation settings">
       <h3>Simulation</h3>
@@ -117,9 +118,9 @@ function TrainFormCard(): React.JSX.Element {
           Stop
         </button>
         <button
-          disabled={busy || !active || running || !dataset}
+          disabled={rerunRefusal !== null}
           onClick={() => dataset && void rerun(dataset)}
-          title={`Start a new run with the settings above, on ${dataset?.name ?? 'the dataset'} as it is now; the run shown stays on the charts, dashed, for comparison`}
+          title={rerunRefusal ?? `Start a new run with the settings above, on ${dataset?.name ?? 'the dataset'} as it is now; the run shown stays on the charts, dashed, for comparison`}
         >
           Re-run with these settings
         </button>

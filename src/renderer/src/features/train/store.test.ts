@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { DatasetSummary } from '@shared/contract/datasets'
 import { TrainConfig, type RunSummary } from '@shared/contract/train'
-import { changedSettings, configFromForm, defaultForm, runLabel, useTrain, type TrainForm } from './store'
+import { changedSettings, configFromForm, defaultForm, runLabel, useTrain, whyNoRerun, type TrainForm } from './store'
 
 describe('configFromForm', () => {
   it('turns speed factors and crash injections into the contract config', () => {
@@ -74,6 +74,34 @@ describe('re-run', () => {
     // Start begins afresh: the charts show the new run alone.
     await useTrain.getState().start(dataset)
     expect(useTrain.getState()).toMatchObject({ activeRunId: 'run-3', overlay: ['run-3'] })
+  })
+
+  it('asked from the menu, it says why it cannot run (no dataset, no run shown, the run still running), and otherwise runs as the button does', async () => {
+    vi.stubGlobal('window', { shardscope: client })
+    const run = (status: RunSummary['status']) => [{ id: 'run-3', status } as RunSummary]
+    const before = started().length
+    useTrain.setState({ activeRunId: 'run-3', runs: run('running'), error: null })
+    await useTrain.getState().rerunAsked(dataset)
+    expect(useTrain.getState().error).toBe('The run shown is still running: Stop it, or let it finish, before re-running.')
+    await useTrain.getState().rerunAsked(null)
+    expect(useTrain.getState().error).toBe('Open a dataset first: Re-run trains on the dataset open now.')
+    expect(started()).toHaveLength(before)
+    useTrain.setState({ runs: run('finished') })
+    useTrain.getState().setForm({ workers: 3 })
+    await useTrain.getState().rerunAsked(dataset)
+    expect(started()).toHaveLength(before + 1)
+    expect(started().at(-1)!.workers).toBe(3)
+    expect(useTrain.getState()).toMatchObject({ error: null, overlay: [`run-${before + 1}`, 'run-3'] })
+  })
+})
+
+describe('whyNoRerun', () => {
+  const dataset = { datasetId: 'd1' } as unknown as DatasetSummary
+  it('is null only with a dataset open and a finished run shown, no run starting', () => {
+    const runs = [{ id: 'a', status: 'finished' } as RunSummary]
+    expect(whyNoRerun({ runs, activeRunId: 'a', busy: false }, dataset)).toBeNull()
+    expect(whyNoRerun({ runs, activeRunId: 'a', busy: true }, dataset)).toBe('A run is starting.')
+    expect(whyNoRerun({ runs, activeRunId: null, busy: false }, dataset)).toBe("No simulation to re-run yet: Start one first; Re-run then runs the form's settings beside it.")
   })
 })
 

@@ -138,6 +138,8 @@ interface TrainState {
    * on the dataset as it is now; the run shown until now stays overlaid for comparison.
    */
   rerun(dataset: DatasetSummary): Promise<void>
+  /** Re-run asked for from elsewhere than its button (the Electron menu): runs, or says in `error` why it cannot. */
+  rerunAsked(dataset: DatasetSummary | null): Promise<void>
   loadRuns(): Promise<void>
   watch(runId: string): Promise<void>
   toggleOverlay(runId: string): void
@@ -227,6 +229,11 @@ export const useTrain = create<TrainState>((set, get) => {
       }
     },
     rerun: (dataset) => launch(dataset, get().activeRunId),
+    async rerunAsked(dataset) {
+      const refusal = whyNoRerun(get(), dataset)
+      if (refusal || !dataset) return set({ error: refusal })
+      await get().rerun(dataset)
+    },
     async loadRuns() {
       try {
         const { runs } = await getClient().call('train.list', {})
@@ -271,6 +278,16 @@ export const useTrain = create<TrainState>((set, get) => {
     }
   }
 })
+
+/** Why Re-run cannot start now (its button is greyed, with this as its tooltip), or null when it can. */
+export function whyNoRerun(state: Pick<TrainState, 'runs' | 'activeRunId' | 'busy'>, dataset: DatasetSummary | null): string | null {
+  if (!dataset) return 'Open a dataset first: Re-run trains on the dataset open now.'
+  const shown = state.runs.find((r) => r.id === state.activeRunId)
+  if (!shown) return 'No simulation to re-run yet: Start one first; Re-run then runs the form\'s settings beside it.'
+  if (shown.status === 'running') return 'The run shown is still running: Stop it, or let it finish, before re-running.'
+  if (state.busy) return 'A run is starting.'
+  return null
+}
 
 /** Run ids → short labels for legends ("run 3 · 4×async"). */
 export function runLabel(run: RunSummary | undefined, runId: string): string {
