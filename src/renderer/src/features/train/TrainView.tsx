@@ -66,6 +66,7 @@ function TrainFormCard(): React.JSX.Element {
   const active = useTrain((s) => s.runs.find((r) => r.id === s.activeRunId))
   const running = active?.status === 'running'
   const rerunRefusal = useTrain((s) => whyNoRerun(s, dataset))
+  const stopping = useTrain((s) => s.stopping !== null && s.stopping === s.activeRunId)
   return (
     <section className="card train-form" aria-label="Simulation settings">
       <h3>Simulation</h3>
@@ -114,8 +115,12 @@ function TrainFormCard(): React.JSX.Element {
         <button className="primary" disabled={busy || !dataset} onClick={() => dataset && void start(dataset)} title="Start a new run with the settings above; the charts show it alone (tick runs in the Runs table to overlay them)">
           Start
         </button>
-        <button disabled={!running} onClick={() => void stop()}>
-          Stop
+        <button
+          disabled={!running || stopping}
+          onClick={() => void stop()}
+          title={stopping ? 'The run writes a checkpoint before it ends (after a validation under way), so that it can be resumed' : undefined}
+        >
+          {stopping ? 'Stopping…' : 'Stop'}
         </button>
         <button
           disabled={rerunRefusal !== null}

@@ -44,10 +44,12 @@ describe('changedSettings', () => {
 
 describe('re-run', () => {
   const calls: Array<{ method: string; input: unknown }> = []
+  let releaseStop = () => {}
   const client = {
     call: async (method: string, input: unknown) => {
       calls.push({ method, input })
       if (method === 'train.start') return { runId: `run-${calls.filter((c) => c.method === 'train.start').length}`, dir: '/runs/x' }
+      if (method === 'train.stop') return new Promise((resolve) => (releaseStop = () => resolve({ stopped: true })))
       if (method === 'train.list') return { runs: [] }
       throw new Error(`unexpected ${method}`)
     },
@@ -92,6 +94,18 @@ describe('re-run', () => {
     expect(started()).toHaveLength(before + 1)
     expect(started().at(-1)!.workers).toBe(3)
     expect(useTrain.getState()).toMatchObject({ error: null, overlay: [`run-${before + 1}`, 'run-3'] })
+  })
+
+  it('Stop marks the run as stopping until the back end has stopped it (a checkpoint is written first), and asks only once', async () => {
+    vi.stubGlobal('window', { shardscope: client })
+    useTrain.setState({ activeRunId: 'run-9', stopping: null })
+    const stopped = useTrain.getState().stop()
+    expect(useTrain.getState().stopping).toBe('run-9')
+    await useTrain.getState().stop()
+    expect(calls.filter((c) => c.method === 'train.stop').map((c) => c.input)).toEqual([{ runId: 'run-9' }])
+    releaseStop()
+    await stopped
+    expect(useTrain.getState().stopping).toBeNull()
   })
 })
 

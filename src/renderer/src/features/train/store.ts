@@ -129,6 +129,8 @@ interface TrainState {
   rev: number
   error: string | null
   busy: boolean
+  /** The run a Stop was asked of, until it has stopped (it writes a checkpoint first, after a validation under way). */
+  stopping: string | null
   setForm(patch: Partial<TrainForm>): void
   /** A new run of the form's settings; the charts show it alone. */
   start(dataset: DatasetSummary): Promise<void>
@@ -216,16 +218,20 @@ export const useTrain = create<TrainState>((set, get) => {
     rev: 0,
     error: null,
     busy: false,
+    stopping: null,
     setForm: (patch) => set((s) => ({ form: { ...s.form, ...patch } })),
     start: (dataset) => launch(dataset, null),
     async stop() {
       const runId = get().activeRunId
-      if (!runId) return
+      if (!runId || get().stopping === runId) return
+      set({ stopping: runId })
       try {
         await getClient().call('train.stop', { runId })
         void get().loadRuns()
       } catch (err) {
         set({ error: describeError(err) })
+      } finally {
+        set({ stopping: null })
       }
     },
     rerun: (dataset) => launch(dataset, get().activeRunId),
