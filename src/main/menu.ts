@@ -1,8 +1,9 @@
 /**
  * The application menu: File (Open Folder…, Recent, Quit), Training (Re-run
- * Simulation with These Settings: the Train view's Re-run button), View (reload/zoom; Toggle DevTools only in development) and the
- * platform's standard Edit/Window menus. A pure template builder, so the menu's
- * contents are tested without Electron.
+ * Simulation with These Settings: the Train view's Re-run button), View
+ * (reload/zoom; Toggle DevTools only in development) and the platform's standard
+ * Edit/Window menus. A pure template builder, so the menu's contents are tested
+ * without Electron.
  */
 import type { RecentDataset } from '../shared/contract/datasets'
 
