@@ -222,6 +222,14 @@ describe('datasets service', () => {
     expect(excluded.sample.key).toBe(target.key)
     const byIndex = await call<{ position: number; sample: { key: string } }>('datasets.locate', { datasetId, split: 'val', index: 3 })
     expect(byIndex.position).toBe(48 + 3)
+    // A sample of another split than the filter shows is found, outside the filter (not "no such sample").
+    const valTruth = await readSplit(join(demoDir, demo.manifest.splits.val.pattern))
+    for (const other of [{ split: 'train', index: 5 }, { key: truth[5]!.key }]) {
+      const hidden = await call<{ position: number | null; sample: { key: string; split: string } | null }>('datasets.locate', { datasetId, filter: { split: 'val' }, ...other })
+      expect([hidden.position, hidden.sample?.split, hidden.sample?.key]).toEqual([null, 'train', truth[5]!.key])
+    }
+    const shown = await call<{ position: number | null; sample: { split: string } }>('datasets.locate', { datasetId, filter: { split: 'val' }, key: valTruth[2]!.key })
+    expect([shown.position, shown.sample.split]).toEqual([2, 'val'])
     // With a page size, the page holding the sample comes along: the same rows datasets.samples gives.
     const withPage = await call<{ position: number; page: { offset: number; items: unknown[] } }>('datasets.locate', { datasetId, filter: { split: 'train' }, key: target.key, pageSize: 16 })
     expect(withPage.page.offset).toBe(32)
@@ -243,6 +251,10 @@ describe('datasets service', () => {
     const both = await call<Located>('datasets.locate', { datasetId, filter: {}, key: truth[20]!.key })
     expect([both.sample.split, both.sample.index, both.position]).toEqual(['train', 20, 20])
     expect(both.elsewhere).toEqual([{ split: 'leaky-val', index: 4 }])
+    // With the other split shown, its copy is the one answered, inside the filter.
+    const valShown = await call<Located>('datasets.locate', { datasetId, filter: { split: 'leaky-val' }, key: truth[20]!.key })
+    expect([valShown.sample.split, valShown.sample.index, valShown.position]).toEqual(['leaky-val', 4, 4])
+    expect(valShown.elsewhere).toEqual([{ split: 'train', index: 20 }])
     const once = await call<Located>('datasets.locate', { datasetId, filter: {}, key: truth[40]!.key })
     expect(once.sample.index).toBe(40)
     expect(once.elsewhere).toBeUndefined()

@@ -173,10 +173,14 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
         const d = registry.get(datasetId)
         const tables = await registry.tables(d)
         if (key === undefined && index === undefined) throw new UserFacingError('Give a sample key or an index to jump to')
+        // The split the filter shows is looked in first; the others too, so that a sample the
+        // filter hides (`train:5` while val is shown) is answered with a null position, and the
+        // page can say to clear the filter rather than that there is no such sample.
+        const order = [...tables.keys()].sort((a, b) => Number(tables[b]!.name === filter.split) - Number(tables[a]!.name === filter.split))
         let target: { s: number; g: number } | null = null
-        for (const [s, t] of tables.entries()) {
+        for (const s of order) {
+          const t = tables[s]!
           if (split !== undefined && t.name !== split) continue
-          if (filter.split !== undefined && t.name !== filter.split) continue
           const g = key !== undefined ? t.keyToIndex.get(key) : index! < t.shardOf.length ? index : undefined
           if (g !== undefined) {
             target = { s, g }

@@ -152,7 +152,8 @@ export function noSampleMessage(
     const implicit = !/^[\w.-]+:/.test(t) && filter.split === undefined && other !== undefined
     return `No sample ${target.index} in ${target.split}${range}${implicit ? `: indexes count within each split; type another split's name first, e.g. ${other.name}:${target.index}` : ''}.`
   }
-  return `No sample with key ${t}${filter.split ? ` in ${filter.split}` : ''}.`
+  // Every split was looked in: a key the filter hides is answered as outside the filter above.
+  return `No sample with key ${t}.`
 }
 
 /**
