@@ -7,7 +7,7 @@ import { Chart, download, palette, type ChartLine } from './Chart'
 import { BackendChoices } from './BackendChoices'
 import { describeBackend, runCounters, type RunCounters } from './run-metrics'
 import { histogram, toCsv } from './series'
-import { changedSettings, runLabel, useTrain, whyNoRerun, type TrainForm } from './store'
+import { changedSettings, runLabel, useTrain, whyNoRerun, whyNoStart, type TrainForm } from './store'
 
 export function TrainView(): React.JSX.Element {
   const dataset = useDatasets((s) => s.current)
@@ -61,10 +61,10 @@ function TrainFormCard(): React.JSX.Element {
   const start = useTrain((s) => s.start)
   const stop = useTrain((s) => s.stop)
   const rerun = useTrain((s) => s.rerun)
-  const busy = useTrain((s) => s.busy)
   const dataset = useDatasets((s) => s.current)
   const active = useTrain((s) => s.runs.find((r) => r.id === s.activeRunId))
   const running = active?.status === 'running'
+  const startRefusal = useTrain((s) => whyNoStart(s, dataset))
   const rerunRefusal = useTrain((s) => whyNoRerun(s, dataset))
   const stopping = useTrain((s) => s.stopping !== null && s.stopping === s.activeRunId)
   return (
@@ -112,7 +112,12 @@ function TrainFormCard(): React.JSX.Element {
       <NumberField label="Max batches/epoch" field="maxBatchesPerEpoch" />
       <NumberField label="Seed" field="seed" />
       <div className="buttons">
-        <button className="primary" disabled={busy || !dataset} onClick={() => dataset && void start(dataset)} title="Start a new run with the settings above; the charts show it alone (tick runs in the Runs table to overlay them)">
+        <button
+          className="primary"
+          disabled={startRefusal !== null}
+          onClick={() => dataset && void start(dataset)}
+          title={startRefusal ?? 'Start a new run with the settings above; the charts show it alone (tick runs in the Runs table to overlay them)'}
+        >
           Start
         </button>
         <button

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { DatasetSummary } from '@shared/contract/datasets'
 import { TrainConfig, type RunSummary } from '@shared/contract/train'
-import { changedSettings, configFromForm, defaultForm, runLabel, useTrain, whyNoRerun, type TrainForm } from './store'
+import { changedSettings, configFromForm, defaultForm, runLabel, useTrain, whyNoRerun, whyNoStart, type TrainForm } from './store'
 
 describe('configFromForm', () => {
   it('turns speed factors and crash injections into the contract config', () => {
@@ -106,6 +106,17 @@ describe('re-run', () => {
     releaseStop()
     await stopped
     expect(useTrain.getState().stopping).toBeNull()
+  })
+})
+
+describe('whyNoStart', () => {
+  const dataset = { datasetId: 'd1' } as unknown as DatasetSummary
+  it('refuses a second run while the one shown is running, and without a dataset', () => {
+    const runs = (status: RunSummary['status']) => [{ id: 'a', status } as RunSummary]
+    expect(whyNoStart({ runs: runs('running'), activeRunId: 'a', busy: false }, dataset)).toBe('The run shown is still running: Stop it, or let it finish, before starting another.')
+    expect(whyNoStart({ runs: runs('finished'), activeRunId: 'a', busy: false }, dataset)).toBeNull()
+    expect(whyNoStart({ runs: [], activeRunId: null, busy: false }, dataset)).toBeNull()
+    expect(whyNoStart({ runs: [], activeRunId: null, busy: false }, null)).toBe('Open a dataset first: Start trains on the dataset open now.')
   })
 })
 

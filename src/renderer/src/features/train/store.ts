@@ -285,6 +285,18 @@ export const useTrain = create<TrainState>((set, get) => {
   }
 })
 
+/**
+ * Why Start cannot start now (its button is greyed, with this as its tooltip), or null. One
+ * run at a time from the form: a second Start while the run shown goes on would leave the
+ * first one running with no Stop of its own on screen.
+ */
+export function whyNoStart(state: Pick<TrainState, 'runs' | 'activeRunId' | 'busy'>, dataset: DatasetSummary | null): string | null {
+  if (!dataset) return 'Open a dataset first: Start trains on the dataset open now.'
+  if (state.runs.find((r) => r.id === state.activeRunId)?.status === 'running') return 'The run shown is still running: Stop it, or let it finish, before starting another.'
+  if (state.busy) return 'A run is starting.'
+  return null
+}
+
 /** Why Re-run cannot start now (its button is greyed, with this as its tooltip), or null when it can. */
 export function whyNoRerun(state: Pick<TrainState, 'runs' | 'activeRunId' | 'busy'>, dataset: DatasetSummary | null): string | null {
   if (!dataset) return 'Open a dataset first: Re-run trains on the dataset open now.'
