@@ -69,7 +69,8 @@ export function Chart({ title, testId, lines, rev, xLabel, yLabel, bars, logY, i
           stroke: l.color,
           width: 1.5,
           spanGaps: true,
-          points: { show: false },
+          // A line needs two points: a series of one (a run stopped after its first validation) shows as a dot.
+          points: { show: (_u: uPlot, seriesIdx: number) => linesRef.current[seriesIdx - 1]?.series.x.length === 1 },
           ...(l.dash ? { dash: [6, 4] } : {}),
           ...(bars ? { fill: `${l.color}88`, paths: uPlot.paths.bars!({ size: [0.8, 40] }) } : {})
         }))
