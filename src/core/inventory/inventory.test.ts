@@ -121,7 +121,7 @@ describe('inventoryShards', () => {
       expect(both.totals.uncovered).toBe(2)
       // Parts naming shards of one series cover it together: one line, with their count.
       const parts = await inventoryShards(`${join(flat, 'a-000.tar')}::${join(flat, 'a-001.tar')}`)
-      expect(parts.coverage.map((g) => [g.message, g.patterns.length])).toEqual([[`patterns cover 2 of 3 shards in ${relative(process.cwd(), flat)}: a-002.tar is not covered`, 2]])
+      expect(parts.coverage.map((g) => [g.message, g.patterns.length])).toEqual([[`patterns cover 2 of 3 shards in ${flat.startsWith(process.cwd()) ? relative(process.cwd(), flat) : flat}: a-002.tar is not covered`, 2]])
       expect(parts.totals.uncovered).toBe(1)
     } finally {
       rmSync(flat, { recursive: true, force: true })
@@ -193,6 +193,9 @@ describe('inventoryShards', () => {
       }
     ])
     expect(inventory.totals.uncovered).toBe(1)
+    // Run from elsewhere, the folder is named whole, not as a path climbing out ("../../tmp/…/val").
+    const fromElsewhere = await inventoryShards(`${join(root, 'val')}/val-{000000..000000}.tar`, { baseDir: join(root, 'train') })
+    expect(fromElsewhere.coverage.map((g) => g.message)).toEqual([`pattern covers 1 of 2 shards in ${join(root, 'val')}: val-000001.tar.gz is not covered`])
   })
 
   it('reports missing, truncated and non-tar shards as problems, and goes on', async () => {

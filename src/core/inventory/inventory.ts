@@ -7,7 +7,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { basename, dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { expandPattern, PatternError } from '../wds/patterns'
 import { numberInFamily, SHARD_FILE, shardFamily, shardFilesOfFolder, splitFromName, type ShardFamily } from '../wds/shard-files'
 import type { ShardLocation } from '../wds/types'
@@ -181,7 +181,9 @@ export async function findCoverageGaps(locations: ShardLocation[], baseDir: stri
     const files = (await shardFilesIn(folder)).filter((f) => named.has(f) || (family !== null && numberInFamily(f, family) !== null))
     const uncovered = files.filter((f) => !named.has(f) && !allNamed.has(join(folder, f)))
     if (uncovered.length === 0) continue
-    const shown = relative(baseDir, folder) || '.'
+    // Relative where the folder is under the base; a path that climbs out ("../../tmp/x") is shown whole.
+    const inside = relative(baseDir, folder)
+    const shown = inside === '' ? '.' : inside.startsWith('..') || isAbsolute(inside) ? folder : inside
     const list = uncovered.length <= 3 ? uncovered.join(', ') : `${uncovered.slice(0, 3).join(', ')} and ${uncovered.length - 3} more`
     gaps.push({
       pattern: [...patterns].join('::'),
