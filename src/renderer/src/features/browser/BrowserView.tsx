@@ -7,7 +7,7 @@ import { useDatasets, useDatasetId } from '../datasets/store'
 import { useInventory } from '../inventory/store'
 import { NoDataset } from '../inventory/InventoryView'
 import { classLabel } from '../inventory/sort'
-import { CELL_HEIGHT, OVERSCAN_ROWS, describeFilter, gridColumns, lastGridSize, moveSelection, problemChoices } from './pages'
+import { CELL_HEIGHT, OVERSCAN_ROWS, chosenShardValue, describeFilter, gridColumns, lastGridSize, moveSelection, problemChoices, shardChoices } from './pages'
 import type { ThumbnailUrl } from './thumbnails'
 import { useBrowser } from './store'
 import { SampleDetailPanel } from './SampleDetailPanel'
@@ -49,10 +49,8 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
     if (firstPageShown) return afterNextPaint(() => void loadInventory(datasetId))
   }, [datasetId, firstPageShown, loadInventory])
 
-  const shards = useMemo(
-    () => (inventory?.splits ?? []).filter((s) => !filter.split || s.name === filter.split).flatMap((s) => s.shards.map((sh) => sh.name)),
-    [inventory, filter.split]
-  )
+  const shards = useMemo(() => shardChoices(inventory?.splits ?? [], filter.split), [inventory, filter.split])
+  const chosenShard = chosenShardValue(shards, filter)
   const classCount = Math.max(classNames.length, ...(inventory?.splits.map((s) => s.classHistogram.length) ?? [0]))
   // Hundreds of classes and shards: their <option>s are made in the first idle moment after
   // the first screen of samples (or when a list is used before that), not on the way to it.
@@ -79,15 +77,20 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
         Shard
         <select
           aria-label="Shard filter"
-          value={filter.shard ?? ''}
-          onChange={(e) => setFilter({ shard: e.target.value || undefined })}
+          value={chosenShard}
+          onChange={(e) => {
+            const choice = shards.find((c) => c.value === e.target.value)
+            setFilter(choice ? { split: choice.split, shard: choice.name } : { shard: undefined })
+          }}
           onFocus={showLists}
           onPointerDown={showLists}
           disabled={!!filter.keys}
         >
           <option value="">all</option>
-          {(listsUsed ? shards : shards.filter((name) => name === filter.shard)).map((name) => (
-            <option key={name}>{name}</option>
+          {(listsUsed ? shards : shards.filter((c) => c.value === chosenShard)).map((c) => (
+            <option key={c.value} value={c.value}>
+              {c.label}
+            </option>
           ))}
         </select>
       </label>
@@ -136,7 +139,7 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
         <button type="submit">Go</button>
       </form>
       <div className="filter-summary">
-        <span data-testid="grid-total">{total === null ? '…' : formatCount(total)}</span> samples · {origin ?? describeFilter(filter, classNames)}{' '}
+        <span data-testid="grid-total">{total === null ? '…' : formatCount(total)}</span> {total === 1 ? 'sample' : 'samples'} · {origin ?? describeFilter(filter, classNames)}{' '}
         {(origin || Object.keys(filter).length > 0) && (
           <button className="link" onClick={() => showSamples({}, null)}>
             clear

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { SampleRow } from '@shared/contract/datasets'
-import { PageCache, columnsFor, describeFilter, moveSelection, noSampleMessage, otherCopiesMessage, pagesForRange, parseJumpTarget } from './pages'
+import { PageCache, chosenShardValue, columnsFor, describeFilter, moveSelection, noSampleMessage, otherCopiesMessage, pagesForRange, parseJumpTarget, shardChoices } from './pages'
 
 const rows = (page: number, size: number): SampleRow[] =>
   Array.from({ length: size }, (_, i) => ({
@@ -144,5 +144,23 @@ describe('otherCopiesMessage', () => {
     expect(otherCopiesMessage('s042', { split: 'train', index: 42 }, [{ split: 'val', index: 7 }, { split: 'test', index: 0 }])).toBe(
       'Key s042 is in 3 splits: this is train:42; the others are val:7, test:0 (type it to jump there).'
     )
+  })
+})
+
+describe('shardChoices', () => {
+  const splits = [
+    { name: 'train', shards: [{ name: 'train-0.tar' }, { name: 'train-1.tar' }] },
+    { name: 'val', shards: [{ name: 'train-1.tar' }] }
+  ]
+  it('names a shard with its split where two splits hold files of that name, and keeps them apart', () => {
+    const all = shardChoices(splits, undefined)
+    expect(all.map((c) => c.label)).toEqual(['train-0.tar', 'train-1.tar (train)', 'train-1.tar (val)'])
+    expect(new Set(all.map((c) => c.value)).size).toBe(3)
+    expect(chosenShardValue(all, { split: 'val', shard: 'train-1.tar' })).toBe(all[2]!.value)
+    expect(chosenShardValue(all, { shard: 'train-1.tar' })).toBe(all[1]!.value)
+    expect(chosenShardValue(all, {})).toBe('')
+  })
+  it("lists only the shown split's shards, by their plain names there", () => {
+    expect(shardChoices(splits, 'val').map((c) => [c.split, c.label])).toEqual([['val', 'train-1.tar']])
   })
 })

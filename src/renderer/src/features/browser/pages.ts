@@ -166,6 +166,32 @@ export function otherCopiesMessage(key: string, shown: { split: string; index: n
   return `Key ${key} is in ${elsewhere.length + 1} splits: this is ${shown.split}:${shown.index}; ${them} (type it to jump there).`
 }
 
+/** A Shard filter choice: the shard's split and name, the option's value naming both, and its text. */
+export interface ShardChoice {
+  split: string
+  name: string
+  value: string
+  label: string
+}
+
+/**
+ * The Shard filter's choices: the shards of the split shown (of every split under "all"),
+ * each with its split, since two splits may hold files of one name (a val pattern naming a
+ * train shard); such a name is followed by its split.
+ */
+export function shardChoices(splits: ReadonlyArray<{ name: string; shards: ReadonlyArray<{ name: string }> }>, split: string | undefined): ShardChoice[] {
+  const listed = splits.filter((s) => split === undefined || s.name === split).flatMap((s) => s.shards.map((sh) => ({ split: s.name, name: sh.name })))
+  const count = new Map<string, number>()
+  for (const c of listed) count.set(c.name, (count.get(c.name) ?? 0) + 1)
+  return listed.map((c) => ({ ...c, value: JSON.stringify([c.split, c.name]), label: count.get(c.name)! > 1 ? `${c.name} (${c.split})` : c.name }))
+}
+
+/** The choice the filter names ('' for all): its split's shard, or the first of that name when no split is set. */
+export function chosenShardValue(choices: readonly ShardChoice[], filter: SampleFilter): string {
+  if (filter.shard === undefined) return ''
+  return choices.find((c) => c.name === filter.shard && (filter.split === undefined || c.split === filter.split))?.value ?? ''
+}
+
 /** The Problem filter's choices: the value `datasets.samples` takes, and the words the user reads. */
 export const problemChoices: ReadonlyArray<readonly [string, string]> = [
   ['', 'any or none'],

@@ -148,8 +148,8 @@ export const useBrowser = create<BrowserState>((set, get) => {
     setFilter(patch) {
       const filter: SampleFilter = { ...get().filter, ...patch }
       for (const k of Object.keys(filter) as Array<keyof SampleFilter>) if (filter[k] === undefined || filter[k] === '') delete filter[k]
-      // Changing the split invalidates a shard chosen in another split.
-      if ('split' in patch && filter.shard && patch.split !== get().filter.split) delete filter.shard
+      // Changing the split invalidates a shard chosen in another split (choosing a shard names its split too).
+      if ('split' in patch && !('shard' in patch) && filter.shard && patch.split !== get().filter.split) delete filter.shard
       reset({ filter, origin: filter.keys ? get().origin : null })
     },
     ensureRange(first, last) {
