@@ -156,8 +156,13 @@ test('verifying a faulty dataset names the planted causes, and a finding opens t
   const env = e2eEnv()
   await page.goto(env.url)
   await openFolder(page, env.faulty)
-  // The inventory already says the validation pattern misses a shard.
-  await expect(page.getByTestId('coverage-warning').first()).toBeVisible()
+  // The inventory already says the validation pattern misses a shard, and that val holds fewer samples than dataset.json gives.
+  await expect(page.getByTestId('coverage-warning').first()).toHaveText(/^val pattern covers 1 of 2 shards in val: val-000001\.tar is not covered/)
+  const faultyManifest = await readManifest(env.faulty)
+  const valCounted = Number((await page.getByTestId('split-val-samples').textContent())!.replace(/,/g, ''))
+  expect(valCounted).toBeLessThan(faultyManifest.splits.val!.expectedSamples)
+  await expect(page.getByTestId('split-val-notes')).toHaveText(`dataset.json expects ${faultyManifest.splits.val!.expectedSamples.toLocaleString('en-US')}`)
+  await expect(page.getByTestId('split-train-notes')).toHaveCount(0)
   await saveScreenshot(page, 'inventory-faulty')
 
   await page.getByRole('button', { name: 'Verify', exact: true }).click()

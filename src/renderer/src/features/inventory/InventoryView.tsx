@@ -5,7 +5,7 @@ import { afterNextPaint } from '../../app/paint'
 import { formatBytes, formatCount, plural } from '../../app/errors'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useBrowser } from '../browser/store'
-import { missingShardLines, sortShards, summarizeHistogram, type ShardColumn } from './sort'
+import { expectedSamplesOf, missingShardLines, sortShards, summarizeHistogram, unlabelledIn, type ShardColumn } from './sort'
 import { useInventory } from './store'
 
 export function InventoryView(): React.JSX.Element {
@@ -41,7 +41,9 @@ export function InventoryView(): React.JSX.Element {
             <ul className="warnings" aria-label="Coverage warnings">
               {inventory.warnings.map((w, i) => (
                 <li key={i} className="banner warn" data-testid="coverage-warning">
-                  <strong>{w.split}:</strong> {w.message}
+                  {/* The message names its split already ("val pattern covers …"), or the split goes first. */}
+                  {!w.message.startsWith(`${w.split} `) && <strong>{w.split}: </strong>}
+                  {w.message}
                   {/* The message names the first three; the rest here. */}
                   {w.uncovered.length > 3 && <span className="muted"> ({w.uncovered.slice(3).join(', ')})</span>}
                 </li>
@@ -58,6 +60,7 @@ export function InventoryView(): React.JSX.Element {
                 <div className="muted small">
                   samples · <span data-testid={`split-${s.name}-shards`}>{s.shards.length}</span> {s.shards.length === 1 ? 'shard' : 'shards'} · {formatBytes(s.bytes)}
                 </div>
+                <SplitNotes split={s} />
               </div>
             ))}
           </div>
@@ -67,6 +70,18 @@ export function InventoryView(): React.JSX.Element {
           </div>
         </>
       )}
+    </div>
+  )
+}
+
+/** What a split card adds when the counts are not what they should be: unlabelled samples, and another count than dataset.json gives. */
+function SplitNotes({ split }: { split: DatasetInventory['splits'][number] }): React.JSX.Element | null {
+  const expected = useDatasets((s) => expectedSamplesOf(s.current?.manifest, split.name))
+  const unlabelled = unlabelledIn(split)
+  if (unlabelled === 0 && (expected === undefined || expected === split.samples)) return null
+  return (
+    <div className="small warn-text" data-testid={`split-${split.name}-notes`}>
+      {[unlabelled > 0 && `${formatCount(unlabelled)} unlabelled`, expected !== undefined && expected !== split.samples && `dataset.json expects ${formatCount(expected)}`].filter(Boolean).join(' · ')}
     </div>
   )
 }
@@ -153,7 +168,10 @@ function ShardTable({ complete }: { complete: boolean }): React.JSX.Element {
             <td className="num" data-testid="shard-samples">
               {formatCount(s.samples)}
             </td>
-            <td className="mono">{s.fields.join(' ')}</td>
+            <td className="mono">
+              {s.fields.join(' ')}
+              {unlabelledIn(s) > 0 && <span className="warn-text"> ({formatCount(unlabelledIn(s))} unlabelled)</span>}
+            </td>
             <td>
               <span className={`badge status-${s.status}`}>{s.status}</span>
               {s.problems.length > 0 && <div className="small problem-text">{s.problems.join('; ')}</div>}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { InventoryShard } from '@shared/contract/datasets'
-import { missingShardLines, nextSort, sortShards, summarizeHistogram } from './sort'
+import { expectedSamplesOf, missingShardLines, nextSort, sortShards, summarizeHistogram, unlabelledIn } from './sort'
 
 const shard = (split: string, name: string, bytes: number, samples: number, status: InventoryShard['status'] = 'ok'): InventoryShard => ({
   split,
@@ -91,6 +91,17 @@ describe('missingShardLines', () => {
       { split: 'train', text: '5 shards of 6 named by the pattern do not exist (train-001.tar, train-002.tar, train-003.tar and 2 more)' },
       { split: 'val', text: '1 shard of 2 named by the pattern does not exist (val-0.tar); 1 shard cannot be read (val-1.tar)' }
     ])
+  })
+})
+
+describe('unlabelledIn and expectedSamplesOf', () => {
+  it('counts the samples the histogram leaves out, and reads a split\'s expected count from dataset.json', () => {
+    expect(unlabelledIn({ samples: 300, classHistogram: [100, 0, 198] })).toBe(2)
+    expect(unlabelledIn({ samples: 5, classHistogram: [] })).toBe(5)
+    const manifest = { splits: { val: { pattern: 'val/val-{000000..000001}.tar', expectedSamples: 400 } } }
+    expect(expectedSamplesOf(manifest, 'val')).toBe(400)
+    expect(expectedSamplesOf(manifest, 'train')).toBeUndefined()
+    expect(expectedSamplesOf(null, 'val')).toBeUndefined()
   })
 })
 

@@ -88,3 +88,14 @@ function names(shards: ReadonlyArray<{ name: string }>): string {
   return shards.length <= 3 ? shards.map((s) => s.name).join(', ') : `${shards.slice(0, 3).map((s) => s.name).join(', ')} and ${shards.length - 3} more`
 }
 
+/** Samples the class histogram does not count: no `cls` field, one that does not parse, or an id far past any class count. */
+export function unlabelledIn(unit: { samples: number; classHistogram: readonly number[] }): number {
+  return unit.samples - unit.classHistogram.reduce((a, n) => a + n, 0)
+}
+
+/** The sample count dataset.json gives a split (`expectedSamples`), when it gives one; the contract carries the manifest untyped. */
+export function expectedSamplesOf(manifest: unknown, split: string): number | undefined {
+  const expected = (manifest as { splits?: Record<string, { expectedSamples?: unknown }> } | null | undefined)?.splits?.[split]?.expectedSamples
+  return typeof expected === 'number' ? expected : undefined
+}
+
