@@ -509,6 +509,11 @@ describe('datasets service', () => {
     const copies = await call<{ items: Array<{ key: string; index: number }> }>('datasets.samples', { datasetId, filter: { keys: refs }, limit: 200 })
     expect(copies.items.length).toBe(2 * new Set(refs.map((r) => r.key)).size)
     for (const ref of refs) expect(copies.items.filter((row) => row.key === ref.key)).toHaveLength(2)
+    // A jump to a duplicated key answers its first sample and names the other, in the same split.
+    const [firstCopy, secondCopy] = (copies.items as Array<{ key: string; index: number; split: string }>).filter((row) => row.key === refs[0]!.key)
+    const located = await call<{ sample: { index: number }; elsewhere?: Array<{ split: string; index: number }> }>('datasets.locate', { datasetId, filter: {}, key: refs[0]!.key })
+    expect(located.sample.index).toBe(firstCopy!.index)
+    expect(located.elsewhere).toEqual([{ split: secondCopy!.split, index: secondCopy!.index }])
   })
 
   it('shards over http are listed with the same keys and labels as on disk, reading labels by range requests', async () => {

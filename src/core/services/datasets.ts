@@ -189,9 +189,16 @@ export function createDatasetService(ctx: ServiceContext): { handlers: DatasetHa
         }
         if (!target) return { position: null, sample: null }
         const sample = registry.row(d, tables[target.s]!, target.g)
-        // The same key in other splits (a train/val leak): said, not hidden behind the copy found first.
+        // The key's other samples, in other splits (a train/val leak) or its own (a duplicated
+        // key): said, not hidden behind the one answered.
         const elsewhere =
-          key === undefined ? [] : tables.flatMap((t, s) => (s === target.s || t.keyToIndex.get(key) === undefined ? [] : [{ split: t.name, index: t.keyToIndex.get(key)! }]))
+          key === undefined
+            ? []
+            : tables.flatMap((t, s) => {
+                const first = t.keyToIndex.get(key)
+                const all = t.keyCopies.get(key) ?? (first === undefined ? [] : [first])
+                return all.filter((g) => s !== target.s || g !== target.g).map((g) => ({ split: t.name, index: g }))
+              })
         const also = elsewhere.length > 0 ? { elsewhere } : {}
         const listing = await registry.listing(d, filter)
         const p = listing.positionOf(target.s, target.g)

@@ -284,7 +284,7 @@ export const methods = {
       position: z.number().nullable(),
       sample: SampleRow.nullable(),
       page: SamplePage.optional(),
-      /** A key found in more than one split: where else it is (split and index), besides the sample answered. */
+      /** A key more than one sample has (in other splits, or duplicated in its own): where the others are, besides the sample answered. */
       elsewhere: z.array(z.object({ split: z.string(), index: z.number() })).optional()
     })
   ),

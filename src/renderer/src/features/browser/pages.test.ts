@@ -139,11 +139,13 @@ describe('describeFilter', () => {
 })
 
 describe('otherCopiesMessage', () => {
-  it('names the copy shown and the split:index to type for each other one', () => {
+  it('names the copy shown and the split:index to type for each other one, in other splits or its own', () => {
     expect(otherCopiesMessage('s042', { split: 'train', index: 42 }, [{ split: 'val', index: 7 }])).toBe('Key s042 is in 2 splits: this is train:42; the other is val:7 (type it to jump there).')
     expect(otherCopiesMessage('s042', { split: 'train', index: 42 }, [{ split: 'val', index: 7 }, { split: 'test', index: 0 }])).toBe(
       'Key s042 is in 3 splits: this is train:42; the others are val:7, test:0 (type it to jump there).'
     )
+    expect(otherCopiesMessage('s042', { split: 'train', index: 0 }, [{ split: 'train', index: 3 }])).toBe('Key s042 names 2 samples in train: this is train:0; the other is train:3 (type it to jump there).')
+    expect(otherCopiesMessage('s042', { split: 'train', index: 0 }, [{ split: 'train', index: 3 }, { split: 'val', index: 1 }])).toMatch(/^Key s042 is in 2 splits: this is train:0; the others are train:3, val:1/)
   })
 })
 

@@ -157,13 +157,16 @@ export function noSampleMessage(
 }
 
 /**
- * After a jump to a key that more than one split holds: which copy the grid shows, and how
- * to reach the others (a sample in both train and val flatters the validation figures).
+ * After a jump to a key that more than one sample has: which one the grid shows, and how to
+ * reach the others (a sample in both train and val flatters the validation figures; a key
+ * twice in one split is one sample to webdataset's loaders, which group by key).
  */
 export function otherCopiesMessage(key: string, shown: { split: string; index: number }, elsewhere: ReadonlyArray<{ split: string; index: number }>): string {
   const others = elsewhere.map((e) => `${e.split}:${e.index}`)
   const them = others.length === 1 ? `the other is ${others[0]}` : `the others are ${others.join(', ')}`
-  return `Key ${key} is in ${elsewhere.length + 1} splits: this is ${shown.split}:${shown.index}; ${them} (type it to jump there).`
+  const splits = new Set([shown.split, ...elsewhere.map((e) => e.split)]).size
+  const where = splits > 1 ? `is in ${splits} splits` : `names ${elsewhere.length + 1} samples in ${shown.split}`
+  return `Key ${key} ${where}: this is ${shown.split}:${shown.index}; ${them} (type it to jump there).`
 }
 
 /** A Shard filter choice: the shard's split and name, the option's value naming both, and its text. */
