@@ -133,7 +133,8 @@ test('the grid shows thumbnails whose labels match the shards, and jumps, select
   await page.getByLabel('Jump to key or index').fill(String(last))
   await page.getByLabel('Jump to key or index').press('Enter')
   await expect(page.locator('.sample-cell.selected')).toHaveAttribute('data-index', String(last))
-  await page.getByTestId('sample-grid').focus()
+  // The grid has the keys after a jump: the arrows move from the sample found.
+  await expect(page.getByTestId('sample-grid')).toBeFocused()
   await page.keyboard.press('ArrowLeft')
   await expect(page.locator('.sample-cell.selected')).toHaveAttribute('data-index', String(last - 1))
   await page.keyboard.press('Enter')
@@ -149,7 +150,7 @@ test('the grid shows thumbnails whose labels match the shards, and jumps, select
   await expect(detail).toHaveCount(0)
   // The line above the grid names a problem filter in the Problem list's words, and keeps its "clear" apart.
   await page.getByLabel('Problem filter').selectOption('no-label')
-  await expect(page.locator('.filter-summary')).toHaveText(/^\d+ samples · val · no readable label clear$/)
+  await expect(page.locator('.filter-summary')).toHaveText(/^\d+ samples · val · no readable label clear(?!\w)/)
 })
 
 test('verifying a faulty dataset names the planted causes, and a finding opens the grid on exactly its samples', async ({ page }) => {

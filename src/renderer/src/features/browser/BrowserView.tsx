@@ -126,7 +126,8 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
         className="jump"
         onSubmit={(e) => {
           e.preventDefault()
-          void jump(jumpText)
+          // The grid takes the keys once it has jumped: arrows move from there, Enter opens the sample.
+          void jump(jumpText).then((found) => found && document.querySelector<HTMLElement>('[data-testid="sample-grid"]')?.focus({ preventScroll: true }))
         }}
       >
         <input
@@ -145,6 +146,8 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
             clear
           </button>
         )}
+        {' '}
+        <span className="grid-hint small">double-click or Enter shows a sample&apos;s fields; arrows move</span>
       </div>
       {error && (
         <div className="banner error small" role="alert">

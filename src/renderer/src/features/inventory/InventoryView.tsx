@@ -139,7 +139,7 @@ function ShardTable({ complete }: { complete: boolean }): React.JSX.Element {
   const show = useNavigation((s) => s.show)
   const rows = useMemo(() => sortShards(inventory?.splits.flatMap((s) => s.shards) ?? [], sort), [inventory, sort])
   const browseShard = (shard: InventoryShard) => {
-    showSamples({ split: shard.split, shard: shard.name }, `Shard ${shard.name}`)
+    showSamples({ split: shard.split, shard: shard.name })
     show('browse')
   }
   return (
@@ -227,7 +227,7 @@ function ClassHistogram({ complete }: { complete: boolean }): React.JSX.Element 
                   height={h}
                   className={b.outside ? 'bar outside' : b.count === 0 ? 'bar empty' : 'bar'}
                   onClick={() => {
-                    showSamples({ split: data.name, classId: b.classId }, `Class ${b.label}`)
+                    showSamples({ split: data.name, classId: b.classId })
                     show('browse')
                   }}
                 >
