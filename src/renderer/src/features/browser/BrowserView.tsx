@@ -126,8 +126,7 @@ function FilterBar({ datasetId }: { datasetId: string }): React.JSX.Element {
         className="jump"
         onSubmit={(e) => {
           e.preventDefault()
-          // The grid takes the keys once it has jumped: arrows move from there, Enter opens the sample.
-          void jump(jumpText).then((found) => found && document.querySelector<HTMLElement>('[data-testid="sample-grid"]')?.focus({ preventScroll: true }))
+          void jump(jumpText)
         }}
       >
         <input
