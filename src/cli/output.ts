@@ -1,11 +1,10 @@
 import { rmSync } from 'node:fs'
 import type { SingleBar } from 'cli-progress'
 
-/** Exit codes shared by every subcommand. */
-/** 130 (128 + SIGINT): a run the user stopped with Ctrl-C, its summary written. */
 /** The largest image side the size flags take (`import --resize`, `train --image-shape`). */
 export const MAX_IMAGE_SIDE = 4096
 
+/** Exit codes shared by every subcommand. 130 (128 + SIGINT): a run the user stopped with Ctrl-C, its summary written. */
 export const ExitCode = { Clean: 0, Problems: 1, Usage: 2, Interrupted: 130 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 

@@ -4,9 +4,10 @@
  * crash mid-write leaves the previous state. Recent datasets are kept by the
  * datasets service (datasets.recent) in the same folder; the menu reads them there.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { writeFileAtomic } from '../core/atomic-write'
 
 export const WindowState = z.object({
   x: z.number().int().optional(),
@@ -34,15 +35,7 @@ export async function readWindowState(userData: string): Promise<WindowState> {
 }
 
 export async function saveWindowState(userData: string, state: WindowState): Promise<void> {
-  await writeJsonAtomically(windowStateFile(userData), WindowState.parse(state))
-}
-
-export async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
-  const dir = join(file, '..')
-  await mkdir(dir, { recursive: true })
-  const temp = join(dir, `.${Date.now()}-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`)
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`)
-  await rename(temp, file)
+  await writeFileAtomic(windowStateFile(userData), `${JSON.stringify(WindowState.parse(state), null, 2)}\n`)
 }
 
 /** Keeps a restored window on screen: bounds that lie outside every display are dropped. */

@@ -162,8 +162,8 @@ function checkHeader(bytes: Uint8Array, maxPixels: number, parsed?: JpegHeader |
  * for bytes that are not a JPEG, are damaged or truncated, or claim more pixels than
  * `maxPixels`.
  */
-export async function decodeJpeg(bytes: Uint8Array, options: { maxPixels?: number } = {}): Promise<DecodedJpeg> {
-  const header = checkHeader(bytes, options.maxPixels ?? 40_000_000)
+export async function decodeJpeg(bytes: Uint8Array, options: { maxPixels?: number; header?: JpegHeader | null } = {}): Promise<DecodedJpeg> {
+  const header = checkHeader(bytes, options.maxPixels ?? 40_000_000, options.header)
   await loadJpegDecoder()
   return decodeJpegSync(bytes, { ...options, header })
 }

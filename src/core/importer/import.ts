@@ -384,14 +384,15 @@ async function decodeImage(image: SourceImage, wantPixels: boolean, given?: Uint
   const misnamed = format !== image.field
   // CMYK (print) JPEGs, four components in their frame header, are beyond the fast decoder;
   // libjpeg through sharp reads them, and they are made RGB.
-  if (format === 'jpg' && readJpegHeader(bytes)?.components === 4) {
+  const header = format === 'jpg' ? readJpegHeader(bytes) : null
+  if (header?.components === 4) {
     const cmyk = await decodeWithSharp(image, bytes, wantPixels)
     return cmyk.error ? cmyk : { ...cmyk, mustReencode: 'to-rgb', held: misnamed ? format : undefined }
   }
   if (format === 'jpg') {
     // The imaging module's WASM decoder: ≈ 6,000 small JPEGs/s against sharp's ≈ 800–1,300 (DESIGN.md).
     try {
-      const d = await decodeJpeg(bytes, { maxPixels: MAX_INPUT_PIXELS })
+      const d = await decodeJpeg(bytes, { maxPixels: MAX_INPUT_PIXELS, header })
       const shape: [number, number, number] = [d.height, d.width, d.components === 1 ? 1 : 3]
       const mustReencode = d.components === 1 ? 'to-rgb' : misnamed ? 'format' : undefined
       return { image, bytes, shape, pixels: wantPixels ? { data: d.rgba, channels: 4 } : undefined, mustReencode, held: misnamed ? format : undefined }

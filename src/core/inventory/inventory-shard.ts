@@ -13,7 +13,7 @@ import { basename } from 'node:path'
 import { createBlockSummer, type BlockSummer } from '../wds/block-sum'
 import { SampleGrouper } from '../wds/grouping'
 import { parseInteger } from '../wds/integers'
-import { judgeScanEnd, severalGzipStreams } from '../wds/read-problems'
+import { judgeScanEnd } from '../wds/read-problems'
 import { scanShard } from '../wds/scan-shard'
 import type { TarScanOptions } from '../wds/tar-scan'
 import type { ReadProblem, ShardLocation } from '../wds/types'
@@ -75,9 +75,8 @@ export async function inventoryShard(location: ShardLocation, split: string): Pr
   }
   const { scanned, failure, start } = scan
   result.compressed = start.compressed
-  const end = judgeScanEnd(location.url, scanned, failure, start)
+  const end = judgeScanEnd(location.url, scanned, failure, start, scan.severalGzipStreams)
   grouper.finishAtEnd(end)
-  if (end.problem) result.problems.push(end.problem)
-  if (scan.severalGzipStreams) result.problems.push(severalGzipStreams(location.url))
+  result.problems.push(...end.problems)
   return result
 }

@@ -203,16 +203,7 @@ export class DatasetRegistry {
     const existing = this.datasets.get(datasetId)
     if (existing) return existing
     // A pattern ShardScope refuses (pipe:, an unknown scheme) is an error of the open, named, not a missing shard later.
-    for (const s of splits) {
-      for (const pattern of [...s.patterns, ...(s.remotePatterns ?? [])]) {
-        try {
-          expandPattern(pattern)
-        } catch (err) {
-          if (err instanceof PatternError) throw new UserFacingError(`${s.name}: ${err.message}`)
-          throw err
-        }
-      }
-    }
+    for (const s of splits) splitLocations(s.name, [...s.patterns, ...(s.remotePatterns ?? [])])
     const summary: DatasetSummary = {
       datasetId,
       name: source.name ?? manifest?.name ?? (folder ? basename(folder) : splits.map((s) => s.name).join(' + ')),
@@ -268,15 +259,7 @@ export class DatasetRegistry {
   private async statShards(d: OpenedDataset): Promise<SplitShards[]> {
     const result: SplitShards[] = []
     for (const split of d.summary.splits) {
-      const locations: ShardLocation[] = []
-      for (const pattern of split.patterns) {
-        try {
-          locations.push(...expandPattern(pattern))
-        } catch (err) {
-          if (err instanceof PatternError) throw new UserFacingError(`${split.name}: ${err.message}`)
-          throw err
-        }
-      }
+      const locations = splitLocations(split.name, split.patterns)
       // Several shards at a time: each is a stat (an HTTP HEAD for remote shards). A local
       // stat takes microseconds and its round trip through libuv's threads is most of it,
       // so local shards are all asked for at once rather than six at a time.
@@ -683,7 +666,16 @@ export function expandHome(path: string): string {
   return path
 }
 
-/** Relative patterns are relative to the dataset folder; URLs and absolute paths stay as they are. */
+/** The shards a split's patterns name, in order; a pattern ShardScope refuses is the user's error, named with its split. */
+function splitLocations(split: string, patterns: readonly string[]): ShardLocation[] {
+  try {
+    return patterns.flatMap((pattern) => expandPattern(pattern))
+  } catch (err) {
+    if (err instanceof PatternError) throw new UserFacingError(`${split}: ${err.message}`)
+    throw err
+  }
+}
+
 /**
  * A pattern with its relative paths made absolute against `base`, part by part (`a::b`).
  * URLs, and schemes ShardScope refuses (`pipe:`), are left as they are, for expandPattern

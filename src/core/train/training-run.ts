@@ -332,9 +332,13 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
     } satisfies ToWorker)
   }
 
-  const stopAll = () => {
+  /** No more pushes: every worker ends. */
+  const stopWorkers = () => {
     ending = true
     for (const w of workers) w.handle?.kill()
+  }
+  const stopAll = () => {
+    stopWorkers()
     server.kill()
   }
   const aborted = new Promise<'stopped'>((resolve) => {
@@ -359,8 +363,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<RunSummary> {
    */
   const checkpointOnStop = async (): Promise<string | null> => {
     if (o.quitSignal?.aborted) return null
-    ending = true
-    for (const w of workers) w.handle?.kill()
+    stopWorkers()
     if (!isReady) return null
     toServer({ type: 'checkpoint' })
     let timer: NodeJS.Timeout | undefined

@@ -35,24 +35,15 @@ export interface Coverage {
   folders: FolderCoverage[]
 }
 
-function statFile(path: string): ShardFile | null {
-  try {
-    const s = statSync(path)
-    return s.isFile() ? { path, bytes: s.size, mtimeMs: s.mtimeMs } : null
-  } catch {
-    return null
-  }
-}
-
 /**
- * A path the pattern names that exists: a file, or a folder named like a shard, which is
- * read like one so that the check reports it ("is a folder, not a shard file") instead of
- * calling it missing; it holds 0 bytes of shard.
+ * A file, or null. With `folders`, a folder too: a path the pattern names that is a folder
+ * named like a shard is read like one, so that the check reports it ("is a folder, not a
+ * shard file") instead of calling it missing; it holds 0 bytes of shard.
  */
-function statNamed(path: string): ShardFile | null {
+function statFile(path: string, folders = false): ShardFile | null {
   try {
     const s = statSync(path)
-    return s.isFile() || s.isDirectory() ? { path, bytes: s.isFile() ? s.size : 0, mtimeMs: s.mtimeMs } : null
+    return s.isFile() || (folders && s.isDirectory()) ? { path, bytes: s.isFile() ? s.size : 0, mtimeMs: s.mtimeMs } : null
   } catch {
     return null
   }
@@ -90,7 +81,7 @@ export function checkCoverage(locations: ShardLocation[], namedElsewhere: Readon
     const covered: ShardFile[] = []
     const missing: string[] = []
     for (const loc of locs) {
-      const file = statNamed(loc.path!)
+      const file = statFile(loc.path!, true)
       if (file) {
         covered.push(file)
         readable.push(loc)

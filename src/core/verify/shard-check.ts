@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto'
 import type { OffendingSample } from '../../shared/contract/verify'
 import { SampleGrouper, type GroupedSample } from '../wds/grouping'
-import { DEFAULT_MAX_MEMBER_BYTES, judgeScanEnd, severalGzipStreams } from '../wds/read-problems'
+import { DEFAULT_MAX_MEMBER_BYTES, judgeScanEnd } from '../wds/read-problems'
 import { scanShard } from '../wds/scan-shard'
 import type { ReadProblem, ShardLocation, TarMember } from '../wds/types'
 import { inspectImage, loadImageDecoders, newPixelTally, tallySums, type ImageInspection, type InspectLimits, type PixelSums, type PixelTally } from './inspect-image'
@@ -131,17 +131,13 @@ export async function checkShard(location: ShardLocation, options: ShardCheckOpt
     return checker.result()
   }
   const { scanned, failure, start } = scan
-  const end = judgeScanEnd(location.url, scanned, failure, start)
-  const { problem } = end
+  const end = judgeScanEnd(location.url, scanned, failure, start, scan.severalGzipStreams)
   // As readSamples does, the sample the bytes ran out in is not handed out.
   grouper.finishAtEnd(end)
   await drain()
-  if (problem) {
-    checker.problems.push(problem)
-    // The half sample at a truncation point belongs to the truncation finding, not to structure or image findings.
-    if (problem.kind === 'truncated') checker.forgetLastSample()
-  }
-  if (scan.severalGzipStreams) checker.problems.push(severalGzipStreams(location.url))
+  checker.problems.push(...end.problems)
+  // The half sample at a truncation point belongs to the truncation finding, not to structure or image findings.
+  if (end.problem?.kind === 'truncated') checker.forgetLastSample()
   return checker.result()
 }
 

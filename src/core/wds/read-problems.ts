@@ -121,11 +121,23 @@ export function emptyShard(url: string): ReadProblem {
 
 /**
  * What the end of a header scan (src/core/wds/tar-scan.ts) means, in the same words
- * readSamples uses: the problem to report, if any, and whether the sample being built
- * when the scan stopped is whole (it is not when the bytes ran out inside it), with the
- * key of the member they ran out in (SampleGrouper.finishAtEnd).
+ * readSamples uses: the problem the end itself is, if any, and whether the sample being
+ * built when the scan stopped is whole (it is not when the bytes ran out inside it), with
+ * the key of the member they ran out in (SampleGrouper.finishAtEnd). `problems` adds what
+ * the shard's bytes showed at their end (several gzip streams): every problem to report.
  */
-export function judgeScanEnd(url: string, scanned: TarScanResult | undefined, failure: unknown, start: ShardStart): { problem: ReadProblem | null; lastSampleWhole: boolean; cutKey?: string } {
+export function judgeScanEnd(
+  url: string,
+  scanned: TarScanResult | undefined,
+  failure: unknown,
+  start: ShardStart,
+  severalStreams: boolean
+): { problem: ReadProblem | null; problems: ReadProblem[]; lastSampleWhole: boolean; cutKey?: string } {
+  const end = endOfScan(url, scanned, failure, start)
+  return { ...end, problems: [...(end.problem ? [end.problem] : []), ...(severalStreams ? [severalGzipStreams(url)] : [])] }
+}
+
+function endOfScan(url: string, scanned: TarScanResult | undefined, failure: unknown, start: ShardStart): { problem: ReadProblem | null; lastSampleWhole: boolean; cutKey?: string } {
   const members = scanned?.members ?? membersBeforeFailure(failure)
   if (failure || !scanned) return { problem: describeReadFailure(url, failure, start, members), lastSampleWhole: false }
   switch (scanned.end.kind) {

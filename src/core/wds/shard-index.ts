@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { writeFileAtomic } from '../atomic-write'
 import { SampleGrouper } from './grouping'
 import { shardBytes } from './read'
-import { judgeScanEnd, severalGzipStreams } from './read-problems'
+import { judgeScanEnd } from './read-problems'
 import { openShard, readShardRange, statShard, type ShardStat } from './sources'
 import { scanTar } from './tar-scan'
 import type { IndexedSample, ReadProblem, Sample, ShardIndex, ShardLocation } from './types'
@@ -66,9 +66,8 @@ export async function indexShard(location: ShardLocation, options: IndexShardOpt
   } catch (error) {
     failure = error
   }
-  const end = judgeScanEnd(location.url, scanned, failure, source.start)
-  if (end.problem) problems.push(end.problem)
-  if (source.end.severalGzipStreams) problems.push(severalGzipStreams(location.url))
+  const end = judgeScanEnd(location.url, scanned, failure, source.start, source.end.severalGzipStreams)
+  problems.push(...end.problems)
   // As readSamples does, a sample the bytes ran out in is not indexed.
   grouper.finishAtEnd(end)
   const index: ShardIndex = { version: 1, url: location.url, validator, bytes, compressed: source.start.compressed, samples, problems }

@@ -33,8 +33,8 @@ export function App(): React.JSX.Element {
     // The browser binds to a dataset the moment it opens. Each open asks for the grid's first
     // page and images with it, so they come in the open's answer: the grid does not wait for a
     // second round trip, asked for from a page busy rendering the view after the open.
-    askWithEachOpen(() => useBrowser.getState().firstPageRequest())
-    const bindBrowser = useDatasets.subscribe((s) => useBrowser.getState().setDataset(s.current?.datasetId ?? null, s.firstPage))
+    askWithEachOpen({ request: () => useBrowser.getState().firstPageRequest(), received: (datasetId, page) => useBrowser.getState().receiveFirstPage(datasetId, page) })
+    const bindBrowser = useDatasets.subscribe((s) => useBrowser.getState().setDataset(s.current?.datasetId ?? null))
     // The Electron menu's Re-run does what the Train view's button does, there.
     const menu = getClient().on('system.menuCommand', ({ command }) => {
       if (command !== 'rerun-simulation') return

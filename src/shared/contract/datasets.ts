@@ -42,9 +42,13 @@ export type DatasetSource = z.infer<typeof DatasetSource>
  * The grid shows a dataset the moment it opens; asking for its first page only once the
  * open has answered cost a round trip, with the page busy rendering meanwhile.
  */
+/** A page's size, and how many of its first items come with their thumbnails: one bound for `datasets.samples` and an open's first page. */
+const pageLimit = z.number().int().min(1).max(2000)
+const pageThumbnails = z.number().int().min(0).max(200)
+
 export const FirstPageRequest = z.object({
-  limit: z.number().int().min(1).max(2000),
-  thumbnails: z.number().int().min(0).max(200).default(0)
+  limit: pageLimit,
+  thumbnails: pageThumbnails.default(0)
 })
 export type FirstPageRequest = z.infer<typeof FirstPageRequest>
 
@@ -112,7 +116,7 @@ export type InventoryShard = z.infer<typeof InventoryShard>
 export const CoverageWarning = z.object({
   split: z.string(),
   pattern: z.string(),
-  /** "pattern covers 1 of 2 shards in data/wds/val: val-000001.tar is not covered" */
+  /** Led by its split: "val pattern covers 1 of 2 shards in data/wds/val: val-000001.tar is not covered" */
   message: z.string(),
   /** Shard-like files next to the covered ones that no pattern names. */
   uncovered: z.array(z.string())
@@ -260,13 +264,13 @@ export const methods = {
     DatasetRef.extend({
       filter: SampleFilter.default({}),
       offset: z.number().int().min(0).default(0),
-      limit: z.number().int().min(1).max(2000).default(200),
+      limit: pageLimit.default(200),
       /**
        * Also send the thumbnails of this many of the page's first items: a browser grid's
        * first screen, which would otherwise wait for the page to come back before it could
        * ask for its images (serve mode; Electron loads each image by its own URL).
        */
-      thumbnails: z.number().int().min(0).max(200).default(0)
+      thumbnails: pageThumbnails.default(0)
     }),
     SamplePage
   ),
@@ -278,7 +282,7 @@ export const methods = {
       split: z.string().optional(),
       index: z.number().int().min(0).optional(),
       /** Also answer the page of this many rows that holds the sample (a jump shows it at once). */
-      pageSize: z.number().int().min(1).max(2000).optional()
+      pageSize: pageLimit.optional()
     }),
     z.object({
       position: z.number().nullable(),

@@ -144,6 +144,8 @@ export const methods = {
   ),
   'train.stop': method('Stop a running run (its processes end; what was written stays).', RunRef, z.object({ stopped: z.boolean() })),
   'train.rerun': method(
+    // No view calls it: the app's Re-run starts the form as it stands through train.start. Kept for
+    // a client of the contract (serve mode's WebSocket) that has only a run's id.
     'Start a new run with the config of an earlier one, optionally changed.',
     RunRef.extend({ changes: TrainConfigRequest.optional() }),
     z.object({ runId: z.string(), dir: z.string() })

@@ -33,9 +33,11 @@ interface BrowserState {
   /** Ask the grid to bring a position into view; seq changes on every request. */
   scrollRequest: { position: number; seq: number } | null
   /** Shows this dataset's samples (unfiltered), starting from its first page when the open answered with it. */
-  setDataset(datasetId: string | null, firstPage?: SamplePage | null): void
+  setDataset(datasetId: string | null): void
   /** What an open asks for so that this grid has its first screen with the open's answer. */
   firstPageRequest(): FirstPageRequest
+  /** An open's first page, for `setDataset` of that dataset to start from. */
+  receiveFirstPage(datasetId: string, page: SamplePage): void
   showSamples(filter: SampleFilter, origin?: string | null): void
   setFilter(patch: Partial<SampleFilter>): void
   ensureRange(first: number, last: number): void
@@ -58,6 +60,8 @@ export const useBrowser = create<BrowserState>((set, get) => {
   let scrollSeq = 0
   let detailSeq = 0
   let thumbnails: ThumbnailSource | null = null
+  /** An open's first page until the browser binds to its dataset (held once, not in state). */
+  let opened: { datasetId: string; page: SamplePage } | null = null
   const thumbnailSource = (): ThumbnailSource =>
     (thumbnails ??= new ThumbnailSource(getClient(), () => set((s) => ({ thumbnailsVersion: s.thumbnailsVersion + 1 }))))
 
@@ -136,11 +140,16 @@ export const useBrowser = create<BrowserState>((set, get) => {
     error: null,
     notice: null,
     scrollRequest: null,
-    setDataset(datasetId, firstPage) {
+    setDataset(datasetId) {
+      const first = opened?.datasetId === datasetId ? opened.page : null
+      opened = null
       if (datasetId === get().datasetId) return
-      reset({ datasetId, filter: {}, origin: null }, firstPage)
+      reset({ datasetId, filter: {}, origin: null }, first)
     },
     firstPageRequest: () => ({ limit: PAGE_SIZE, thumbnails: firstScreenThumbnails() }),
+    receiveFirstPage(datasetId, page) {
+      opened = { datasetId, page }
+    },
     showSamples(filter, origin = null) {
       // Called from other views before the browser has mounted: bind the open dataset now, so mounting does not reset the filter.
       reset({ filter, origin, datasetId: useDatasets.getState().current?.datasetId ?? get().datasetId })

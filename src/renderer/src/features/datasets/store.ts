@@ -19,11 +19,6 @@ export interface IndexProgress {
 
 interface DatasetsState {
   current: DatasetSummary | null
-  /**
-   * The first page of `current`'s listing when its open answered with it (see
-   * `askWithEachOpen`): the sample browser, which binds to `current`, starts from it.
-   */
-  firstPage: SamplePage | null
   recent: RecentDataset[]
   /** What is being opened, for the busy line ("Opening demo…"); null when idle. */
   opening: string | null
@@ -45,24 +40,31 @@ interface DatasetsState {
   listen(): () => void
 }
 
-/** What each open asks to be answered with besides the summary; set by the app shell. */
-let firstPageWanted: () => FirstPageRequest | undefined = () => undefined
+/** What each open asks to be answered with besides the summary, and who takes it; set by the app shell. */
+interface FirstPageHook {
+  request(): FirstPageRequest | undefined
+  /** Called with the open's first page before the dataset becomes `current`. */
+  received(datasetId: string, page: SamplePage): void
+}
+let firstPageHook: FirstPageHook | null = null
 
 /**
- * Every open from now on asks for the first page `wanted` describes (the sample grid's first
- * screen), so that the view showing the dataset has it with the open's one answer.
+ * Every open from now on asks for the first page `hook.request` describes (the sample grid's
+ * first screen), and hands it to `hook.received`, so that the view showing the dataset has
+ * it with the open's one answer.
  */
-export function askWithEachOpen(wanted: () => FirstPageRequest | undefined): void {
-  firstPageWanted = wanted
+export function askWithEachOpen(hook: FirstPageHook): void {
+  firstPageHook = hook
 }
 
 export const useDatasets = create<DatasetsState>((set, get) => {
   async function run(label: string, call: (firstPage: FirstPageRequest | undefined) => Promise<OpenedDatasetAnswer>): Promise<boolean> {
     set({ opening: label, error: null, indexProgress: {} })
     try {
-      const { firstPage, ...current } = await call(firstPageWanted())
+      const { firstPage, ...current } = await call(firstPageHook?.request())
+      if (firstPage) firstPageHook?.received(current.datasetId, firstPage)
       // The recent list is read again when the Datasets view shows it, not now, while the new dataset's first screen loads.
-      set({ current, firstPage: firstPage ?? null, opening: null })
+      set({ current, opening: null })
       return true
     } catch (err) {
       set({ opening: null, error: describeError(err) })
@@ -71,7 +73,6 @@ export const useDatasets = create<DatasetsState>((set, get) => {
   }
   return {
     current: null,
-    firstPage: null,
     recent: [],
     opening: null,
     error: null,
@@ -94,7 +95,7 @@ export const useDatasets = create<DatasetsState>((set, get) => {
         .call('datasets.get', { datasetId: wanted })
         .catch(() => null)
       if (opened) {
-        set({ current: opened, firstPage: null })
+        set({ current: opened })
         void get().loadRecent()
         return
       }

@@ -5,7 +5,7 @@ import { afterNextPaint } from '../../app/paint'
 import { formatBytes, formatCount, plural } from '../../app/errors'
 import { useDatasets, useDatasetId } from '../datasets/store'
 import { useBrowser } from '../browser/store'
-import { expectedSamplesOf, missingShardLines, sortShards, summarizeHistogram, unlabelledIn, type ShardColumn } from './sort'
+import { declaredClassCount, expectedSamplesOf, missingShardLines, sortShards, summarizeHistogram, unlabelledIn, type ShardColumn } from './sort'
 import { useInventory } from './store'
 
 export function InventoryView(): React.JSX.Element {
@@ -41,8 +41,6 @@ export function InventoryView(): React.JSX.Element {
             <ul className="warnings" aria-label="Coverage warnings">
               {inventory.warnings.map((w, i) => (
                 <li key={i} className="banner warn" data-testid="coverage-warning">
-                  {/* The message names its split already ("val pattern covers …"), or the split goes first. */}
-                  {!w.message.startsWith(`${w.split} `) && <strong>{w.split}: </strong>}
                   {w.message}
                   {/* The message names the first three; the rest here. */}
                   {w.uncovered.length > 3 && <span className="muted"> ({w.uncovered.slice(3).join(', ')})</span>}
@@ -72,6 +70,12 @@ export function InventoryView(): React.JSX.Element {
       )}
     </div>
   )
+}
+
+/** Beside a shard's fields: how many of its samples have no class id the histogram counts. */
+function UnlabelledNote({ shard }: { shard: InventoryShard }): React.JSX.Element | null {
+  const unlabelled = unlabelledIn(shard)
+  return unlabelled > 0 ? <span className="warn-text"> ({formatCount(unlabelled)} unlabelled)</span> : null
 }
 
 /** What a split card adds when the counts are not what they should be: unlabelled samples, and another count than dataset.json gives. */
@@ -170,7 +174,7 @@ function ShardTable({ complete }: { complete: boolean }): React.JSX.Element {
             </td>
             <td className="mono">
               {s.fields.join(' ')}
-              {unlabelledIn(s) > 0 && <span className="warn-text"> ({formatCount(unlabelledIn(s))} unlabelled)</span>}
+              <UnlabelledNote shard={s} />
             </td>
             <td>
               <span className={`badge status-${s.status}`}>{s.status}</span>
@@ -191,11 +195,7 @@ function ClassHistogram({ complete }: { complete: boolean }): React.JSX.Element 
   const showSamples = useBrowser((s) => s.showSamples)
   const show = useNavigation((s) => s.show)
   const data = inventory?.splits.find((s) => s.name === split)
-  // The class count dataset.json declares (the contract carries the manifest untyped).
-  const classCount = useDatasets((s) => {
-    const declared = (s.current?.manifest as { classes?: unknown } | null | undefined)?.classes
-    return typeof declared === 'number' ? declared : undefined
-  })
+  const classCount = useDatasets((s) => declaredClassCount(s.current?.manifest))
   const summary = useMemo(() => summarizeHistogram(data?.classHistogram ?? [], classNames, classCount), [data, classNames, classCount])
   if (!inventory || !data) return null
   const width = 420

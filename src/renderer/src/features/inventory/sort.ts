@@ -93,9 +93,18 @@ export function unlabelledIn(unit: { samples: number; classHistogram: readonly n
   return unit.samples - unit.classHistogram.reduce((a, n) => a + n, 0)
 }
 
-/** The sample count dataset.json gives a split (`expectedSamples`), when it gives one; the contract carries the manifest untyped. */
+/** What the views read of dataset.json, which the contract carries untyped. */
+type ManifestFields = { classes?: unknown; splits?: Record<string, { expectedSamples?: unknown }> } | null | undefined
+
+/** The sample count dataset.json gives a split (`expectedSamples`), when it gives one. */
 export function expectedSamplesOf(manifest: unknown, split: string): number | undefined {
-  const expected = (manifest as { splits?: Record<string, { expectedSamples?: unknown }> } | null | undefined)?.splits?.[split]?.expectedSamples
+  const expected = (manifest as ManifestFields)?.splits?.[split]?.expectedSamples
   return typeof expected === 'number' ? expected : undefined
+}
+
+/** The class count dataset.json declares, when it declares one. */
+export function declaredClassCount(manifest: unknown): number | undefined {
+  const declared = (manifest as ManifestFields)?.classes
+  return typeof declared === 'number' ? declared : undefined
 }
 

@@ -291,18 +291,19 @@ export const useTrain = create<TrainState>((set, get) => {
  * first one running with no Stop of its own on screen.
  */
 export function whyNoStart(state: Pick<TrainState, 'runs' | 'activeRunId' | 'busy'>, dataset: DatasetSummary | null): string | null {
-  if (!dataset) return 'Open a dataset first: Start trains on the dataset open now.'
-  if (state.runs.find((r) => r.id === state.activeRunId)?.status === 'running') return 'The run shown is still running: Stop it, or let it finish, before starting another.'
-  if (state.busy) return 'A run is starting.'
-  return null
+  return blockedBy(state, dataset, 'Start', 'starting another')
 }
 
 /** Why Re-run cannot start now (its button is greyed, with this as its tooltip), or null when it can. */
 export function whyNoRerun(state: Pick<TrainState, 'runs' | 'activeRunId' | 'busy'>, dataset: DatasetSummary | null): string | null {
-  if (!dataset) return 'Open a dataset first: Re-run trains on the dataset open now.'
-  const shown = state.runs.find((r) => r.id === state.activeRunId)
-  if (!shown) return 'No simulation to re-run yet: Start one first; Re-run then runs the form\'s settings beside it.'
-  if (shown.status === 'running') return 'The run shown is still running: Stop it, or let it finish, before re-running.'
+  if (dataset && !state.runs.some((r) => r.id === state.activeRunId)) return "No simulation to re-run yet: Start one first; Re-run then runs the form's settings beside it."
+  return blockedBy(state, dataset, 'Re-run', 're-running')
+}
+
+/** What keeps both Start and Re-run from starting a run: no dataset, the run shown still running, a run starting. */
+function blockedBy(state: Pick<TrainState, 'runs' | 'activeRunId' | 'busy'>, dataset: DatasetSummary | null, button: string, doing: string): string | null {
+  if (!dataset) return `Open a dataset first: ${button} trains on the dataset open now.`
+  if (state.runs.find((r) => r.id === state.activeRunId)?.status === 'running') return `The run shown is still running: Stop it, or let it finish, before ${doing}.`
   if (state.busy) return 'A run is starting.'
   return null
 }
